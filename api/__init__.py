@@ -1,0 +1,1 @@
+"""Account-and-consent GraphQL API."""

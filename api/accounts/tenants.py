@@ -1,0 +1,172 @@
+"""Tenants: creation with their first OWNER, settings, seats."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.accounts import validation
+from api.accounts.invitations import issue_invitation
+from api.audit import actions, service as audit
+from api.errors import ErrorCode, Forbidden, Problem, UserFailure
+from api.request_meta import Actor, RequestMeta
+from api.settings import Settings
+from api.values import UNSET, Maybe
+from db.models import Tenant, User
+
+SEAT_STATUSES = ("INVITED", "ACTIVE")
+
+
+async def get(db: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
+    tenant = await db.get(Tenant, tenant_id)
+    if tenant is None:
+        raise LookupError(tenant_id)
+    return tenant
+
+
+async def by_slug(db: AsyncSession, slug: str) -> Tenant | None:
+    return (await db.execute(select(Tenant).where(func.lower(Tenant.slug) == slug.strip().lower()))).scalar_one_or_none()
+
+
+async def lock(db: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
+    """The tenant row under FOR UPDATE: serialises seat and owner changes within a tenant."""
+    result = await db.execute(select(Tenant).where(Tenant.id == tenant_id).with_for_update().execution_options(populate_existing=True))
+    return result.scalar_one()
+
+
+async def seats_used(db: AsyncSession, tenant_id: uuid.UUID) -> int:
+    query = select(func.count()).select_from(User).where(User.tenant_id == tenant_id, User.status.in_(SEAT_STATUSES))  # type: ignore[attr-defined]
+    return int((await db.execute(query)).scalar_one())
+
+
+async def ensure_free_seat(db: AsyncSession, tenant: Tenant) -> None:
+    """Call with the tenant locked (see `lock`), so concurrent callers count one at a time."""
+    if tenant.seat_limit is not None and await seats_used(db, tenant.id) >= tenant.seat_limit:
+        raise UserFailure.of(
+            ErrorCode.SEAT_LIMIT_REACHED,
+            f"All {tenant.seat_limit} seats of this organisation are in use.",
+        )
+
+
+@dataclass(frozen=True)
+class NewTenant:
+    tenant: Tenant
+    owner: User
+    invitation_link: str
+
+
+async def create(
+    db: AsyncSession,
+    settings: Settings,
+    meta: RequestMeta,
+    *,
+    slug: str,
+    name: str,
+    owner_username: str,
+    owner_email: str,
+    seats: int | None,
+) -> NewTenant:
+    """A tenant and its first OWNER (INVITED), with the invitation email queued."""
+    slug = validation.tenant_slug(slug, "slug")
+    name = validation.tenant_name(name, "name")
+    owner_username = validation.username(owner_username, "owner-username")
+    owner_email = validation.email(owner_email, "owner-email")
+    if seats is not None and seats < 1:
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, "A tenant needs at least one seat for its owner.", "seats")
+    if await by_slug(db, slug):
+        raise UserFailure.of(ErrorCode.DUPLICATE, f"A tenant with the slug {slug!r} exists.", "slug")
+    tenant = Tenant(slug=slug, name=name, seat_limit=seats)
+    owner = User(tenant_id=tenant.id, username=owner_username, email=owner_email, role="OWNER", status="INVITED")
+    db.add(tenant)
+    try:
+        await db.flush()
+        db.add(owner)
+        await db.flush()
+    except IntegrityError:
+        raise UserFailure.of(ErrorCode.DUPLICATE, f"A tenant with the slug {slug!r} exists.", "slug") from None
+    audit.record(
+        db, tenant_id=tenant.id, action=actions.TENANT_CREATED, meta=meta, actor_type="SYSTEM",
+        target_type="tenant", target_id=tenant.id,
+        changes={"slug": {"new": slug}, "seat_limit": {"new": seats}},
+    )
+    audit.record(
+        db, tenant_id=tenant.id, action=actions.USER_CREATED, meta=meta, actor_type="SYSTEM",
+        target_type="user", target_id=owner.id,
+        changes={"username": {"changed": True}, "email": {"changed": True}, "role": {"new": "OWNER"}, "status": {"new": "INVITED"}},
+    )
+    link = await issue_invitation(db, settings, meta, tenant=tenant, user=owner, actor=None)
+    return NewTenant(tenant, owner, link)
+
+
+IDLE_MINUTES = (5, 1440)
+ABSOLUTE_HOURS = (1, 720)
+RETENTION_DAYS = (30, 3650)
+
+
+async def update_settings(
+    db: AsyncSession,
+    actor: Actor,
+    meta: RequestMeta,
+    *,
+    name: Maybe[str | None] = UNSET,
+    require_mfa: Maybe[bool | None] = UNSET,
+    session_idle_timeout_minutes: Maybe[int | None] = UNSET,
+    session_absolute_timeout_hours: Maybe[int | None] = UNSET,
+    inactive_account_retention_days: Maybe[int | None] = UNSET,
+) -> Tenant:
+    if not actor.is_admin:
+        raise Forbidden()
+    wanted: dict[str, object] = {}
+    problems: list[Problem] = []
+    # For the non-nullable settings an explicit null means "leave as is".
+    if name not in (UNSET, None):
+        try:
+            wanted["name"] = validation.tenant_name(name)  # type: ignore[arg-type]
+        except UserFailure as failure:
+            problems += failure.problems
+    if require_mfa not in (UNSET, None):
+        wanted["require_mfa"] = bool(require_mfa)
+    for key, value, bounds, what, field in (
+        ("session_idle_timeout_minutes", session_idle_timeout_minutes, IDLE_MINUTES, "The idle timeout in minutes", "input.sessionIdleTimeoutMinutes"),
+        ("session_absolute_timeout_hours", session_absolute_timeout_hours, ABSOLUTE_HOURS, "The absolute timeout in hours", "input.sessionAbsoluteTimeoutHours"),
+    ):
+        if value not in (UNSET, None):
+            problem = validation.int_range(value, *bounds, field, what)  # type: ignore[arg-type]
+            problems += [problem] if problem else []
+            wanted[key] = value
+    if inactive_account_retention_days is not UNSET:
+        value = inactive_account_retention_days
+        if value is not None:
+            problem = validation.int_range(value, *RETENTION_DAYS, "input.inactiveAccountRetentionDays", "The retention of inactive accounts in days")  # type: ignore[arg-type]
+            problems += [problem] if problem else []
+        wanted["inactive_account_retention_days"] = value
+    if problems:
+        raise UserFailure(*problems)
+
+    tenant = await lock(db, actor.tenant_id)
+    idle = wanted.get("session_idle_timeout_minutes", tenant.session_idle_timeout_minutes)
+    absolute = wanted.get("session_absolute_timeout_hours", tenant.session_absolute_timeout_hours)
+    if idle > absolute * 60:  # type: ignore[operator]
+        raise UserFailure.of(
+            ErrorCode.INVALID_INPUT,
+            "The idle timeout cannot be longer than the absolute timeout.",
+            "input.sessionIdleTimeoutMinutes",
+        )
+    before = {key: getattr(tenant, key) for key in wanted}
+    for key, value in wanted.items():
+        setattr(tenant, key, value)
+    changes = audit.field_changes(before, wanted)
+    if changes:
+        # The tenant's name is an organisation's, not a person's: its value is kept.
+        if "name" in changes:
+            changes["name"] = {"old": before["name"], "new": wanted["name"]}
+        audit.record(
+            db, tenant_id=tenant.id, action=actions.TENANT_SETTINGS_CHANGED, meta=meta, actor=actor,
+            target_type="tenant", target_id=tenant.id, changes=changes,
+        )
+    await db.flush()
+    return tenant

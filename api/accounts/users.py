@@ -1,0 +1,285 @@
+"""Accounts within a tenant, as its administrators manage them."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api import clock
+from api.accounts import tenants, validation
+from api.accounts.invitations import issue_invitation
+from api.audit import actions, service as audit
+from api.auth import sessions
+from api.errors import BadInput, ErrorCode, Forbidden, UserFailure
+from api.request_meta import Actor, RequestMeta
+from api.settings import Settings
+from api.values import UNSET, Maybe
+from db.models import User
+
+MAX_PAGE = 100
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden()
+
+
+def _not_found(field: str = "input.id") -> UserFailure:
+    return UserFailure.of(ErrorCode.NOT_FOUND, "No such account.", field)
+
+
+def parse_id(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+async def visible(db: AsyncSession, actor: Actor, user_id: str, *, lock: bool = False) -> User | None:
+    """The account with this id in the actor's tenant; None for any other id, so an id
+    from another tenant is indistinguishable from one that does not exist."""
+    uid = parse_id(user_id)
+    if uid is None:
+        return None
+    query = select(User).where(User.tenant_id == actor.tenant_id, User.id == uid)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return (await db.execute(query)).scalar_one_or_none()
+
+
+async def _taken(db: AsyncSession, tenant_id: uuid.UUID, *, username: str | None = None, email: str | None = None) -> bool:
+    cond = (
+        func.lower(User.username) == username.lower()
+        if username is not None
+        else func.lower(User.email) == (email or "").lower()
+    )
+    found = await db.execute(select(User.id).where(User.tenant_id == tenant_id, cond).limit(1))
+    return found.first() is not None
+
+
+async def add(
+    db: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    meta: RequestMeta,
+    *,
+    username: str,
+    email: str,
+    role: str,
+    display_name: str | None,
+) -> User:
+    """An INVITED account plus its invitation email; fails past the seat limit."""
+    _require_admin(actor)
+    problems = []
+    for check in (
+        lambda: validation.username(username),
+        lambda: validation.email(email),
+        lambda: validation.display_name(display_name),
+    ):
+        try:
+            check()
+        except UserFailure as failure:
+            problems += failure.problems
+    if problems:
+        raise UserFailure(*problems)
+    username, email = validation.username(username), validation.email(email)
+    display_name = validation.display_name(display_name)
+    if role not in validation.ROLES:
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Unknown role.", "input.role")
+    if role == "OWNER" and not actor.is_owner:
+        raise Forbidden()
+
+    tenant = await tenants.lock(db, actor.tenant_id)
+    if await _taken(db, tenant.id, username=username):
+        raise UserFailure.of(ErrorCode.DUPLICATE, "This username is taken in your organisation.", "input.username")
+    if await _taken(db, tenant.id, email=email):
+        raise UserFailure.of(ErrorCode.DUPLICATE, "An account with this email exists in your organisation.", "input.email")
+    await tenants.ensure_free_seat(db, tenant)
+
+    user = User(
+        tenant_id=tenant.id, username=username, email=email, display_name=display_name, role=role, status="INVITED"
+    )
+    db.add(user)
+    try:
+        await db.flush()
+    except IntegrityError:
+        raise UserFailure.of(ErrorCode.DUPLICATE, "This username or email is taken in your organisation.", "input.username") from None
+    audit.record(
+        db, tenant_id=tenant.id, action=actions.USER_CREATED, meta=meta, actor=actor, target_type="user", target_id=user.id,
+        changes={
+            "username": {"changed": True},
+            "email": {"changed": True},
+            **({"display_name": {"changed": True}} if display_name else {}),
+            "role": {"new": role},
+            "status": {"new": "INVITED"},
+        },
+    )
+    await issue_invitation(db, settings, meta, tenant=tenant, user=user, actor=actor)
+    return user
+
+
+async def _other_owners(db: AsyncSession, user: User) -> int:
+    query = select(func.count()).select_from(User).where(
+        User.tenant_id == user.tenant_id, User.role == "OWNER", User.status != "DISABLED", User.id != user.id
+    )
+    return int((await db.execute(query)).scalar_one())
+
+
+async def update(
+    db: AsyncSession,
+    actor: Actor,
+    meta: RequestMeta,
+    *,
+    user_id: str,
+    role: Maybe[str | None] = UNSET,
+    status: Maybe[str | None] = UNSET,
+    display_name: Maybe[str | None] = UNSET,
+) -> User:
+    """Change role, status or display name. Only an OWNER touches OWNER accounts or grants
+    OWNER; the last OWNER who can act cannot be demoted or disabled; disabling revokes
+    every session; re-enabling takes a seat again."""
+    _require_admin(actor)
+    if role not in (UNSET, None) and role not in validation.ROLES:
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Unknown role.", "input.role")
+    if status not in (UNSET, None) and status not in ("ACTIVE", "DISABLED"):
+        raise UserFailure.of(
+            ErrorCode.INVALID_INPUT, "Status can be set to ACTIVE or DISABLED; invitations set INVITED.", "input.status"
+        )
+    new_display = validation.display_name(display_name) if display_name is not UNSET else UNSET  # type: ignore[arg-type]
+
+    # Lock order everywhere: tenant, then user. The tenant lock serialises owner and seat counts.
+    tenant = await tenants.lock(db, actor.tenant_id)
+    user = await visible(db, actor, user_id, lock=True)
+    if user is None:
+        raise _not_found()
+    if (user.role == "OWNER" or role == "OWNER") and not actor.is_owner:
+        raise Forbidden()
+
+    new_role = user.role if role in (UNSET, None) else role
+    new_status = user.status
+    if status == "DISABLED":
+        new_status = "DISABLED"
+    elif status == "ACTIVE" and user.status == "DISABLED":
+        # An account that never set a password goes back to waiting for its invitation.
+        new_status = "ACTIVE" if user.password_hash else "INVITED"
+        await tenants.ensure_free_seat(db, tenant)
+    # status ACTIVE on an ACTIVE or INVITED account changes nothing.
+
+    if user.role == "OWNER" and user.status != "DISABLED" and (new_role != "OWNER" or new_status == "DISABLED"):
+        if await _other_owners(db, user) == 0:
+            raise UserFailure.of(
+                ErrorCode.LAST_OWNER, "The organisation needs at least one owner; appoint another first.", "input.id"
+            )
+
+    before = {"role": user.role, "status": user.status, "display_name": user.display_name}
+    user.role, user.status = new_role, new_status  # type: ignore[assignment]
+    if new_display is not UNSET:
+        user.display_name = new_display  # type: ignore[assignment]
+    user.updated_at = clock.now()
+    after = {"role": user.role, "status": user.status, "display_name": user.display_name}
+
+    revoked = 0
+    if new_status == "DISABLED" and before["status"] != "DISABLED":
+        revoked = await sessions.revoke_all_for_user(db, user.tenant_id, user.id)
+    common = dict(tenant_id=tenant.id, meta=meta, actor=actor, target_type="user", target_id=user.id)
+    if before["role"] != after["role"]:
+        audit.record(db, action=actions.USER_ROLE_CHANGED, changes=audit.field_changes({"role": before["role"]}, {"role": after["role"]}), **common)  # type: ignore[arg-type]
+    if before["status"] != after["status"]:
+        changes = audit.field_changes({"status": before["status"]}, {"status": after["status"]})
+        if revoked:
+            changes["sessions_revoked"] = {"new": revoked}
+        audit.record(db, action=actions.USER_STATUS_CHANGED, changes=changes, **common)  # type: ignore[arg-type]
+    if before["display_name"] != after["display_name"]:
+        audit.record(db, action=actions.USER_UPDATED, changes=audit.field_changes({"display_name": before["display_name"]}, {"display_name": after["display_name"]}), **common)  # type: ignore[arg-type]
+    await db.flush()
+    return user
+
+
+async def resend_invitation(db: AsyncSession, settings: Settings, actor: Actor, meta: RequestMeta, *, user_id: str) -> None:
+    _require_admin(actor)
+    tenant = await tenants.get(db, actor.tenant_id)
+    user = await visible(db, actor, user_id, lock=True)
+    if user is None:
+        raise _not_found("id")
+    if user.status != "INVITED":
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Only accounts still waiting for their invitation can get a new one.", "id")
+    await issue_invitation(db, settings, meta, tenant=tenant, user=user, actor=actor)
+
+
+@dataclass(frozen=True)
+class UserPage:
+    users: list[User]
+    cursors: list[str]
+    has_next_page: bool
+    total_count: int
+
+
+def _encode_cursor(user: User) -> str:
+    return base64.urlsafe_b64encode(json.dumps([user.username.lower(), str(user.id)]).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
+    try:
+        key, uid = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return str(key), uuid.UUID(uid)
+    except (ValueError, TypeError):
+        raise BadInput("Invalid cursor.") from None
+
+
+def _filtered(query: Select, tenant_id: uuid.UUID, search: str | None, role: str | None, status: str | None) -> Select:  # type: ignore[type-arg]
+    query = query.where(User.tenant_id == tenant_id)
+    if search:
+        pattern = "%" + search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                func.lower(User.username).like(pattern, escape="\\"),
+                func.lower(User.email).like(pattern, escape="\\"),
+                func.lower(User.display_name).like(pattern, escape="\\"),
+            )
+        )
+    if role:
+        query = query.where(User.role == role)
+    if status:
+        query = query.where(User.status == status)
+    return query
+
+
+async def list_page(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    first: int,
+    after: str | None,
+    search: str | None,
+    role: str | None,
+    status: str | None,
+) -> UserPage:
+    """Accounts ordered by username (case-insensitive), keyset-paginated."""
+    _require_admin(actor)
+    if not 1 <= first <= MAX_PAGE:
+        raise BadInput(f"`first` must be between 1 and {MAX_PAGE}.")
+    if search is not None and len(search) > 200:
+        raise BadInput("`search` has at most 200 characters.")
+    query = _filtered(select(User), actor.tenant_id, search, role, status)
+    if after:
+        key, uid = _decode_cursor(after)
+        query = query.where(tuple_(func.lower(User.username), User.id) > tuple_(key, uid))
+    query = query.order_by(func.lower(User.username), User.id).limit(first + 1)
+    rows = list((await db.execute(query)).scalars())
+    total = (await db.execute(_filtered(select(func.count()).select_from(User), actor.tenant_id, search, role, status))).scalar_one()
+    page = rows[:first]
+    return UserPage(page, [_encode_cursor(u) for u in page], len(rows) > first, int(total))
+
+
+async def get_visible(db: AsyncSession, actor: Actor, user_id: str) -> User | None:
+    _require_admin(actor)
+    return await visible(db, actor, user_id)
+
+
+__all__ = ["add", "update", "resend_invitation", "list_page", "get_visible", "visible"]

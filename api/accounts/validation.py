@@ -1,0 +1,71 @@
+"""Input rules for accounts and tenants. Each returns the normalised value or raises."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
+
+from api.errors import ErrorCode, Problem, UserFailure
+
+# ASCII only: look-alike letters from other scripts make usernames that read the same
+# but differ, which an identity service should not allow.
+USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
+ROLES = ("OWNER", "ADMIN", "MEMBER")
+
+
+def username(value: str, field: str = "input.username") -> str:
+    value = value.strip()
+    if not USERNAME_RE.fullmatch(value):
+        raise UserFailure.of(
+            ErrorCode.INVALID_INPUT,
+            "Usernames have 3 to 64 characters: letters, digits, '.', '_' or '-'.",
+            field,
+        )
+    return value
+
+
+def email(value: str, field: str = "input.email") -> str:
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, f"Not a valid email address: {exc}", field) from None
+
+
+def display_name(value: str | None, field: str = "input.displayName") -> str | None:
+    if value is None:
+        return None
+    value = unicodedata.normalize("NFC", value).strip()
+    if not value:
+        return None
+    if len(value) > 100:
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Display names have at most 100 characters.", field)
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in value):
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Display names cannot contain control characters.", field)
+    return value
+
+
+def tenant_slug(value: str, field: str = "slug") -> str:
+    value = value.strip().lower()
+    if not SLUG_RE.fullmatch(value):
+        raise UserFailure.of(
+            ErrorCode.INVALID_INPUT,
+            "Tenant slugs have 3 to 63 characters: lowercase letters, digits and inner '-'.",
+            field,
+        )
+    return value
+
+
+def tenant_name(value: str, field: str = "input.name") -> str:
+    value = unicodedata.normalize("NFC", value).strip()
+    if not 1 <= len(value) <= 200 or any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Tenant names have 1 to 200 printable characters.", field)
+    return value
+
+
+def int_range(value: int, low: int, high: int, field: str, what: str) -> Problem | None:
+    if not low <= value <= high:
+        return Problem(ErrorCode.INVALID_INPUT, f"{what} must be between {low} and {high}.", field)
+    return None

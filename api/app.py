@@ -1,0 +1,85 @@
+"""The Starlette application: lifespan (database, in-process worker), middleware, routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from api.graphql.context import Services
+from api.graphql.schema import build_schema
+from api.graphql.view import GraphQLView
+from api.jobs.worker import run_worker
+from api.middleware import RequestIdMiddleware
+from api.settings import Settings, get_settings
+from db.engine import database_url, make_engine, make_sessionmaker
+
+log = logging.getLogger("api.app")
+
+
+def create_app(settings: Settings | None = None, db_url: str | None = None) -> Starlette:
+    settings = settings or get_settings()
+    settings.check_production_safety()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
+        url = db_url or database_url(settings)
+        engine = make_engine(settings, url)
+        services = Services(settings=settings, sessionmaker=make_sessionmaker(engine))
+        worker: asyncio.Task[None] | None = None
+        if settings.run_worker_in_serve:
+            worker = asyncio.create_task(run_worker(url, settings, install_signal_handlers=False), name="in-process-worker")
+        try:
+            yield {"services": services, "engine": engine}
+        finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await worker
+            await engine.dispose()
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            async with asyncio.timeout(2):
+                async with request.state.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except Exception:  # any failure means not ready; the reason goes to the log only
+            log.warning("readiness check failed", exc_info=True)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    graphql = GraphQLView(
+        build_schema(production=not settings.is_development),
+        graphql_ide="graphiql" if settings.is_development else None,
+        allow_queries_via_get=True,
+    )
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type", "authorization", "x-requested-with", "x-request-id"],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        ),
+    ]
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

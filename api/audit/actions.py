@@ -1,0 +1,21 @@
+"""Every audit action name, in one place. Names are dotted and stable: clients and
+auditors filter on them, so rename never; add new ones instead."""
+
+from __future__ import annotations
+
+TENANT_CREATED = "tenant.created"
+TENANT_SETTINGS_CHANGED = "tenant.settings_changed"
+
+USER_CREATED = "user.created"
+USER_UPDATED = "user.updated"
+USER_ROLE_CHANGED = "user.role_changed"
+USER_STATUS_CHANGED = "user.status_changed"
+USER_ACTIVATED = "user.activated"
+
+INVITATION_SENT = "invitation.sent"
+INVITATION_ACCEPTED = "invitation.accepted"
+
+SESSION_CREATED = "session.created"
+SESSION_REVOKED = "session.revoked"
+
+ALL = frozenset(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))

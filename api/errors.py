@@ -1,0 +1,63 @@
+"""Domain errors. Services raise these; the GraphQL layer maps them to the contract:
+`UserFailure` becomes a payload's `errors`, the others become top-level errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class ErrorCode(str, Enum):
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    INVALID_CODE = "INVALID_CODE"
+    INVALID_TOKEN = "INVALID_TOKEN"
+    PASSWORD_POLICY = "PASSWORD_POLICY"
+    DUPLICATE = "DUPLICATE"
+    SEAT_LIMIT_REACHED = "SEAT_LIMIT_REACHED"
+    LAST_OWNER = "LAST_OWNER"
+    ALREADY_ENABLED = "ALREADY_ENABLED"
+    NOT_ENABLED = "NOT_ENABLED"
+    NOT_FOUND = "NOT_FOUND"
+    REAUTHENTICATION_REQUIRED = "REAUTHENTICATION_REQUIRED"
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: ErrorCode
+    message: str
+    field: str | None = None
+
+
+class UserFailure(Exception):
+    """An expected failure the user can act on; nothing was changed."""
+
+    def __init__(self, *problems: Problem) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = list(problems)
+
+    @classmethod
+    def of(cls, code: ErrorCode, message: str, field: str | None = None) -> UserFailure:
+        return cls(Problem(code, message, field))
+
+
+class Unauthenticated(Exception):
+    """No valid session for something that needs one."""
+
+
+class Forbidden(Exception):
+    """Authenticated, but not allowed to do this."""
+
+
+class NotFound(Exception):
+    """No such object visible to the caller."""
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many attempts; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class BadInput(Exception):
+    """A query argument out of range (top-level BAD_USER_INPUT)."""

@@ -1,0 +1,112 @@
+"""Per-request GraphQL context: the request's one database session, who is asking,
+and the cookie the response will carry."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.auth import sessions
+from api.auth.sessions import SessionInfo
+from api.errors import Forbidden, Unauthenticated
+from api.request_meta import Actor, RequestMeta
+from api.settings import Settings
+
+_UNRESOLVED = object()
+
+
+@dataclass
+class Services:
+    """What the app builds once at start-up and every request shares."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+
+@dataclass
+class Context:
+    request: Request
+    response: Response
+    services: Services
+    meta: RequestMeta
+    # strawberry resolves sibling fields concurrently; the one session is used by one at a time.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _db: AsyncSession | None = None
+    _session: object = _UNRESOLVED
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    def db(self) -> AsyncSession:
+        if self._db is None:
+            self._db = self.services.sessionmaker()
+        return self._db
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """The request's session for a read, one resolver at a time."""
+        async with self.lock:
+            yield self.db()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    # --- authentication -------------------------------------------------------------
+
+    def presented_token(self) -> tuple[str | None, str | None]:
+        """(token, source) from `Authorization: Bearer` or the session cookie."""
+        auth = self.request.headers.get("authorization", "")
+        if auth[:7].lower() == "bearer ":
+            return auth[7:].strip(), "bearer"
+        cookie = self.request.cookies.get(self.settings.session_cookie_name)
+        return (cookie, "cookie") if cookie else (None, None)
+
+    async def session_info(self) -> SessionInfo | None:
+        if self._session is _UNRESOLVED:
+            token, _ = self.presented_token()
+            info = None
+            if token:
+                async with self.lock:
+                    info = await sessions.resolve(self.db(), token)
+            self._session = info
+        return self._session  # type: ignore[return-value]
+
+    async def actor(self) -> Actor:
+        """The user behind a full session, or UNAUTHENTICATED."""
+        info = await self.session_info()
+        if info is None or info.stage != "full":
+            raise Unauthenticated()
+        return info.actor
+
+    async def admin(self) -> Actor:
+        actor = await self.actor()
+        if not actor.is_admin:
+            raise Forbidden()
+        return actor
+
+    # --- the cookie -----------------------------------------------------------------
+
+    def set_session_cookie(self, token: str) -> None:
+        # No Max-Age or Expires: the cookie ends with the browser; the server enforces timeouts.
+        self.response.set_cookie(
+            self.settings.session_cookie_name,
+            token,
+            path="/",
+            secure=bool(self.settings.cookie_secure),
+            httponly=True,
+            samesite="lax",
+        )
+
+    def clear_session_cookie(self) -> None:
+        self.response.delete_cookie(
+            self.settings.session_cookie_name, path="/", secure=bool(self.settings.cookie_secure), httponly=True, samesite="lax"
+        )

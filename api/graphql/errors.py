@@ -1,0 +1,56 @@
+"""How errors leave the API: domain exceptions become `extensions.code`; anything
+unexpected is logged with the request id and masked as INTERNAL_SERVER_ERROR."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+
+from api.errors import BadInput, Forbidden, NotFound, RateLimited, Unauthenticated
+
+log = logging.getLogger("api.graphql")
+
+_EXPECTED: dict[type[Exception], tuple[str, str | None]] = {
+    Unauthenticated: ("UNAUTHENTICATED", "Authentication required."),
+    Forbidden: ("FORBIDDEN", "You are not allowed to do this."),
+    NotFound: ("NOT_FOUND", "Not found."),
+    RateLimited: ("RATE_LIMITED", None),
+    BadInput: ("BAD_USER_INPUT", None),
+}
+
+
+def is_expected(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is None or isinstance(original, GraphQLError) or type(original) in _EXPECTED
+
+
+def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    original = error.original_error
+    out: dict[str, Any] = {}
+    if original is None or isinstance(original, GraphQLError):
+        # Syntax, validation, variable coercion, depth/alias/token limits.
+        out["message"] = error.message
+        extensions = {"code": "BAD_USER_INPUT"}
+    elif type(original) in _EXPECTED:
+        code, message = _EXPECTED[type(original)]
+        out["message"] = message or str(original)
+        extensions = {"code": code}
+        if isinstance(original, RateLimited):
+            extensions["retryAfter"] = original.retry_after  # type: ignore[assignment]
+    else:
+        out["message"] = "Internal server error."
+        extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+    if error.locations:
+        out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error.path:
+        out["path"] = error.path
+    out["extensions"] = extensions
+    return out
+
+
+def log_unexpected(errors: list[GraphQLError]) -> None:
+    for error in errors:
+        if not is_expected(error):
+            log.error("unhandled error in resolver at %s", error.path, exc_info=error.original_error)

@@ -1,0 +1,89 @@
+"""GraphQL types shared across domains: enums, UserError, PageInfo, OkPayload, and the
+helper that turns a resolver into a transactional mutation returning a payload."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+from api.errors import ErrorCode as DomainErrorCode
+from api.errors import Problem, UserFailure
+from api.graphql.context import Context
+
+ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode")
+
+
+@strawberry.enum
+class Role(Enum):
+    OWNER = strawberry.enum_value("OWNER", description="Holds the contract and billing relationship; can manage admins.")
+    ADMIN = strawberry.enum_value("ADMIN", description="Manages users, purposes, settings, audit log and data requests of the tenant.")
+    MEMBER = "MEMBER"
+
+
+@strawberry.enum
+class AccountStatus(Enum):
+    INVITED = strawberry.enum_value("INVITED", description="Added by an administrator; has not yet set a password.")
+    ACTIVE = "ACTIVE"
+    DISABLED = strawberry.enum_value("DISABLED", description="Cannot log in; sessions revoked.")
+
+
+@strawberry.type
+class UserError:
+    field: str | None = strawberry.field(
+        description="The input field the error is about, as a path such as `input.password`; null when it is about the whole request."
+    )
+    message: str
+    code: ErrorCode  # type: ignore[valid-type]
+
+    @classmethod
+    def from_problem(cls, problem: Problem) -> UserError:
+        return cls(field=problem.field, message=problem.message, code=problem.code)
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class OkPayload:
+    ok: bool
+    errors: list[UserError]
+
+
+Info = Info[Context, None]  # type: ignore[misc]
+P = TypeVar("P")
+
+
+def transactional(payload: Callable[..., P]) -> Callable[[Callable[..., Awaitable[P]]], Callable[..., Awaitable[P]]]:
+    """Run a mutation resolver in one transaction on the request's session: commit when it
+    returns, roll back when it raises. An expected failure (`UserFailure`) rolls back too
+    and becomes `payload(errors=[...])` with every other field null."""
+
+    def decorate(resolver: Callable[..., Awaitable[P]]) -> Callable[..., Awaitable[P]]:
+        @functools.wraps(resolver)
+        async def run(*args: Any, **kwargs: Any) -> P:
+            ctx: Context = kwargs["info"].context
+            await ctx.session_info()  # authenticate before the unit of work begins
+            async with ctx.lock:
+                db = ctx.db()
+                try:
+                    result = await resolver(*args, **kwargs)
+                    await db.commit()
+                    return result
+                except UserFailure as failure:
+                    await db.rollback()
+                    return payload(errors=[UserError.from_problem(p) for p in failure.problems])
+                except BaseException:
+                    await db.rollback()
+                    raise
+
+        return run
+
+    return decorate

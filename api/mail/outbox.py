@@ -1,0 +1,30 @@
+"""Queue an email in the caller's transaction. The message is sealed with the outbox
+key: queued emails carry one-time tokens and addresses, which must not sit in the
+job table in clear."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.crypto import Cipher
+from api.jobs.queue import enqueue
+from api.mail.templates import Email
+from api.settings import Settings
+
+SEND_EMAIL_TASK = "send_email"
+
+
+def outbox_cipher(settings: Settings) -> Cipher:
+    return Cipher([settings.effective_secret_key()], purpose="outbox")
+
+
+async def queue_email(db: AsyncSession, settings: Settings, email: Email) -> None:
+    sealed = outbox_cipher(settings).encrypt(json.dumps(asdict(email)).encode())
+    await enqueue(db, SEND_EMAIL_TASK, {"sealed": sealed}, queue="email")
+
+
+def open_sealed(settings: Settings, sealed: str) -> Email:
+    return Email(**json.loads(outbox_cipher(settings).decrypt(sealed)))

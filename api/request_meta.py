@@ -1,0 +1,34 @@
+"""Who is acting and from where: plain data the services receive, never an HTTP object."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    ip_address: str | None = None
+    user_agent: str | None = None
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """An authenticated user acting within their tenant."""
+
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    role: str
+    session_id: uuid.UUID | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ("OWNER", "ADMIN")
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == "OWNER"
+
+
+SYSTEM_META = RequestMeta(ip_address=None, user_agent="system", request_id="system")

@@ -1,0 +1,110 @@
+"""Configuration: every knob is an environment variable with a safe local default."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class ConfigurationError(RuntimeError):
+    """A setting that must not be used (raised at start-up)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    env: Literal["development", "production"] = "development"
+    database_url: str | None = None
+    secret_key: str | None = None
+    app_url: str = "http://localhost:8000"
+    smtp_url: str | None = None
+    mail_from: str = "Accounts <no-reply@localhost>"
+    allowed_origins: Annotated[list[str], NoDecode] = []
+    data_dir: Path = Path(".data")
+    # Secure cookies are the default everywhere but development over plain http.
+    cookie_secure: bool | None = None
+    # In development `serve` also runs the background jobs so one command is enough.
+    run_worker_in_serve: bool | None = None
+    db_pool_size: int = 20
+    db_max_overflow: int = 10
+    # Set to true behind pgbouncer in transaction mode: disables prepared-statement caches.
+    db_pgbouncer: bool = False
+    log_level: str = "INFO"
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("app_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if self.cookie_secure is None:
+            self.cookie_secure = self.env != "development"
+        if self.run_worker_in_serve is None:
+            self.run_worker_in_serve = self.env == "development"
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def session_cookie_name(self) -> str:
+        # The __Host- prefix makes browsers insist on Secure, Path=/ and no Domain.
+        return "__Host-session" if self.cookie_secure else "session"
+
+    @property
+    def cors_origins(self) -> list[str]:
+        if self.allowed_origins:
+            return self.allowed_origins
+        if self.is_development:
+            parts = urlsplit(self.app_url)
+            return [f"{parts.scheme}://{parts.netloc}"]
+        return []
+
+    def check_production_safety(self) -> None:
+        """Refuse to start in production with settings that would be unsafe there."""
+        if self.env != "production":
+            return
+        problems = []
+        if not self.secret_key or len(self.secret_key) < 32:
+            problems.append("SECRET_KEY must be set to at least 32 characters")
+        if not self.cookie_secure:
+            problems.append("COOKIE_SECURE must not be false")
+        if not self.app_url.startswith("https://"):
+            problems.append("APP_URL must use https")
+        if not self.database_url:
+            problems.append("DATABASE_URL must be set (the embedded server is for development)")
+        if problems:
+            raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
+
+    def effective_secret_key(self) -> bytes:
+        """The configured key; in development a random one kept under the data directory,
+        so `serve` and a separate `worker` agree on it."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        self.check_production_safety()
+        path = self.data_dir / "dev-secret-key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

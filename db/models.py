@@ -1,0 +1,178 @@
+"""SQLModel tables. Every tenant-owned table carries `tenant_id` in its primary and
+unique keys, and references other tenant rows through (tenant_id, id), so a row can
+never point into another tenant and the tables can be distributed by tenant_id."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import INET, JSONB
+from sqlmodel import Field, SQLModel
+
+ROLES = ("OWNER", "ADMIN", "MEMBER")
+ACCOUNT_STATUSES = ("INVITED", "ACTIVE", "DISABLED")
+TOKEN_KINDS = ("invitation", "password_reset", "email_verification")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _ts(nullable: bool = False, default_now: bool = True) -> Any:
+    return Field(
+        default_factory=utcnow if default_now else None,
+        sa_type=DateTime(timezone=True),  # type: ignore[call-overload]
+        nullable=nullable,
+        sa_column_kwargs={"server_default": func.now()} if default_now else {},
+    )
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenant"
+    __table_args__ = (
+        Index("tenant_slug_key", text("lower(slug)"), unique=True),
+        CheckConstraint("seat_limit IS NULL OR seat_limit >= 0", name="tenant_seat_limit_check"),
+        CheckConstraint("session_idle_timeout_minutes BETWEEN 1 AND 10080", name="tenant_idle_check"),
+        CheckConstraint("session_absolute_timeout_hours BETWEEN 1 AND 8760", name="tenant_absolute_check"),
+        CheckConstraint(
+            "inactive_account_retention_days IS NULL OR inactive_account_retention_days >= 1",
+            name="tenant_retention_check",
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    slug: str = Field(sa_type=String(63))  # type: ignore[call-overload]
+    name: str = Field(sa_type=String(200))  # type: ignore[call-overload]
+    seat_limit: int | None = None
+    require_mfa: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    session_idle_timeout_minutes: int = Field(default=30, sa_column_kwargs={"server_default": text("30")})
+    session_absolute_timeout_hours: int = Field(default=12, sa_column_kwargs={"server_default": text("12")})
+    inactive_account_retention_days: int | None = None
+    created_at: datetime = _ts()
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
+        Index("app_user_username_key", "tenant_id", text("lower(username)"), unique=True),
+        Index("app_user_email_key", "tenant_id", text("lower(email)"), unique=True),
+        Index("app_user_tenant_status_idx", "tenant_id", "status", "role"),
+        CheckConstraint(_in("role", ROLES), name="app_user_role_check"),
+        CheckConstraint(_in("status", ACCOUNT_STATUSES), name="app_user_status_check"),
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    username: str = Field(sa_type=String(64))  # type: ignore[call-overload]
+    email: str = Field(sa_type=String(320))  # type: ignore[call-overload]
+    display_name: str | None = Field(default=None, sa_type=String(100))  # type: ignore[call-overload]
+    role: str = Field(default="MEMBER", sa_type=String(16))  # type: ignore[call-overload]
+    status: str = Field(default="INVITED", sa_type=String(16))  # type: ignore[call-overload]
+    email_verified: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    password_hash: str | None = Field(default=None, sa_type=Text)  # type: ignore[call-overload]
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    last_login_at: datetime | None = _ts(nullable=True, default_now=False)
+
+
+class AccountToken(SQLModel, table=True):
+    """Single-use emailed tokens (invitation, password reset, email verification); hash only."""
+
+    __tablename__ = "account_token"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["app_user.tenant_id", "app_user.id"], ondelete="CASCADE"),
+        Index("account_token_hash_key", "tenant_id", "token_hash", unique=True),
+        Index("account_token_hash_idx", "token_hash"),
+        Index("account_token_user_idx", "tenant_id", "user_id", "kind"),
+        CheckConstraint(_in("kind", TOKEN_KINDS), name="account_token_kind_check"),
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID
+    kind: str = Field(sa_type=String(32))  # type: ignore[call-overload]
+    token_hash: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
+    expires_at: datetime = _ts(default_now=False)
+    used_at: datetime | None = _ts(nullable=True, default_now=False)
+    created_at: datetime = _ts()
+    # e.g. the new address for an email verification
+    data: dict[str, Any] | None = Field(default=None, sa_type=JSONB)  # type: ignore[call-overload]
+
+
+class UserSession(SQLModel, table=True):
+    """A server-side session; the browser holds only the token, the table only its hash."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["app_user.tenant_id", "app_user.id"], ondelete="CASCADE"),
+        Index("user_session_hash_key", "tenant_id", "token_hash", unique=True),
+        Index("user_session_hash_idx", "token_hash"),
+        Index("user_session_user_idx", "tenant_id", "user_id"),
+        Index("user_session_expires_idx", "expires_at"),
+        CheckConstraint("stage IN ('full', 'mfa_pending', 'mfa_enrollment')", name="user_session_stage_check"),
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID
+    token_hash: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
+    stage: str = Field(default="full", sa_type=String(16))  # type: ignore[call-overload]
+    mfa_verified: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    created_at: datetime = _ts()
+    last_seen_at: datetime = _ts()
+    expires_at: datetime = _ts(default_now=False)
+    ip_address: str | None = Field(default=None, sa_type=INET)  # type: ignore[call-overload]
+    user_agent: str | None = Field(default=None, sa_type=String(512))  # type: ignore[call-overload]
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only record of every change. Holds ids, never personal values."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
+        Index("audit_event_tenant_time_idx", "tenant_id", text("id DESC")),
+        Index("audit_event_target_idx", "tenant_id", "target_id", text("id DESC")),
+        Index("audit_event_actor_idx", "tenant_id", "actor_id", text("id DESC")),
+        Index("audit_event_action_idx", "tenant_id", "action", text("id DESC")),
+        CheckConstraint("actor_type IN ('USER', 'SYSTEM', 'ANONYMOUS')", name="audit_event_actor_type_check"),
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, primary_key=True, autoincrement=True, server_default=text("nextval('audit_event_id_seq')")),
+    )
+    occurred_at: datetime = _ts()
+    action: str = Field(sa_type=String(64))  # type: ignore[call-overload]
+    actor_type: str = Field(sa_type=String(16))  # type: ignore[call-overload]
+    actor_id: uuid.UUID | None = None
+    target_type: str | None = Field(default=None, sa_type=String(32))  # type: ignore[call-overload]
+    target_id: uuid.UUID | None = None
+    ip_address: str | None = Field(default=None, sa_type=INET)  # type: ignore[call-overload]
+    user_agent: str | None = Field(default=None, sa_type=String(512))  # type: ignore[call-overload]
+    request_id: str | None = Field(default=None, sa_type=String(64))  # type: ignore[call-overload]
+    changes: dict[str, Any] | None = Field(default=None, sa_type=JSONB)  # type: ignore[call-overload]
+
+
+metadata = SQLModel.metadata

@@ -1,0 +1,226 @@
+"""Helpers that let tests read like the behaviour they specify."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import asyncpg
+import httpx
+from aiosmtpd.controller import Controller
+
+from api.accounts import tenants
+from api.mail.outbox import open_sealed
+from api.request_meta import RequestMeta
+from api.settings import Settings
+from db.engine import make_engine, make_sessionmaker, transaction
+
+PASSWORD = "lumen-quarry-velvet-7-oboe"
+
+
+# --- mail -----------------------------------------------------------------------------
+
+
+@dataclass
+class Message:
+    to: list[str]
+    subject: str
+    body: str
+
+    def link(self) -> str:
+        match = re.search(r"https?://\S+", self.body)
+        assert match, self.body
+        return match.group(0)
+
+    def token(self) -> str:
+        return parse_qs(urlsplit(self.link()).query)["token"][0]
+
+
+@dataclass
+class Mailbox:
+    port: int = 0
+    messages: list[Message] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content)
+        body = parsed.get_payload(decode=True).decode()
+        with self.lock:
+            self.messages.append(Message(list(envelope.rcpt_tos), str(parsed["Subject"]), body))
+        return "250 Message accepted for delivery"
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+
+    def to(self, address: str) -> list[Message]:
+        with self.lock:
+            return [m for m in self.messages if address.lower() in (t.lower() for t in m.to)]
+
+    async def wait_for(self, address: str, count: int = 1, timeout: float = 15) -> list[Message]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.to(address)
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no email to {address} within {timeout}s; have {self.messages}")
+
+
+def start_smtp() -> tuple[Mailbox, Controller]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    box = Mailbox(port=port)
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    return box, controller
+
+
+# --- GraphQL over HTTP ------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    status: int
+    body: dict[str, Any]
+    response: httpx.Response
+
+    @property
+    def data(self) -> Any:
+        return self.body.get("data")
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return self.body.get("errors") or []
+
+    @property
+    def codes(self) -> list[str]:
+        return [e["extensions"]["code"] for e in self.errors]
+
+    def payload(self, name: str) -> dict[str, Any]:
+        assert not self.errors, self.errors
+        return self.data[name]
+
+    def ok(self, name: str) -> dict[str, Any]:
+        payload = self.payload(name)
+        assert payload["errors"] == [], payload["errors"]
+        return payload
+
+    def user_errors(self, name: str) -> list[tuple[str | None, str]]:
+        return [(e["field"], e["code"]) for e in self.payload(name)["errors"]]
+
+
+class Browser:
+    """One user agent with its own cookie jar."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30, headers={"user-agent": "pytest-browser/1.0"})
+
+    @property
+    def session_cookie(self) -> str | None:
+        return self.http.cookies.get("session")
+
+    async def gql(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> Result:
+        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+        return Result(response.status_code, body, response)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+ADD_USER = """
+mutation($input: AddUserInput!) { addUser(input: $input) {
+  user { id username email displayName role status emailVerified mfaEnabled createdAt lastLoginAt }
+  errors { field message code } } }
+"""
+ACCEPT = """
+mutation($token: String!, $password: String!) { acceptInvitation(input: {token: $token, password: $password}) {
+  status viewer { user { id username role status emailVerified } tenant { slug } }
+  errors { field message code } } }
+"""
+VIEWER = "{ viewer { user { id username role status } tenant { id slug name seatLimit seatsUsed } } }"
+
+
+@dataclass
+class Member:
+    browser: Browser
+    id: str
+    username: str
+    email: str
+
+
+class Api:
+    """The running service as tests see it, plus direct database access for set-up and checks."""
+
+    def __init__(self, base_url: str, settings: Settings, db: asyncpg.Connection, mailbox: Mailbox) -> None:
+        self.base_url = base_url
+        self.settings = settings
+        self.db = db
+        self.mailbox = mailbox
+        self._browsers: list[Browser] = []
+        self._engine = make_engine(settings, settings.database_url)
+        self._sessionmaker = make_sessionmaker(self._engine)
+
+    async def __aenter__(self) -> Api:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for browser in self._browsers:
+            await browser.close()
+        await self._engine.dispose()
+
+    def browser(self) -> Browser:
+        browser = Browser(self.base_url)
+        self._browsers.append(browser)
+        return browser
+
+    async def create_tenant(self, slug: str, *, seats: int | None = None, owner: str = "owner") -> str:
+        """Like `python -m api create-tenant`; returns the invitation token."""
+        async with transaction(self._sessionmaker) as session:
+            created = await tenants.create(
+                session, self.settings, RequestMeta(request_id="test-setup"), slug=slug, name=f"{slug.title()} Ltd",
+                owner_username=owner, owner_email=f"{owner}@{slug}.example", seats=seats,
+            )
+        return parse_qs(urlsplit(created.invitation_link).query)["token"][0]
+
+    async def owner(self, slug: str = "acme", *, seats: int | None = None) -> Member:
+        """A tenant whose OWNER has accepted the invitation and holds a session."""
+        token = await self.create_tenant(slug, seats=seats)
+        browser = self.browser()
+        result = await browser.gql(ACCEPT, {"token": token, "password": PASSWORD})
+        user = result.ok("acceptInvitation")["viewer"]["user"]
+        return Member(browser, user["id"], user["username"], f"owner@{slug}.example")
+
+    async def queued_token(self, address: str) -> str:
+        """The token in the newest email queued to `address` (read from the job queue,
+        decrypted with the outbox key, as the worker would)."""
+        rows = await self.db.fetch(
+            "SELECT args->>'sealed' AS sealed FROM procrastinate_jobs WHERE task_name = 'send_email' ORDER BY id DESC"
+        )
+        for row in rows:
+            message = open_sealed(self.settings, row["sealed"])
+            if message.to.lower() == address.lower():
+                return parse_qs(urlsplit(re.search(r"https?://\S+", message.body).group(0)).query)["token"][0]  # type: ignore[union-attr]
+        raise AssertionError(f"no email queued to {address}")
+
+    async def member(self, admin: Member, username: str, *, role: str = "MEMBER", slug: str = "acme") -> Member:
+        """An account added by `admin` that accepted its invitation."""
+        address = f"{username}@{slug}.example"
+        added = await admin.browser.gql(ADD_USER, {"input": {"username": username, "email": address, "role": role}})
+        user = added.ok("addUser")["user"]
+        browser = self.browser()
+        accepted = await browser.gql(ACCEPT, {"token": await self.queued_token(address), "password": PASSWORD})
+        accepted.ok("acceptInvitation")
+        return Member(browser, user["id"], username, address)
+
+    async def count(self, table: str, where: str = "TRUE", *args: Any) -> int:
+        return int(await self.db.fetchval(f"SELECT count(*) FROM {table} WHERE {where}", *args))
