@@ -137,7 +137,7 @@ class AccountsQuery:
     async def users(
         self,
         info: Info,
-        first: int = 50,
+        first: int | None = 50,
         after: str | None = None,
         search: str | None = None,
         role: Role | None = None,
@@ -146,7 +146,7 @@ class AccountsQuery:
         actor = await info.context.admin()
         async with info.context.reading() as db:
             page = await users.list_page(
-                db, actor, first=first, after=after, search=search,
+                db, actor, first=50 if first is None else first, after=after, search=search,
                 role=role.value if role else None, status=status.value if status else None,
             )
         edges = [UserEdge(cursor=c, node=UserType.of(u)) for u, c in zip(page.users, page.cursors)]
@@ -191,7 +191,7 @@ class AccountsMutation:
     async def resend_invitation(self, info: Info, id: strawberry.ID) -> OkPayload:
         ctx = info.context
         await users.resend_invitation(ctx.db(), ctx.settings, await ctx.admin(), ctx.meta, user_id=id)
-        return OkPayload(ok=True, errors=[])
+        return OkPayload(ok=True)
 
     @strawberry.mutation
     @transactional(TenantPayload)

@@ -53,8 +53,8 @@ class PageInfo:
 
 @strawberry.type
 class OkPayload:
-    ok: bool
-    errors: list[UserError]
+    ok: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 Info = Info[Context, None]  # type: ignore[misc]
