@@ -15,11 +15,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from api.auth.limits import Limits
+from api.auth.ratelimit import Limiter
+from api.auth.service import Guard
 from api.graphql.context import Services
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.jobs.worker import run_worker
-from api.middleware import RequestIdMiddleware
+from api.middleware import CookieCsrfMiddleware, RequestIdMiddleware
 from api.settings import Settings, get_settings
 from db.engine import database_url, make_engine, make_sessionmaker
 
@@ -34,7 +37,8 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
         url = db_url or database_url(settings)
         engine = make_engine(settings, url)
-        services = Services(settings=settings, sessionmaker=make_sessionmaker(engine))
+        guard = Guard(Limiter(settings.effective_secret_key()), Limits.from_settings(settings))
+        services = Services(settings=settings, sessionmaker=make_sessionmaker(engine), guard=guard)
         worker: asyncio.Task[None] | None = None
         if settings.run_worker_in_serve:
             worker = asyncio.create_task(run_worker(url, settings, install_signal_handlers=False), name="in-process-worker")
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
     )
     middleware = [
         Middleware(RequestIdMiddleware),
+        Middleware(CookieCsrfMiddleware, cookie_name=settings.session_cookie_name),
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,

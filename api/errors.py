@@ -41,6 +41,11 @@ class UserFailure(Exception):
         return cls(Problem(code, message, field))
 
 
+class RecordedFailure(UserFailure):
+    """An expected failure whose record must stand: the failed attempt's audit event
+    commits although the payload reports an error (e.g. a wrong password)."""
+
+
 class Unauthenticated(Exception):
     """No valid session for something that needs one."""
 

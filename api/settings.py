@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     # Set to true behind pgbouncer in transaction mode: disables prepared-statement caches.
     db_pgbouncer: bool = False
     log_level: str = "INFO"
+    # Failed logins (and other password checks) per account and per client IP, per window.
+    login_failures_per_account: int = 10
+    login_failures_per_ip: int = 50
+    login_window_seconds: int = 900
+    # Password-reset emails per account per hour (past it, the request is still "ok").
+    password_resets_per_hour: int = 3
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -88,6 +94,10 @@ class Settings(BaseSettings):
             problems.append("APP_URL must use https")
         if not self.database_url:
             problems.append("DATABASE_URL must be set (the embedded server is for development)")
+        # Fixed windows: an hour can touch ceil(3600 / window) + 1 of them.
+        windows_per_hour = -(-3600 // self.login_window_seconds) + 1
+        if self.login_failures_per_account * windows_per_hour > 100:
+            problems.append("login limits allow more than 100 failures per account per hour")
         if problems:
             raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
 

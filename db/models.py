@@ -175,4 +175,17 @@ class AuditEvent(SQLModel, table=True):
     changes: dict[str, Any] | None = Field(default=None, sa_type=JSONB)  # type: ignore[call-overload]
 
 
+
+
+
+class RateLimitCounter(SQLModel, table=True):
+    """Fixed-window attempt counters shared by every process. Keys are HMACs of what is
+    limited (account, client IP), so the table holds no personal data."""
+
+    __tablename__ = "rate_limit_counter"
+    __table_args__ = (Index("rate_limit_counter_window_idx", "window_start"),)
+
+    key: str = Field(primary_key=True, sa_type=String(80))  # type: ignore[call-overload]
+    window_start: datetime = _ts(default_now=False)
+    count: int = 0
 metadata = SQLModel.metadata

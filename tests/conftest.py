@@ -81,7 +81,13 @@ async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-def settings(db_url: str, mailbox: Mailbox, tmp_path: Path) -> Settings:
+def settings_overrides() -> dict[str, object]:
+    """Override in a test module to run its server with other settings."""
+    return {}
+
+
+@pytest.fixture
+def settings(db_url: str, mailbox: Mailbox, tmp_path: Path, settings_overrides: dict[str, object]) -> Settings:
     return Settings(
         env="development",
         database_url=db_url,
@@ -92,6 +98,7 @@ def settings(db_url: str, mailbox: Mailbox, tmp_path: Path) -> Settings:
         allowed_origins=["http://app.test"],
         data_dir=tmp_path / "data",
         db_pool_size=30,
+        **settings_overrides,  # type: ignore[arg-type]
     )
 
 

@@ -224,3 +224,15 @@ class Api:
 
     async def count(self, table: str, where: str = "TRUE", *args: Any) -> int:
         return int(await self.db.fetchval(f"SELECT count(*) FROM {table} WHERE {where}", *args))
+
+
+LOGIN = """
+mutation($tenant: String!, $identifier: String!, $password: String!) {
+  login(input: {tenant: $tenant, identifier: $identifier, password: $password}) {
+    status viewer { user { id username lastLoginAt } } errors { field message code } } }
+"""
+SESSIONS = "{ viewer { sessions { id current createdAt lastSeenAt expiresAt ipAddress userAgent mfaVerified } } }"
+
+
+async def login(browser: Browser, password: str = PASSWORD, *, tenant: str = "acme", identifier: str = "owner") -> Result:
+    return await browser.gql(LOGIN, {"tenant": tenant, "identifier": identifier, "password": password})

@@ -186,7 +186,7 @@ async def update(
 
     revoked = 0
     if new_status == "DISABLED" and before["status"] != "DISABLED":
-        revoked = await sessions.revoke_all_for_user(db, user.tenant_id, user.id)
+        revoked = len(await sessions.revoke(db, tenant_id=user.tenant_id, user_id=user.id, meta=meta, actor=actor, reason="account_disabled"))
     common = dict(tenant_id=tenant.id, meta=meta, actor=actor, target_type="user", target_id=user.id)
     if before["role"] != after["role"]:
         audit.record(db, action=actions.USER_ROLE_CHANGED, changes=audit.field_changes({"role": before["role"]}, {"role": after["role"]}), **common)  # type: ignore[arg-type]

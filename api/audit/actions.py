@@ -17,5 +17,19 @@ INVITATION_ACCEPTED = "invitation.accepted"
 
 SESSION_CREATED = "session.created"
 SESSION_REVOKED = "session.revoked"
+SESSIONS_PURGED = "session.purged"
+TOKENS_PURGED = "token.purged"
+
+LOGIN_SUCCEEDED = "login.succeeded"
+LOGIN_FAILED = "login.failed"
+
+PASSWORD_CHANGED = "password.changed"
+PASSWORD_CHANGE_FAILED = "password.change_failed"
+PASSWORD_RESET_REQUESTED = "password.reset_requested"
+PASSWORD_RESET = "password.reset"
+
+EMAIL_CHANGE_REQUESTED = "email.change_requested"
+EMAIL_CHANGE_FAILED = "email.change_failed"
+EMAIL_CHANGED = "email.changed"
 
 ALL = frozenset(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))

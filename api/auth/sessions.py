@@ -43,14 +43,14 @@ _LOOKUP = text(
     JOIN app_user u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
     JOIN tenant t ON t.id = s.tenant_id
     WHERE s.token_hash = :token_hash
-      AND s.expires_at > :now
-      AND s.last_seen_at > :now - make_interval(mins => t.session_idle_timeout_minutes)
+      AND s.expires_at > CAST(:now AS timestamptz)
+      AND s.last_seen_at > CAST(:now AS timestamptz) - make_interval(mins => t.session_idle_timeout_minutes)
       AND u.status = 'ACTIVE'
     """
 )
 _TOUCH = text(
-    "UPDATE user_session SET last_seen_at = :now "
-    "WHERE tenant_id = :tenant_id AND id = :id AND last_seen_at < :now - interval '60 seconds'"
+    "UPDATE user_session SET last_seen_at = CAST(:now AS timestamptz) "
+    "WHERE tenant_id = :tenant_id AND id = :id AND last_seen_at < CAST(:now AS timestamptz) - interval '60 seconds'"
 )
 
 
@@ -108,21 +108,99 @@ async def start(
     return token, session
 
 
-async def revoke_all_for_user(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> int:
+async def end(db: AsyncSession, token: str, meta: RequestMeta, reason: str = "logout") -> bool:
+    """Delete the session behind a token (audited); False when there was none."""
+    if not token or len(token) > 128:
+        return False
     result = await db.execute(
-        delete(UserSession).where(UserSession.tenant_id == tenant_id, UserSession.user_id == user_id)  # type: ignore[arg-type]
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-async def end(db: AsyncSession, token: str) -> uuid.UUID | None:
-    """Delete the session behind a token; its id, or None when there was none."""
-    result = await db.execute(
-        delete(UserSession).where(UserSession.token_hash == hash_token(token)).returning(UserSession.id, UserSession.tenant_id)  # type: ignore[arg-type]
+        delete(UserSession)
+        .where(UserSession.token_hash == hash_token(token))  # type: ignore[arg-type]
+        .returning(UserSession.id, UserSession.tenant_id, UserSession.user_id)
     )
     row = result.first()
-    return row.id if row else None
+    if row is None:
+        return False
+    audit.record(
+        db, tenant_id=row.tenant_id, action=actions.SESSION_REVOKED, meta=meta, actor_id=row.user_id,
+        target_type="session", target_id=row.id, changes={"reason": {"new": reason}, "user_id": {"new": str(row.user_id)}},
+    )
+    return True
 
 
-def expires_in(session: UserSession) -> datetime:
-    return session.expires_at
+# --- a user's own sessions, and revocation ------------------------------------------------
+
+_LIVE_FOR_USER = text(
+    """
+    SELECT s.id, s.created_at, s.last_seen_at, s.ip_address, s.user_agent, s.mfa_verified,
+           least(s.expires_at, s.last_seen_at + make_interval(mins => t.session_idle_timeout_minutes)) AS expires_at
+    FROM user_session s JOIN tenant t ON t.id = s.tenant_id
+    WHERE s.tenant_id = :tenant_id AND s.user_id = :user_id AND s.stage = 'full'
+      AND s.expires_at > CAST(:now AS timestamptz)
+      AND s.last_seen_at > CAST(:now AS timestamptz) - make_interval(mins => t.session_idle_timeout_minutes)
+    ORDER BY s.last_seen_at DESC, s.id
+    """
+)
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    id: uuid.UUID
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip_address: str | None
+    user_agent: str | None
+    mfa_verified: bool
+
+
+async def live_for_user(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[LiveSession]:
+    rows = await db.execute(_LIVE_FOR_USER, {"tenant_id": tenant_id, "user_id": user_id, "now": clock.now()})
+    return [
+        LiveSession(r.id, r.created_at, r.last_seen_at, r.expires_at, str(r.ip_address) if r.ip_address else None, r.user_agent, r.mfa_verified)
+        for r in rows
+    ]
+
+
+async def revoke(
+    db: AsyncSession, *, tenant_id: uuid.UUID, user_id: uuid.UUID, meta: RequestMeta, actor: Actor | None,
+    reason: str, only: uuid.UUID | None = None, keep: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
+    """Delete a user's sessions (one, or all but one, or all) and audit each revocation."""
+    query = delete(UserSession).where(UserSession.tenant_id == tenant_id, UserSession.user_id == user_id)  # type: ignore[arg-type]
+    if only is not None:
+        query = query.where(UserSession.id == only)  # type: ignore[arg-type]
+    if keep is not None:
+        query = query.where(UserSession.id != keep)  # type: ignore[arg-type]
+    ids = [row.id for row in await db.execute(query.returning(UserSession.id))]
+    for session_id in ids:
+        audit.record(
+            db, tenant_id=tenant_id, action=actions.SESSION_REVOKED, meta=meta, actor=actor,
+            actor_id=None if actor else user_id, actor_type="SYSTEM" if actor is None and reason == "system" else None,
+            target_type="session", target_id=session_id, changes={"reason": {"new": reason}, "user_id": {"new": str(user_id)}},
+        )
+    return ids
+
+
+async def rotate(db: AsyncSession, info: SessionInfo, *, user: User, tenant: Tenant, meta: RequestMeta) -> str:
+    """A privilege change: the current session is replaced by a new one with a new token."""
+    await db.execute(delete(UserSession).where(UserSession.tenant_id == info.tenant_id, UserSession.id == info.session_id))  # type: ignore[arg-type]
+    token, _ = await start(db, user=user, tenant=tenant, meta=meta, stage=info.stage, mfa_verified=info.mfa_verified)
+    return token
+
+
+_PURGE_EXPIRED = text(
+    """
+    DELETE FROM user_session s USING tenant t
+    WHERE t.id = s.tenant_id
+      AND (s.expires_at <= CAST(:now AS timestamptz) OR s.last_seen_at <= CAST(:now AS timestamptz) - make_interval(mins => t.session_idle_timeout_minutes))
+    RETURNING s.tenant_id
+    """
+)
+
+
+async def purge_expired(db: AsyncSession) -> dict[uuid.UUID, int]:
+    """Delete sessions past their idle or absolute timeout; counts per tenant."""
+    counts: dict[uuid.UUID, int] = {}
+    for row in await db.execute(_PURGE_EXPIRED, {"now": clock.now()}):
+        counts[row.tenant_id] = counts.get(row.tenant_id, 0) + 1
+    return counts

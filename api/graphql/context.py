@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.auth import sessions
+from api.auth.service import Guard
 from api.auth.sessions import SessionInfo
 from api.errors import Forbidden, Unauthenticated
 from api.request_meta import Actor, RequestMeta
@@ -27,6 +28,7 @@ class Services:
 
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
+    guard: Guard
 
 
 @dataclass
@@ -79,6 +81,12 @@ class Context:
                     info = await sessions.resolve(self.db(), token)
             self._session = info
         return self._session  # type: ignore[return-value]
+
+    async def full_session(self) -> SessionInfo:
+        info = await self.session_info()
+        if info is None or info.stage != "full":
+            raise Unauthenticated()
+        return info
 
     async def actor(self) -> Actor:
         """The user behind a full session, or UNAUTHENTICATED."""

@@ -12,7 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.errors import ErrorCode as DomainErrorCode
-from api.errors import Problem, UserFailure
+from api.errors import Problem, RecordedFailure, UserFailure
 from api.graphql.context import Context
 
 ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode")
@@ -78,7 +78,7 @@ def transactional(payload: Callable[..., P]) -> Callable[[Callable[..., Awaitabl
                     await db.commit()
                     return result
                 except UserFailure as failure:
-                    await db.rollback()
+                    await (db.commit() if isinstance(failure, RecordedFailure) else db.rollback())
                     return payload(errors=[UserError.from_problem(p) for p in failure.problems])
                 except BaseException:
                     await db.rollback()

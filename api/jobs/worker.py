@@ -7,6 +7,9 @@ import logging
 import procrastinate
 from procrastinate import RetryStrategy
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.jobs import maintenance
 from api.mail.delivery import deliver
 from api.mail.outbox import SEND_EMAIL_TASK, open_sealed
 from api.settings import Settings, get_settings
@@ -15,35 +18,57 @@ log = logging.getLogger("api.jobs")
 
 QUEUES = ["email", "default"]
 
-app = procrastinate.App(connector=procrastinate.PsycopgConnector())
+# Tasks live on a blueprint; each worker builds its app around it with its own connection.
+tasks = procrastinate.Blueprint()
 _settings: Settings | None = None  # the settings of the worker running in this process
+_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
 
 def worker_settings() -> Settings:
     return _settings or get_settings()
 
 
-@app.task(name=SEND_EMAIL_TASK, queue="email", retry=RetryStrategy(max_attempts=8, exponential_wait=5))
+@tasks.task(name=SEND_EMAIL_TASK, queue="email", retry=RetryStrategy(max_attempts=8, exponential_wait=5))
 async def send_email(sealed: str) -> None:
     settings = worker_settings()
     await deliver(settings, open_sealed(settings, sealed))
 
 
+@tasks.periodic(cron="*/10 * * * *", periodic_id="purge")
+@tasks.task(name="purge_expired", queue="default", queueing_lock="purge_expired")
+async def purge_expired(timestamp: int) -> None:
+    from db.engine import transaction
+
+    assert _sessionmaker is not None, "the worker sets up its database first"
+    async with transaction(_sessionmaker) as db:
+        counts = await maintenance.purge_expired(db)
+    log.info("purged expired data: %s", counts)
+
+
 def connected_app(conninfo: str) -> procrastinate.App:
-    return app.with_connector(procrastinate.PsycopgConnector(conninfo=conninfo, min_size=1, max_size=4))
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo, min_size=1, max_size=4))
+    app.add_tasks_from(tasks, namespace="")
+    return app
 
 
 async def run_worker(
     conninfo: str, settings: Settings, *, install_signal_handlers: bool = True, concurrency: int = 4
 ) -> None:
     """Run until cancelled (or, standalone, until SIGTERM/SIGINT)."""
-    global _settings
+    from db.engine import make_engine, make_sessionmaker
+
+    global _settings, _sessionmaker
     _settings = settings
+    engine = make_engine(settings.model_copy(update={"db_pool_size": concurrency, "db_max_overflow": 0}), conninfo)
+    _sessionmaker = make_sessionmaker(engine)
     worker_app = connected_app(conninfo)
-    async with worker_app.open_async():
-        await worker_app.run_worker_async(
-            queues=QUEUES,
-            concurrency=concurrency,
-            install_signal_handlers=install_signal_handlers,
-            wait=True,
-        )
+    try:
+        async with worker_app.open_async():
+            await worker_app.run_worker_async(
+                queues=QUEUES,
+                concurrency=concurrency,
+                install_signal_handlers=install_signal_handlers,
+                wait=True,
+            )
+    finally:
+        await engine.dispose()

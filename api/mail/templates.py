@@ -25,3 +25,39 @@ def invitation(*, to: str, tenant_name: str, username: str, link: str, valid_day
             f"invitation, you can ignore this email.\n"
         ),
     )
+
+
+def password_reset(*, to: str, tenant_name: str, link: str) -> Email:
+    return Email(
+        to=to,
+        subject=f"Reset your {tenant_name} password",
+        body=(
+            f"Hello,\n\nSomeone asked to reset the password of your {tenant_name} account. "
+            f"To choose a new one, open:\n{link}\n\n"
+            "The link works once and expires in one hour. Resetting signs you out everywhere.\n"
+            "If you did not ask for this, ignore this email: your password stays as it is.\n"
+        ),
+    )
+
+
+def email_verification(*, to: str, tenant_name: str, link: str) -> Email:
+    return Email(
+        to=to,
+        subject=f"Confirm your new {tenant_name} email address",
+        body=(
+            f"Hello,\n\nTo make this the email address of your {tenant_name} account, open:\n{link}\n\n"
+            "The link works once and expires in 24 hours. Until then nothing changes.\n"
+        ),
+    )
+
+
+def email_change_notice(*, to: str, tenant_name: str, new_address_hint: str) -> Email:
+    return Email(
+        to=to,
+        subject=f"Your {tenant_name} email address is being changed",
+        body=(
+            f"Hello,\n\nSomeone signed in to your {tenant_name} account asked to change its email address "
+            f"to {new_address_hint}. The change takes effect once the new address is confirmed.\n\n"
+            "If this was not you, change your password and tell your administrator.\n"
+        ),
+    )

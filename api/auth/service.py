@@ -1,0 +1,329 @@
+"""Authentication rules: login, logout, passwords and email address changes.
+No strawberry or starlette here; the GraphQL layer calls one function per mutation."""
+
+from __future__ import annotations
+
+import logging
+
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import quote
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api import clock
+from api.accounts import tenants, validation
+from api.audit import actions, service as audit
+from api.auth import passwords, sessions
+from api.auth.limits import Limits
+from api.auth.ratelimit import Limiter
+from api.auth.sessions import SessionInfo
+from api.crypto import hash_token, new_token
+from api.errors import ErrorCode, RateLimited, RecordedFailure, UserFailure
+from api.mail import templates
+from api.mail.outbox import queue_email
+from api.request_meta import Actor, RequestMeta
+from api.settings import Settings
+from db.models import AccountToken, Tenant, User
+
+log = logging.getLogger("api.auth")
+
+PASSWORD_RESET = "password_reset"
+EMAIL_VERIFICATION = "email_verification"
+RESET_VALID = timedelta(hours=1)
+VERIFICATION_VALID = timedelta(hours=24)
+
+BAD_CREDENTIALS = "The organisation, username or password is not right."
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What the password checks need beside the database: the shared limiter and its limits."""
+
+    limiter: Limiter
+    limits: Limits
+
+
+@dataclass(frozen=True)
+class LoggedIn:
+    user: User
+    tenant: Tenant
+    session_token: str
+    stage: str
+
+
+async def _find_user(db: AsyncSession, tenant: Tenant, identifier: str) -> User | None:
+    ident = identifier.strip().lower()
+    query = select(User).where(
+        User.tenant_id == tenant.id, or_(func.lower(User.username) == ident, func.lower(User.email) == ident)
+    )
+    return (await db.execute(query.limit(1))).scalar_one_or_none()
+
+
+def _account_subject(tenant_slug: str, identifier: str, user: User | None) -> str:
+    # Limit the account, not the spelling: username and email of one account share a budget.
+    return str(user.id) if user else f"unknown:{tenant_slug.strip().lower()}:{identifier.strip().lower()[:320]}"
+
+
+async def login(
+    db: AsyncSession, guard: Guard, meta: RequestMeta, *, tenant_slug: str, identifier: str, password: str,
+    previous_token: str | None,
+) -> LoggedIn:
+    """Every failure looks the same from outside (INVALID_CREDENTIALS, same work: a dummy
+    hash is verified when there is no account) and is audited with its reason inside."""
+    tenant = await tenants.by_slug(db, tenant_slug[:63]) if tenant_slug else None
+    user = await _find_user(db, tenant, identifier[:320]) if tenant else None
+    account = _account_subject(tenant_slug[:63], identifier, user)
+
+    await guard.limiter.take(db, guard.limits.login_ip, meta.ip_address or "unknown")
+    try:
+        await guard.limiter.take(db, guard.limits.login_account, account)
+    except RateLimited:
+        if tenant is not None:
+            _audit_failure(db, tenant, user, meta, "rate_limited")
+            await db.commit()
+        raise
+
+    verified = await passwords.verify_password(user.password_hash if user else None, password[: passwords.MAX_LENGTH * 4])
+    reason = (
+        "unknown_tenant" if tenant is None
+        else "unknown_user" if user is None
+        else "account_" + user.status.lower() if user.status != "ACTIVE"
+        else "wrong_password" if not verified
+        else None
+    )
+    if reason is not None:
+        if tenant is None:
+            log.info("login failed: unknown tenant (request %s)", meta.request_id)
+        else:
+            _audit_failure(db, tenant, user, meta, reason)
+        raise RecordedFailure.of(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS)
+    assert user is not None and tenant is not None
+
+    await guard.limiter.give_back(db, guard.limits.login_ip, meta.ip_address or "unknown")
+    await guard.limiter.clear(db, guard.limits.login_account, account)
+    if passwords.needs_rehash(user.password_hash or ""):
+        user.password_hash = await passwords.hash_password(password)
+    if previous_token:
+        await sessions.end(db, previous_token, meta, reason="replaced_by_login")
+    user.last_login_at = clock.now()
+    stage = "full"
+    token, _ = await sessions.start(db, user=user, tenant=tenant, meta=meta, stage=stage)
+    audit.record(
+        db, tenant_id=tenant.id, action=actions.LOGIN_SUCCEEDED, meta=meta, actor_id=user.id,
+        target_type="user", target_id=user.id, changes={"stage": {"new": stage}},
+    )
+    await db.flush()
+    return LoggedIn(user, tenant, token, stage)
+
+
+def _audit_failure(db: AsyncSession, tenant: Tenant, user: User | None, meta: RequestMeta, reason: str) -> None:
+    # The identifier someone typed is not stored: it may be a mistyped password.
+    audit.record(
+        db, tenant_id=tenant.id, action=actions.LOGIN_FAILED, meta=meta, actor_type="ANONYMOUS",
+        target_type="user" if user else None, target_id=user.id if user else None,
+        changes={"reason": {"new": reason}},
+    )
+
+
+async def logout(db: AsyncSession, meta: RequestMeta, token: str | None) -> None:
+    if token:
+        await sessions.end(db, token, meta, reason="logout")
+
+
+async def _current_user(db: AsyncSession, actor: Actor) -> User:
+    user = await db.get(User, (actor.tenant_id, actor.user_id))
+    assert user is not None
+    return user
+
+
+async def _user_and_tenant(db: AsyncSession, actor: Actor) -> tuple[User, Tenant]:
+    user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update=True, populate_existing=True)
+    assert user is not None
+    return user, await tenants.get(db, actor.tenant_id)
+
+
+async def _check_password(
+    db: AsyncSession, guard: Guard, meta: RequestMeta, user: User, password: str, *, field: str, failed_action: str
+) -> None:
+    """Re-authentication inside a session; counts against the account's login budget.
+    Call before anything else in the transaction: counting commits."""
+    await guard.limiter.take(db, guard.limits.login_account, str(user.id))
+    if not await passwords.verify_password(user.password_hash, password[: passwords.MAX_LENGTH * 4]):
+        audit.record(db, tenant_id=user.tenant_id, action=failed_action, meta=meta, actor_id=user.id, target_type="user", target_id=user.id)
+        raise RecordedFailure.of(ErrorCode.INVALID_CREDENTIALS, "The password is not right.", field)
+    await guard.limiter.clear(db, guard.limits.login_account, str(user.id))
+
+
+async def change_password(
+    db: AsyncSession, guard: Guard, session: SessionInfo, meta: RequestMeta, *, current_password: str, new_password: str
+) -> str:
+    """Returns the new token of the current session; every other session is revoked."""
+    await _check_password(
+        db, guard, meta, await _current_user(db, session.actor), current_password,
+        field="input.currentPassword", failed_action=actions.PASSWORD_CHANGE_FAILED,
+    )
+    user, tenant = await _user_and_tenant(db, session.actor)
+    problems = await passwords.check_password_policy(
+        new_password, user_inputs=[user.username, user.email, tenant.slug, tenant.name], field="input.newPassword"
+    )
+    if problems:
+        raise UserFailure(*problems)
+    user.password_hash = await passwords.hash_password(new_password)
+    user.updated_at = clock.now()
+    revoked = await sessions.revoke(
+        db, tenant_id=user.tenant_id, user_id=user.id, meta=meta, actor=session.actor, reason="password_changed", keep=session.session_id
+    )
+    audit.record(
+        db, tenant_id=tenant.id, action=actions.PASSWORD_CHANGED, meta=meta, actor=session.actor, target_type="user",
+        target_id=user.id, changes={"password": {"changed": True}, "sessions_revoked": {"new": len(revoked)}},
+    )
+    token = await sessions.rotate(db, session, user=user, tenant=tenant, meta=meta)
+    await db.flush()
+    return token
+
+
+async def _issue_token(db: AsyncSession, user: User, kind: str, valid: timedelta, data: dict[str, str] | None = None) -> str:
+    await db.execute(
+        delete(AccountToken).where(
+            AccountToken.tenant_id == user.tenant_id, AccountToken.user_id == user.id, AccountToken.kind == kind  # type: ignore[arg-type]
+        )
+    )
+    token, token_hash = new_token()
+    db.add(AccountToken(tenant_id=user.tenant_id, user_id=user.id, kind=kind, token_hash=token_hash, expires_at=clock.now() + valid, data=data))
+    return token
+
+
+async def _take_token(db: AsyncSession, token: str, kind: str, message: str) -> tuple[AccountToken, User, Tenant]:
+    """The live token row (locked), its user and tenant; INVALID_TOKEN otherwise. Locking
+    the row makes a concurrent second use wait and then find it used."""
+    invalid = UserFailure.of(ErrorCode.INVALID_TOKEN, message, "input.token" if kind == PASSWORD_RESET else "token")
+    if not token or len(token) > 128:
+        raise invalid
+    row = (
+        await db.execute(
+            select(AccountToken, User, Tenant)
+            .join(User, (User.tenant_id == AccountToken.tenant_id) & (User.id == AccountToken.user_id))
+            .join(Tenant, Tenant.id == AccountToken.tenant_id)
+            .where(
+                AccountToken.token_hash == hash_token(token),  # type: ignore[arg-type]
+                AccountToken.kind == kind,  # type: ignore[arg-type]
+                AccountToken.used_at.is_(None),  # type: ignore[union-attr]
+                AccountToken.expires_at > clock.now(),  # type: ignore[arg-type]
+            )
+            .with_for_update(of=AccountToken)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if row is None or row.User.status != "ACTIVE":
+        raise invalid
+    return row.AccountToken, row.User, row.Tenant
+
+
+async def request_password_reset(
+    db: AsyncSession, settings: Settings, guard: Guard, meta: RequestMeta, *, tenant_slug: str, email: str
+) -> None:
+    """Sends a link when an ACTIVE account has this address; says nothing either way."""
+    tenant = await tenants.by_slug(db, tenant_slug[:63]) if tenant_slug else None
+    if tenant is None or len(email) > 320:
+        return
+    user = (
+        await db.execute(select(User).where(User.tenant_id == tenant.id, func.lower(User.email) == email.strip().lower()))
+    ).scalar_one_or_none()
+    if user is None or user.status != "ACTIVE":
+        return
+    try:
+        await guard.limiter.take(db, guard.limits.password_reset, str(user.id))
+    except RateLimited:
+        log.info("password reset not sent: hourly limit reached (request %s)", meta.request_id)
+        return
+    token = await _issue_token(db, user, PASSWORD_RESET, RESET_VALID)
+    link = f"{settings.app_url}/reset-password?token={quote(token)}"
+    await queue_email(db, settings, templates.password_reset(to=user.email, tenant_name=tenant.name, link=link))
+    audit.record(db, tenant_id=tenant.id, action=actions.PASSWORD_RESET_REQUESTED, meta=meta, actor_type="ANONYMOUS", target_type="user", target_id=user.id)
+    await db.flush()
+
+
+async def reset_password(db: AsyncSession, meta: RequestMeta, *, token: str, new_password: str) -> None:
+    """Single use, one hour; sets the password and revokes every session of the account."""
+    row, user, tenant = await _take_token(db, token, PASSWORD_RESET, "This reset link is invalid or has expired.")
+    problems = await passwords.check_password_policy(
+        new_password, user_inputs=[user.username, user.email, tenant.slug, tenant.name], field="input.newPassword"
+    )
+    if problems:
+        raise UserFailure(*problems)
+    row.used_at = clock.now()
+    user.password_hash = await passwords.hash_password(new_password)
+    user.email_verified = True  # the link reached this address
+    user.updated_at = clock.now()
+    revoked = await sessions.revoke(db, tenant_id=tenant.id, user_id=user.id, meta=meta, actor=None, reason="password_reset")
+    audit.record(
+        db, tenant_id=tenant.id, action=actions.PASSWORD_RESET, meta=meta, actor_id=user.id, target_type="user",
+        target_id=user.id, changes={"password": {"changed": True}, "sessions_revoked": {"new": len(revoked)}},
+    )
+    await db.flush()
+
+
+def _hint(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+async def change_email(
+    db: AsyncSession, settings: Settings, guard: Guard, actor: Actor, meta: RequestMeta, *, new_email: str, password: str
+) -> None:
+    """Nothing changes until the new address confirms; the old address is told."""
+    address = validation.email(new_email, "input.newEmail")
+    await _check_password(db, guard, meta, await _current_user(db, actor), password, field="input.password", failed_action=actions.EMAIL_CHANGE_FAILED)
+    user, tenant = await _user_and_tenant(db, actor)
+    if address.lower() == user.email.lower():
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, "This is already your address.", "input.newEmail")
+    taken = await db.execute(
+        select(User.id).where(User.tenant_id == user.tenant_id, func.lower(User.email) == address.lower(), User.id != user.id)
+    )
+    if taken.first():
+        raise UserFailure.of(ErrorCode.DUPLICATE, "Another account of your organisation uses this address.", "input.newEmail")
+    token = await _issue_token(db, user, EMAIL_VERIFICATION, VERIFICATION_VALID, {"new_email": address})
+    link = f"{settings.app_url}/verify-email?token={quote(token)}"
+    await queue_email(db, settings, templates.email_verification(to=address, tenant_name=tenant.name, link=link))
+    await queue_email(db, settings, templates.email_change_notice(to=user.email, tenant_name=tenant.name, new_address_hint=_hint(address)))
+    audit.record(
+        db, tenant_id=tenant.id, action=actions.EMAIL_CHANGE_REQUESTED, meta=meta, actor=actor, target_type="user",
+        target_id=user.id, changes={"new_email": {"changed": True}},
+    )
+    await db.flush()
+
+
+async def verify_email(db: AsyncSession, meta: RequestMeta, *, token: str) -> None:
+    row, user, tenant = await _take_token(db, token, EMAIL_VERIFICATION, "This confirmation link is invalid or has expired.")
+    address = (row.data or {}).get("new_email", "")
+    taken = await db.execute(
+        select(User.id).where(User.tenant_id == user.tenant_id, func.lower(User.email) == address.lower(), User.id != user.id)
+    )
+    if not address or taken.first():
+        raise UserFailure.of(ErrorCode.DUPLICATE, "Another account of your organisation now uses this address.", "token")
+    row.used_at = clock.now()
+    user.email, user.email_verified, user.updated_at = address, True, clock.now()
+    audit.record(
+        db, tenant_id=tenant.id, action=actions.EMAIL_CHANGED, meta=meta, actor_id=user.id, target_type="user",
+        target_id=user.id, changes={"email": {"changed": True}, "email_verified": {"new": True}},
+    )
+    await db.flush()
+
+
+async def purge_expired_tokens(db: AsyncSession) -> dict[uuid.UUID, int]:
+    """Delete emailed tokens a day after they expired or were used; counts per tenant."""
+    cutoff = clock.now() - timedelta(days=1)
+    result = await db.execute(
+        delete(AccountToken)
+        .where(or_(AccountToken.expires_at < cutoff, AccountToken.used_at < cutoff))  # type: ignore[arg-type, operator]
+        .returning(AccountToken.tenant_id)
+    )
+    counts: dict[uuid.UUID, int] = {}
+    for row in result:
+        counts[row.tenant_id] = counts.get(row.tenant_id, 0) + 1
+    return counts
+
+
+__all__ = ["Guard", "login", "logout", "change_password", "request_password_reset", "reset_password", "change_email", "verify_email"]
