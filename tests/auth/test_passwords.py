@@ -1,0 +1,136 @@
+"""Changing, resetting and recovering passwords; changing the email address."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from api import clock
+from tests.helpers import PASSWORD, VIEWER, Api, login
+
+NEW = "plum-harbour-lantern-93-kite"
+CHANGE = "mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) { ok errors { field code message } } }"
+REQUEST_RESET = "mutation($t: String!, $e: String!) { requestPasswordReset(input: {tenant: $t, email: $e}) { ok errors { code } } }"
+RESET = "mutation($t: String!, $p: String!) { resetPassword(input: {token: $t, newPassword: $p}) { ok errors { field code } } }"
+CHANGE_EMAIL = "mutation($e: String!, $p: String!) { changeEmail(input: {newEmail: $e, password: $p}) { ok errors { field code } } }"
+VERIFY = "mutation($t: String!) { verifyEmail(token: $t) { ok errors { field code } } }"
+
+
+async def test_change_password_revokes_other_sessions_and_renews_this_one(api: Api) -> None:
+    owner = await api.owner("acme")
+    laptop = api.browser()
+    (await login(laptop)).ok("login")
+    before = owner.browser.session_cookie
+    (await owner.browser.gql(CHANGE, {"c": PASSWORD, "n": NEW})).ok("changePassword")
+    assert owner.browser.session_cookie != before
+    assert (await owner.browser.gql(VIEWER)).data["viewer"] is not None
+    assert (await laptop.gql(VIEWER)).data["viewer"] is None
+    assert (await api.browser().gql(VIEWER, authorization=f"Bearer {before}")).data["viewer"] is None
+    assert (await login(api.browser(), NEW)).ok("login")
+    assert (await login(api.browser(), PASSWORD)).user_errors("login") == [(None, "INVALID_CREDENTIALS")]
+    assert await api.count("audit_event", "action = 'password.changed'") == 1
+
+
+async def test_change_password_needs_the_current_one_and_a_good_new_one(api: Api) -> None:
+    owner = await api.owner("acme")
+    wrong = await owner.browser.gql(CHANGE, {"c": "not-it", "n": NEW})
+    assert wrong.user_errors("changePassword") == [("input.currentPassword", "INVALID_CREDENTIALS")]
+    assert wrong.data["changePassword"]["ok"] is False
+    weak = await owner.browser.gql(CHANGE, {"c": PASSWORD, "n": "owner-acme"})
+    assert weak.user_errors("changePassword") == [("input.newPassword", "PASSWORD_POLICY")]
+    assert (await login(api.browser())).ok("login")  # unchanged
+    assert await api.count("audit_event", "action = 'password.change_failed'") == 1
+    assert (await api.browser().gql(CHANGE, {"c": PASSWORD, "n": NEW})).codes == ["UNAUTHENTICATED"]
+
+
+async def test_a_reset_link_is_sent_only_when_the_address_exists_and_the_answer_is_the_same(api: Api) -> None:
+    await api.owner("acme")
+    anonymous = api.browser()
+    answers = [
+        (await anonymous.gql(REQUEST_RESET, {"t": tenant, "e": address})).body
+        for tenant, address in [("acme", "owner@acme.example"), ("acme", "nobody@acme.example"), ("nosuch", "owner@acme.example"), ("acme", "not an email")]
+    ]
+    assert all(a == {"data": {"requestPasswordReset": {"ok": True, "errors": []}}} for a in answers)
+    received = await api.mailbox.wait_for("owner@acme.example", count=2)  # the invitation, then the reset
+    assert [m.link().split("?")[0] for m in received] == ["http://app.test/accept-invitation", "http://app.test/reset-password"]
+    await asyncio.sleep(0.3)
+    assert len(api.mailbox.messages) == 2
+
+
+async def test_resetting_sets_the_password_and_revokes_every_session(api: Api) -> None:
+    owner = await api.owner("acme")
+    await api.browser().gql(REQUEST_RESET, {"t": "acme", "e": "owner@acme.example"})
+    token = await api.queued_token("owner@acme.example")
+    (await api.browser().gql(RESET, {"t": token, "p": NEW})).ok("resetPassword")
+    assert (await owner.browser.gql(VIEWER)).data["viewer"] is None
+    assert await api.count("user_session") == 0
+    assert (await login(api.browser(), NEW)).ok("login")
+    again = await api.browser().gql(RESET, {"t": token, "p": NEW + "x"})
+    assert again.user_errors("resetPassword") == [("input.token", "INVALID_TOKEN")]
+
+
+async def test_a_reset_link_expires_after_an_hour(api: Api) -> None:
+    await api.owner("acme")
+    await api.browser().gql(REQUEST_RESET, {"t": "acme", "e": "owner@acme.example"})
+    token = await api.queued_token("owner@acme.example")
+    clock.advance(timedelta(minutes=61))
+    result = await api.browser().gql(RESET, {"t": token, "p": NEW})
+    assert result.user_errors("resetPassword") == [("input.token", "INVALID_TOKEN")]
+
+
+async def test_a_weak_new_password_keeps_the_link_usable(api: Api) -> None:
+    await api.owner("acme")
+    await api.browser().gql(REQUEST_RESET, {"t": "acme", "e": "owner@acme.example"})
+    token = await api.queued_token("owner@acme.example")
+    weak = await api.browser().gql(RESET, {"t": token, "p": "12345678"})
+    assert weak.user_errors("resetPassword") == [("input.newPassword", "PASSWORD_POLICY")]
+    (await api.browser().gql(RESET, {"t": token, "p": NEW})).ok("resetPassword")
+
+
+async def test_ten_concurrent_resets_with_one_token_succeed_once(api: Api) -> None:
+    await api.owner("acme")
+    await api.browser().gql(REQUEST_RESET, {"t": "acme", "e": "owner@acme.example"})
+    token = await api.queued_token("owner@acme.example")
+    results = await asyncio.gather(*(api.browser().gql(RESET, {"t": token, "p": f"{NEW}-{i}"}) for i in range(10)))
+    winners = [i for i, r in enumerate(results) if r.payload("resetPassword")["ok"]]
+    assert len(winners) == 1
+    assert all(r.user_errors("resetPassword") == [("input.token", "INVALID_TOKEN")] for i, r in enumerate(results) if i not in winners)
+    assert (await login(api.browser(), f"{NEW}-{winners[0]}")).ok("login")
+    assert await api.count("audit_event", "action = 'password.reset'") == 1
+
+
+async def test_reset_emails_are_limited_per_account_but_the_answer_stays_ok(api: Api) -> None:
+    await api.owner("acme")
+    for _ in range(5):
+        assert (await api.browser().gql(REQUEST_RESET, {"t": "acme", "e": "owner@acme.example"})).ok("requestPasswordReset")
+    assert await api.count("procrastinate_jobs", "task_name = 'send_email'") == 1 + 3
+
+
+async def test_changing_email_waits_for_the_new_address_and_tells_the_old(api: Api) -> None:
+    owner = await api.owner("acme")
+    api.mailbox.clear()
+    (await owner.browser.gql(CHANGE_EMAIL, {"e": "boss@new.example", "p": PASSWORD})).ok("changeEmail")
+    assert await api.db.fetchval("SELECT email FROM app_user WHERE id = $1::uuid", owner.id) == "owner@acme.example"
+    [confirm] = await api.mailbox.wait_for("boss@new.example")
+    [notice] = await api.mailbox.wait_for("owner@acme.example")
+    assert confirm.link().startswith("http://app.test/verify-email?token=")
+    assert "b***@new.example" in notice.body and "token" not in notice.body
+    (await api.browser().gql(VERIFY, {"t": confirm.token()})).ok("verifyEmail")
+    assert await api.db.fetchval("SELECT email FROM app_user WHERE id = $1::uuid", owner.id) == "boss@new.example"
+    assert (await login(api.browser(), identifier="boss@new.example")).ok("login")
+    again = await api.browser().gql(VERIFY, {"t": confirm.token()})
+    assert again.user_errors("verifyEmail") == [("token", "INVALID_TOKEN")]
+
+
+async def test_changing_email_needs_the_password_and_a_free_valid_address(api: Api) -> None:
+    owner = await api.owner("acme")
+    await api.member(owner, "mia")
+    cases = [
+        ({"e": "x@new.example", "p": "wrong"}, [("input.password", "INVALID_CREDENTIALS")]),
+        ({"e": "nope", "p": PASSWORD}, [("input.newEmail", "INVALID_INPUT")]),
+        ({"e": "MIA@acme.example", "p": PASSWORD}, [("input.newEmail", "DUPLICATE")]),
+        ({"e": "owner@acme.example", "p": PASSWORD}, [("input.newEmail", "INVALID_INPUT")]),
+    ]
+    for variables, errors in cases:
+        assert (await owner.browser.gql(CHANGE_EMAIL, variables)).user_errors("changeEmail") == errors, variables
+    assert await api.count("account_token", "kind = 'email_verification'") == 0
