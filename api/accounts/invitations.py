@@ -7,22 +7,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote
 
-from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import clock
+from api.accounts import tokens
 from api.audit import actions, service as audit
 from api.auth import passwords, sessions
-from api.crypto import hash_token, new_token
-from api.errors import ErrorCode, UserFailure
+from api.errors import UserFailure
 from api.mail import templates
 from api.mail.outbox import queue_email
 from api.request_meta import Actor, RequestMeta
 from api.settings import Settings
-from db.models import AccountToken, Tenant, User
+from db.models import Tenant, User
 
 INVITATION_VALID_DAYS = 7
-INVITATION = "invitation"
 
 
 async def issue_invitation(
@@ -30,23 +28,7 @@ async def issue_invitation(
 ) -> str:
     """Replace any earlier invitation of the user with a new token and queue the email.
     Returns the link (the CLI prints it; nothing else should)."""
-    await db.execute(
-        delete(AccountToken).where(
-            AccountToken.tenant_id == user.tenant_id,  # type: ignore[arg-type]
-            AccountToken.user_id == user.id,  # type: ignore[arg-type]
-            AccountToken.kind == INVITATION,  # type: ignore[arg-type]
-        )
-    )
-    token, token_hash = new_token()
-    db.add(
-        AccountToken(
-            tenant_id=user.tenant_id,
-            user_id=user.id,
-            kind=INVITATION,
-            token_hash=token_hash,
-            expires_at=clock.now() + timedelta(days=INVITATION_VALID_DAYS),
-        )
-    )
+    token = await tokens.issue(db, user, tokens.INVITATION, timedelta(days=INVITATION_VALID_DAYS))
     link = f"{settings.app_url}/accept-invitation?token={quote(token)}"
     await queue_email(
         db,
@@ -73,45 +55,17 @@ class Accepted:
 async def accept(db: AsyncSession, meta: RequestMeta, *, token: str, password: str) -> Accepted:
     """Set the first password, verify the email (the link reached it) and log in.
     The token works once: of two concurrent uses exactly one succeeds."""
-    invalid = UserFailure.of(ErrorCode.INVALID_TOKEN, "This invitation link is invalid or has expired.", "input.token")
-    if not token or len(token) > 128:
-        raise invalid
-    now = clock.now()
-    token_hash = hash_token(token)
-    row = (
-        await db.execute(
-            select(AccountToken, User, Tenant)
-            .join(User, (User.tenant_id == AccountToken.tenant_id) & (User.id == AccountToken.user_id))
-            .join(Tenant, Tenant.id == AccountToken.tenant_id)
-            .where(
-                AccountToken.token_hash == token_hash,  # type: ignore[arg-type]
-                AccountToken.kind == INVITATION,  # type: ignore[arg-type]
-                AccountToken.used_at.is_(None),  # type: ignore[union-attr]
-                AccountToken.expires_at > now,  # type: ignore[arg-type]
-            )
-        )
-    ).first()
-    if row is None or row.User.status != "INVITED":
-        raise invalid
-    user: User = row.User
-    tenant: Tenant = row.Tenant
-
+    _, user, tenant = await tokens.take(
+        db, token, tokens.INVITATION, account_status="INVITED", field="input.token",
+        message="This invitation link is invalid or has expired.",
+    )
     problems = await passwords.check_password_policy(
         password, user_inputs=[user.username, user.email, tenant.slug, tenant.name], field="input.password"
     )
     if problems:
         raise UserFailure(*problems)
-    password_hash = await passwords.hash_password(password)
-
-    # The single-use guard: a concurrent acceptance waits on this row and then finds it used.
-    consumed = await db.execute(
-        update(AccountToken)
-        .where(AccountToken.tenant_id == row.AccountToken.tenant_id, AccountToken.id == row.AccountToken.id, AccountToken.used_at.is_(None))  # type: ignore[arg-type, union-attr]
-        .values(used_at=now)
-    )
-    if consumed.rowcount != 1:  # type: ignore[attr-defined]
-        raise invalid
-    user.password_hash = password_hash
+    now = clock.now()
+    user.password_hash = await passwords.hash_password(password)
     user.status = "ACTIVE"
     user.email_verified = True
     user.last_login_at = now

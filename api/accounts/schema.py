@@ -9,7 +9,7 @@ from datetime import datetime
 import strawberry
 from strawberry import UNSET as GQL_UNSET
 
-from api.accounts import invitations, tenants, users
+from api.accounts import tenants, users
 from api.graphql.types import AccountStatus, Info, PageInfo, Role, UserError, OkPayload, transactional
 from api.values import UNSET
 from db import models

@@ -4,7 +4,7 @@ No strawberry or starlette here; the GraphQL layer calls one function per mutati
 from __future__ import annotations
 
 import logging
-
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote
@@ -13,13 +13,12 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import clock
-from api.accounts import tenants, validation
+from api.accounts import tenants, tokens, validation
 from api.audit import actions, service as audit
 from api.auth import passwords, sessions
 from api.auth.limits import Limits
 from api.auth.ratelimit import Limiter
 from api.auth.sessions import SessionInfo
-from api.crypto import hash_token, new_token
 from api.errors import ErrorCode, RateLimited, RecordedFailure, UserFailure
 from api.mail import templates
 from api.mail.outbox import queue_email
@@ -29,8 +28,6 @@ from db.models import AccountToken, Tenant, User
 
 log = logging.getLogger("api.auth")
 
-PASSWORD_RESET = "password_reset"
-EMAIL_VERIFICATION = "email_verification"
 RESET_VALID = timedelta(hours=1)
 VERIFICATION_VALID = timedelta(hours=24)
 
@@ -184,43 +181,6 @@ async def change_password(
     return token
 
 
-async def _issue_token(db: AsyncSession, user: User, kind: str, valid: timedelta, data: dict[str, str] | None = None) -> str:
-    await db.execute(
-        delete(AccountToken).where(
-            AccountToken.tenant_id == user.tenant_id, AccountToken.user_id == user.id, AccountToken.kind == kind  # type: ignore[arg-type]
-        )
-    )
-    token, token_hash = new_token()
-    db.add(AccountToken(tenant_id=user.tenant_id, user_id=user.id, kind=kind, token_hash=token_hash, expires_at=clock.now() + valid, data=data))
-    return token
-
-
-async def _take_token(db: AsyncSession, token: str, kind: str, message: str) -> tuple[AccountToken, User, Tenant]:
-    """The live token row (locked), its user and tenant; INVALID_TOKEN otherwise. Locking
-    the row makes a concurrent second use wait and then find it used."""
-    invalid = UserFailure.of(ErrorCode.INVALID_TOKEN, message, "input.token" if kind == PASSWORD_RESET else "token")
-    if not token or len(token) > 128:
-        raise invalid
-    row = (
-        await db.execute(
-            select(AccountToken, User, Tenant)
-            .join(User, (User.tenant_id == AccountToken.tenant_id) & (User.id == AccountToken.user_id))
-            .join(Tenant, Tenant.id == AccountToken.tenant_id)
-            .where(
-                AccountToken.token_hash == hash_token(token),  # type: ignore[arg-type]
-                AccountToken.kind == kind,  # type: ignore[arg-type]
-                AccountToken.used_at.is_(None),  # type: ignore[union-attr]
-                AccountToken.expires_at > clock.now(),  # type: ignore[arg-type]
-            )
-            .with_for_update(of=AccountToken)
-            .execution_options(populate_existing=True)
-        )
-    ).first()
-    if row is None or row.User.status != "ACTIVE":
-        raise invalid
-    return row.AccountToken, row.User, row.Tenant
-
-
 async def request_password_reset(
     db: AsyncSession, settings: Settings, guard: Guard, meta: RequestMeta, *, tenant_slug: str, email: str
 ) -> None:
@@ -238,7 +198,7 @@ async def request_password_reset(
     except RateLimited:
         log.info("password reset not sent: hourly limit reached (request %s)", meta.request_id)
         return
-    token = await _issue_token(db, user, PASSWORD_RESET, RESET_VALID)
+    token = await tokens.issue(db, user, tokens.PASSWORD_RESET, RESET_VALID)
     link = f"{settings.app_url}/reset-password?token={quote(token)}"
     await queue_email(db, settings, templates.password_reset(to=user.email, tenant_name=tenant.name, link=link))
     audit.record(db, tenant_id=tenant.id, action=actions.PASSWORD_RESET_REQUESTED, meta=meta, actor_type="ANONYMOUS", target_type="user", target_id=user.id)
@@ -247,13 +207,15 @@ async def request_password_reset(
 
 async def reset_password(db: AsyncSession, meta: RequestMeta, *, token: str, new_password: str) -> None:
     """Single use, one hour; sets the password and revokes every session of the account."""
-    row, user, tenant = await _take_token(db, token, PASSWORD_RESET, "This reset link is invalid or has expired.")
+    _, user, tenant = await tokens.take(
+        db, token, tokens.PASSWORD_RESET, account_status="ACTIVE", field="input.token",
+        message="This reset link is invalid or has expired.",
+    )
     problems = await passwords.check_password_policy(
         new_password, user_inputs=[user.username, user.email, tenant.slug, tenant.name], field="input.newPassword"
     )
     if problems:
         raise UserFailure(*problems)
-    row.used_at = clock.now()
     user.password_hash = await passwords.hash_password(new_password)
     user.email_verified = True  # the link reached this address
     user.updated_at = clock.now()
@@ -284,7 +246,7 @@ async def change_email(
     )
     if taken.first():
         raise UserFailure.of(ErrorCode.DUPLICATE, "Another account of your organisation uses this address.", "input.newEmail")
-    token = await _issue_token(db, user, EMAIL_VERIFICATION, VERIFICATION_VALID, {"new_email": address})
+    token = await tokens.issue(db, user, tokens.EMAIL_VERIFICATION, VERIFICATION_VALID, {"new_email": address})
     link = f"{settings.app_url}/verify-email?token={quote(token)}"
     await queue_email(db, settings, templates.email_verification(to=address, tenant_name=tenant.name, link=link))
     await queue_email(db, settings, templates.email_change_notice(to=user.email, tenant_name=tenant.name, new_address_hint=_hint(address)))
@@ -296,14 +258,16 @@ async def change_email(
 
 
 async def verify_email(db: AsyncSession, meta: RequestMeta, *, token: str) -> None:
-    row, user, tenant = await _take_token(db, token, EMAIL_VERIFICATION, "This confirmation link is invalid or has expired.")
+    row, user, tenant = await tokens.take(
+        db, token, tokens.EMAIL_VERIFICATION, account_status="ACTIVE", field="token",
+        message="This confirmation link is invalid or has expired.",
+    )
     address = (row.data or {}).get("new_email", "")
     taken = await db.execute(
         select(User.id).where(User.tenant_id == user.tenant_id, func.lower(User.email) == address.lower(), User.id != user.id)
     )
     if not address or taken.first():
         raise UserFailure.of(ErrorCode.DUPLICATE, "Another account of your organisation now uses this address.", "token")
-    row.used_at = clock.now()
     user.email, user.email_verified, user.updated_at = address, True, clock.now()
     audit.record(
         db, tenant_id=tenant.id, action=actions.EMAIL_CHANGED, meta=meta, actor_id=user.id, target_type="user",

@@ -1,0 +1,62 @@
+"""Single-use emailed tokens (invitation, password reset, email verification): issued as
+random values kept only as hashes, taken under a row lock so that of two concurrent
+uses exactly one finds the token live."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api import clock
+from api.crypto import hash_token, new_token
+from api.errors import ErrorCode, UserFailure
+from db.models import AccountToken, Tenant, User
+
+INVITATION = "invitation"
+PASSWORD_RESET = "password_reset"
+EMAIL_VERIFICATION = "email_verification"
+
+
+async def issue(db: AsyncSession, user: User, kind: str, valid: timedelta, data: dict[str, Any] | None = None) -> str:
+    """A new token of this kind for the user, replacing any earlier one; returns the token."""
+    await db.execute(
+        delete(AccountToken).where(
+            AccountToken.tenant_id == user.tenant_id, AccountToken.user_id == user.id, AccountToken.kind == kind  # type: ignore[arg-type]
+        )
+    )
+    token, token_hash = new_token()
+    db.add(AccountToken(tenant_id=user.tenant_id, user_id=user.id, kind=kind, token_hash=token_hash, expires_at=clock.now() + valid, data=data))
+    return token
+
+
+async def take(
+    db: AsyncSession, token: str, kind: str, *, account_status: str, field: str, message: str
+) -> tuple[AccountToken, User, Tenant]:
+    """The live token (locked, marked used), its user and tenant; INVALID_TOKEN when the
+    token is unknown, used, expired, or its account is not in `account_status`. The
+    caller's transaction decides: a rollback leaves the token usable."""
+    invalid = UserFailure.of(ErrorCode.INVALID_TOKEN, message, field)
+    if not token or len(token) > 128:
+        raise invalid
+    row = (
+        await db.execute(
+            select(AccountToken, User, Tenant)
+            .join(User, (User.tenant_id == AccountToken.tenant_id) & (User.id == AccountToken.user_id))
+            .join(Tenant, Tenant.id == AccountToken.tenant_id)
+            .where(
+                AccountToken.token_hash == hash_token(token),  # type: ignore[arg-type]
+                AccountToken.kind == kind,  # type: ignore[arg-type]
+                AccountToken.used_at.is_(None),  # type: ignore[union-attr]
+                AccountToken.expires_at > clock.now(),  # type: ignore[arg-type]
+            )
+            .with_for_update(of=AccountToken)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if row is None or row.User.status != account_status:
+        raise invalid
+    row.AccountToken.used_at = clock.now()
+    return row.AccountToken, row.User, row.Tenant
