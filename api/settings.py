@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     database_url: str | None = None
     secret_key: str | None = None
+    # Older keys, comma-separated, still accepted for decryption while secrets are re-sealed.
+    secret_key_fallbacks: Annotated[list[str], NoDecode] = []
     app_url: str = "http://localhost:8000"
     smtp_url: str | None = None
     mail_from: str = "Accounts <no-reply@localhost>"
@@ -48,6 +50,13 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("secret_key_fallbacks", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
         return value
 
     @field_validator("app_url")
@@ -113,6 +122,10 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip().encode()
+
+    def secret_keys(self) -> list[bytes]:
+        """The current key first, then the fallbacks: encrypt with the first, decrypt with any."""
+        return [self.effective_secret_key(), *(k.encode() for k in self.secret_key_fallbacks)]
 
 
 @lru_cache

@@ -89,6 +89,8 @@ class User(SQLModel, table=True):
     role: str = Field(default="MEMBER", sa_type=String(16))  # type: ignore[call-overload]
     status: str = Field(default="INVITED", sa_type=String(16))  # type: ignore[call-overload]
     email_verified: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    # Kept in step with a confirmed user_totp row, so lists need no join.
+    mfa_enabled: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
     password_hash: str | None = Field(default=None, sa_type=Text)  # type: ignore[call-overload]
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
@@ -188,4 +190,37 @@ class RateLimitCounter(SQLModel, table=True):
     key: str = Field(primary_key=True, sa_type=String(80))  # type: ignore[call-overload]
     window_start: datetime = _ts(default_now=False)
     count: int = 0
+class UserTotp(SQLModel, table=True):
+    """A user's TOTP authenticator. The secret is sealed (AES-GCM); `key_id` names the key."""
+
+    __tablename__ = "user_totp"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["app_user.tenant_id", "app_user.id"], ondelete="CASCADE"),
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID = Field(primary_key=True)
+    secret_ciphertext: str = Field(sa_type=Text)  # type: ignore[call-overload]
+    key_id: str = Field(sa_type=String(16))  # type: ignore[call-overload]
+    confirmed_at: datetime | None = _ts(nullable=True, default_now=False)
+    # The newest time step accepted: a code is never accepted twice.
+    last_used_step: int | None = Field(default=None, sa_type=BigInteger)  # type: ignore[call-overload]
+    created_at: datetime = _ts()
+
+
+class RecoveryCode(SQLModel, table=True):
+    __tablename__ = "recovery_code"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["app_user.tenant_id", "app_user.id"], ondelete="CASCADE"),
+        Index("recovery_code_user_hash_key", "tenant_id", "user_id", "code_hash", unique=True),
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID
+    code_hash: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
+    used_at: datetime | None = _ts(nullable=True, default_now=False)
+    created_at: datetime = _ts()
+
+
 metadata = SQLModel.metadata

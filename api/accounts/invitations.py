@@ -50,6 +50,7 @@ class Accepted:
     user: User
     tenant: Tenant
     session_token: str
+    stage: str
 
 
 async def accept(db: AsyncSession, meta: RequestMeta, *, token: str, password: str) -> Accepted:
@@ -75,6 +76,7 @@ async def accept(db: AsyncSession, meta: RequestMeta, *, token: str, password: s
         target_type="user", target_id=user.id,
         changes={"status": {"old": "INVITED", "new": "ACTIVE"}, "email_verified": {"old": False, "new": True}, "password": {"changed": True}},
     )
-    session_token, _ = await sessions.start(db, user=user, tenant=tenant, meta=meta)
+    stage = await sessions.login_stage(db, user, tenant)
+    session_token, _ = await sessions.start(db, user=user, tenant=tenant, meta=meta, stage=stage)
     await db.flush()
-    return Accepted(user, tenant, session_token)
+    return Accepted(user, tenant, session_token, stage)

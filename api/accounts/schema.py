@@ -71,7 +71,7 @@ class UserType:
         return cls(
             id=strawberry.ID(str(u.id)), username=u.username, email=u.email, display_name=u.display_name,
             role=Role(u.role), status=AccountStatus(u.status), email_verified=u.email_verified,
-            mfa_enabled=False, created_at=u.created_at, last_login_at=u.last_login_at,
+            mfa_enabled=u.mfa_enabled, created_at=u.created_at, last_login_at=u.last_login_at,
         )
 
 

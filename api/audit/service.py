@@ -15,7 +15,7 @@ from db.models import AuditEvent
 # Fields whose values identify a person: the audit log names them but keeps no value.
 PERSONAL_FIELDS = frozenset({"email", "username", "display_name", "ip_address", "user_agent", "new_email"})
 # Fields that are secret: never named with a value, whatever the caller passes.
-SECRET_FIELDS = frozenset({"password", "password_hash", "token", "token_hash", "totp_secret", "recovery_codes"})
+SECRET_FIELDS = frozenset({"password", "password_hash", "token", "token_hash", "totp_secret", "recovery_codes", "code"})
 
 
 def field_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

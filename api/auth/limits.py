@@ -14,6 +14,8 @@ class Limits:
     login_account: Limit
     login_ip: Limit
     password_reset: Limit
+    mfa_session: Limit
+    mfa_account: Limit
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -22,4 +24,7 @@ class Limits:
             login_account=Limit("login-account", settings.login_failures_per_account, window),
             login_ip=Limit("login-ip", settings.login_failures_per_ip, window),
             password_reset=Limit("pw-reset", settings.password_resets_per_hour, timedelta(hours=1)),
+            # A pending session lives five minutes: five tries, then log in again.
+            mfa_session=Limit("mfa-session", 5, timedelta(minutes=5)),
+            mfa_account=Limit("mfa-account", settings.login_failures_per_account, window),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import Enum
 
@@ -9,7 +10,7 @@ import strawberry
 
 from api.accounts import invitations, tenants, users
 from api.accounts.schema import AcceptInvitationInput, TenantType, UserType
-from api.auth import service, sessions
+from api.auth import mfa, service, sessions
 from api.auth.sessions import LiveSession, SessionInfo
 from api.errors import ErrorCode, Forbidden, UserFailure
 from api.graphql.types import Info, OkPayload, UserError, transactional
@@ -27,6 +28,20 @@ class LoginStatus(Enum):
         "MFA_ENROLLMENT_REQUIRED",
         description="Password was right, but the tenant requires 2FA and the user has none: only TOTP enrollment is allowed until it is confirmed.",
     )
+
+
+STAGE_STATUS = {
+    "full": LoginStatus.SUCCESS,
+    "mfa_pending": LoginStatus.MFA_REQUIRED,
+    "mfa_enrollment": LoginStatus.MFA_ENROLLMENT_REQUIRED,
+}
+
+
+def login_payload(stage: str, user: models.User, tenant: models.Tenant) -> LoginPayload:
+    """The viewer is shown only for a full session; the others can do one thing each."""
+    status = STAGE_STATUS[stage]
+    viewer = Viewer(session=None, preloaded_user=user, preloaded_tenant=tenant) if status is LoginStatus.SUCCESS else None
+    return LoginPayload(status=status, viewer=viewer)
 
 
 @strawberry.type(name="Session")
@@ -72,11 +87,21 @@ class Viewer:
 
     @strawberry.field
     async def sessions(self, info: Info) -> list[SessionType]:
-        if self.session is None:  # a viewer returned by a mutation that just made the session
-            return []
+        current = self.session.session_id if self.session else None
         async with info.context.reading() as db:
-            live = await sessions.live_for_user(db, self.session.tenant_id, self.session.user_id)
-        return [SessionType.of(s, self.session.session_id) for s in live]
+            live = await sessions.live_for_user(db, *self._ids())
+        return [SessionType.of(s, current) for s in live]
+
+    @strawberry.field
+    async def recovery_codes_remaining(self, info: Info) -> int:
+        async with info.context.reading() as db:
+            return await mfa.recovery_codes_remaining(db, *self._ids())
+
+    def _ids(self) -> tuple[uuid.UUID, uuid.UUID]:
+        if self.session is not None:
+            return self.session.tenant_id, self.session.user_id
+        assert self.preloaded_user is not None
+        return self.preloaded_user.tenant_id, self.preloaded_user.id
 
 
 @strawberry.type
@@ -145,10 +170,7 @@ class AuthMutation:
             tenant_slug=input.tenant, identifier=input.identifier, password=input.password, previous_token=token,
         )
         ctx.set_session_cookie(done.session_token)
-        return LoginPayload(
-            status=LoginStatus.SUCCESS,
-            viewer=Viewer(session=None, preloaded_user=done.user, preloaded_tenant=done.tenant),
-        )
+        return login_payload(done.stage, done.user, done.tenant)
 
     @strawberry.mutation(description="Ends the current session and clears the cookie. True even without a session.")
     async def logout(self, info: Info) -> bool:
@@ -249,7 +271,4 @@ class AuthMutation:
         ctx = info.context
         accepted = await invitations.accept(ctx.db(), ctx.meta, token=input.token, password=input.password)
         ctx.set_session_cookie(accepted.session_token)
-        return LoginPayload(
-            status=LoginStatus.SUCCESS,
-            viewer=Viewer(session=None, preloaded_user=accepted.user, preloaded_tenant=accepted.tenant),
-        )
+        return login_payload(accepted.stage, accepted.user, accepted.tenant)

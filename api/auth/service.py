@@ -105,7 +105,7 @@ async def login(
     if previous_token:
         await sessions.end(db, previous_token, meta, reason="replaced_by_login")
     user.last_login_at = clock.now()
-    stage = "full"
+    stage = await sessions.login_stage(db, user, tenant)
     token, _ = await sessions.start(db, user=user, tenant=tenant, meta=meta, stage=stage)
     audit.record(
         db, tenant_id=tenant.id, action=actions.LOGIN_SUCCEEDED, meta=meta, actor_id=user.id,
@@ -141,7 +141,7 @@ async def _user_and_tenant(db: AsyncSession, actor: Actor) -> tuple[User, Tenant
     return user, await tenants.get(db, actor.tenant_id)
 
 
-async def _check_password(
+async def check_password(
     db: AsyncSession, guard: Guard, meta: RequestMeta, user: User, password: str, *, field: str, failed_action: str
 ) -> None:
     """Re-authentication inside a session; counts against the account's login budget.
@@ -157,7 +157,7 @@ async def change_password(
     db: AsyncSession, guard: Guard, session: SessionInfo, meta: RequestMeta, *, current_password: str, new_password: str
 ) -> str:
     """Returns the new token of the current session; every other session is revoked."""
-    await _check_password(
+    await check_password(
         db, guard, meta, await _current_user(db, session.actor), current_password,
         field="input.currentPassword", failed_action=actions.PASSWORD_CHANGE_FAILED,
     )
@@ -237,7 +237,7 @@ async def change_email(
 ) -> None:
     """Nothing changes until the new address confirms; the old address is told."""
     address = validation.email(new_email, "input.newEmail")
-    await _check_password(db, guard, meta, await _current_user(db, actor), password, field="input.password", failed_action=actions.EMAIL_CHANGE_FAILED)
+    await check_password(db, guard, meta, await _current_user(db, actor), password, field="input.password", failed_action=actions.EMAIL_CHANGE_FAILED)
     user, tenant = await _user_and_tenant(db, actor)
     if address.lower() == user.email.lower():
         raise UserFailure.of(ErrorCode.INVALID_INPUT, "This is already your address.", "input.newEmail")

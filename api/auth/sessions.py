@@ -20,6 +20,20 @@ from db.models import Tenant, User, UserSession
 
 # lastSeenAt is written at most this often per session, so reads stay reads.
 LAST_SEEN_GRANULARITY = timedelta(seconds=60)
+# Sessions that can do one thing only: give the second factor, or enroll one.
+STAGE_LIFETIMES = {"mfa_pending": timedelta(minutes=5), "mfa_enrollment": timedelta(minutes=15)}
+
+
+async def login_stage(db: AsyncSession, user: User, tenant: Tenant) -> str:
+    """What a correct password earns: a full session, a pending one that needs the TOTP
+    step, or (the tenant requires 2FA, the user has none) one that may only enroll."""
+    confirmed = await db.execute(
+        text("SELECT 1 FROM user_totp WHERE tenant_id = :t AND user_id = :u AND confirmed_at IS NOT NULL"),
+        {"t": user.tenant_id, "u": user.id},
+    )
+    if confirmed.first() is not None:
+        return "mfa_pending"
+    return "mfa_enrollment" if tenant.require_mfa else "full"
 
 
 @dataclass(frozen=True)
@@ -90,7 +104,7 @@ async def start(
         mfa_verified=mfa_verified,
         created_at=now,
         last_seen_at=now,
-        expires_at=now + timedelta(hours=tenant.session_absolute_timeout_hours),
+        expires_at=now + STAGE_LIFETIMES.get(stage, timedelta(hours=tenant.session_absolute_timeout_hours)),
         ip_address=meta.ip_address,
         user_agent=(meta.user_agent or "")[:512] or None,
     )

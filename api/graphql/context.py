@@ -88,6 +88,14 @@ class Context:
             raise Unauthenticated()
         return info
 
+    async def session_in_stage(self, *stages: str) -> SessionInfo:
+        """A session of one of these stages (a pending MFA session can only verify; an
+        enrollment session can only enroll), else UNAUTHENTICATED."""
+        info = await self.session_info()
+        if info is None or info.stage not in stages:
+            raise Unauthenticated()
+        return info
+
     async def actor(self) -> Actor:
         """The user behind a full session, or UNAUTHENTICATED."""
         info = await self.session_info()

@@ -17,6 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.accounts.schema import AccountsMutation, AccountsQuery
+from api.auth.mfa_schema import MfaMutation
 from api.auth.schema import AuthMutation, AuthQuery
 from api.graphql.errors import log_unexpected
 
@@ -31,7 +32,7 @@ class Query(AuthQuery, AccountsQuery):
 
 
 @strawberry.type
-class Mutation(AuthMutation, AccountsMutation):
+class Mutation(AuthMutation, MfaMutation, AccountsMutation):
     pass
 
 

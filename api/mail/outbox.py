@@ -18,7 +18,7 @@ SEND_EMAIL_TASK = "send_email"
 
 
 def outbox_cipher(settings: Settings) -> Cipher:
-    return Cipher([settings.effective_secret_key()], purpose="outbox")
+    return Cipher(settings.secret_keys(), purpose="outbox")
 
 
 async def queue_email(db: AsyncSession, settings: Settings, email: Email) -> None:

@@ -1,0 +1,271 @@
+"""Two-factor authentication: TOTP enrollment, the second step of login, recovery codes,
+and turning it off (by the user with a code, or by an administrator)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api import clock
+from api.accounts import tenants, users
+from api.audit import actions, service as audit
+from api.auth import sessions, totp
+from api.auth.service import Guard, check_password
+from api.auth.sessions import SessionInfo
+from api.crypto import Cipher
+from api.errors import ErrorCode, Forbidden, RateLimited, RecordedFailure, UserFailure
+from api.request_meta import Actor, RequestMeta
+from api.settings import Settings
+from db.models import RecoveryCode, Tenant, User, UserSession, UserTotp
+
+RECOVERY_CODE_COUNT = 10
+
+
+def cipher(settings: Settings) -> Cipher:
+    return Cipher(settings.secret_keys(), purpose="totp")
+
+
+def _normalise_recovery_code(code: str) -> str:
+    return "".join(ch for ch in code.lower() if ch.isalnum())
+
+
+def _hash_recovery_code(code: str) -> bytes:
+    # 80 random bits per code: a plain hash cannot be brute-forced.
+    return hashlib.sha256(_normalise_recovery_code(code).encode()).digest()
+
+
+def _new_recovery_code() -> str:
+    raw = base64.b32encode(secrets.token_bytes(10)).decode().lower()
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+
+
+async def _authenticator(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, *, lock: bool = False) -> UserTotp | None:
+    query = select(UserTotp).where(UserTotp.tenant_id == tenant_id, UserTotp.user_id == user_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return (await db.execute(query)).scalar_one_or_none()
+
+
+async def has_confirmed_totp(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    found = await _authenticator(db, tenant_id, user_id)
+    return found is not None and found.confirmed_at is not None
+
+
+async def _replace_recovery_codes(db: AsyncSession, user: User) -> list[str]:
+    await db.execute(delete(RecoveryCode).where(RecoveryCode.tenant_id == user.tenant_id, RecoveryCode.user_id == user.id))  # type: ignore[arg-type]
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    db.add_all(RecoveryCode(tenant_id=user.tenant_id, user_id=user.id, code_hash=_hash_recovery_code(c)) for c in codes)
+    return codes
+
+
+async def recovery_codes_remaining(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> int:
+    query = select(func.count()).select_from(RecoveryCode).where(
+        RecoveryCode.tenant_id == tenant_id, RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)  # type: ignore[union-attr]
+    )
+    return int((await db.execute(query)).scalar_one())
+
+
+async def _accept_totp(db: AsyncSession, authenticator: UserTotp, settings: Settings, code: str) -> str:
+    """'ok', 'replayed' or 'invalid'. A code's step must be newer than the last accepted
+    one; the conditional update makes that hold under concurrency too."""
+    secret = cipher(settings).decrypt(authenticator.secret_ciphertext).decode()
+    step = totp.matching_step(secret, code, clock.now())
+    if step is None:
+        return "invalid"
+    accepted = await db.execute(
+        update(UserTotp)
+        .where(
+            UserTotp.tenant_id == authenticator.tenant_id, UserTotp.user_id == authenticator.user_id,  # type: ignore[arg-type]
+            (UserTotp.last_used_step.is_(None)) | (UserTotp.last_used_step < step),  # type: ignore[union-attr, operator]
+        )
+        .values(last_used_step=step)
+    )
+    return "ok" if accepted.rowcount == 1 else "replayed"  # type: ignore[attr-defined]
+
+
+# --- enrollment -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+async def begin_enrollment(db: AsyncSession, settings: Settings, session: SessionInfo, meta: RequestMeta) -> Enrollment:
+    user = await db.get(User, (session.tenant_id, session.user_id))
+    tenant = await tenants.get(db, session.tenant_id)
+    assert user is not None
+    existing = await _authenticator(db, user.tenant_id, user.id, lock=True)
+    if existing is not None and existing.confirmed_at is not None:
+        raise UserFailure.of(ErrorCode.ALREADY_ENABLED, "Two-factor authentication is already on.")
+    secret = totp.new_secret()
+    sealed = cipher(settings)
+    if existing is None:
+        existing = UserTotp(tenant_id=user.tenant_id, user_id=user.id, secret_ciphertext="", key_id="")
+        db.add(existing)
+    existing.secret_ciphertext = sealed.encrypt(secret.encode())
+    existing.key_id = sealed.current_kid
+    existing.last_used_step = None
+    existing.created_at = clock.now()
+    audit.record(db, tenant_id=user.tenant_id, action=actions.MFA_ENROLLMENT_STARTED, meta=meta, actor=session.actor, target_type="user", target_id=user.id)
+    await db.flush()
+    uri = totp.provisioning_uri(secret, account=user.username, issuer=tenant.name)
+    return Enrollment(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    recovery_codes: list[str]
+    session_token: str
+
+
+async def confirm_enrollment(
+    db: AsyncSession, settings: Settings, guard: Guard, session: SessionInfo, meta: RequestMeta, *, code: str
+) -> Confirmed:
+    """Turns TOTP on, returns the recovery codes (shown once) and a new session token:
+    an enrollment-only session becomes a full one."""
+    await guard.limiter.take(db, guard.limits.mfa_account, str(session.user_id))
+    authenticator = await _authenticator(db, session.tenant_id, session.user_id, lock=True)
+    if authenticator is None:
+        raise UserFailure.of(ErrorCode.NOT_ENABLED, "Start the enrollment first.")
+    if authenticator.confirmed_at is not None:
+        raise UserFailure.of(ErrorCode.ALREADY_ENABLED, "Two-factor authentication is already on.")
+    if await _accept_totp(db, authenticator, settings, code) != "ok":
+        raise UserFailure.of(ErrorCode.INVALID_CODE, "That code is not right; check the time on your device.", "input.code")
+    user = await db.get(User, (session.tenant_id, session.user_id), with_for_update=True, populate_existing=True)
+    tenant = await tenants.get(db, session.tenant_id)
+    assert user is not None
+    authenticator.confirmed_at = clock.now()
+    user.mfa_enabled = True
+    await guard.limiter.clear(db, guard.limits.mfa_account, str(user.id))
+    codes = await _replace_recovery_codes(db, user)
+    audit.record(db, tenant_id=tenant.id, action=actions.MFA_ENABLED, meta=meta, actor=session.actor, target_type="user", target_id=user.id, changes={"mfa_enabled": {"old": False, "new": True}})
+    audit.record(db, tenant_id=tenant.id, action=actions.RECOVERY_CODES_GENERATED, meta=meta, actor=session.actor, target_type="user", target_id=user.id, changes={"count": {"new": RECOVERY_CODE_COUNT}})
+    upgraded = SessionInfo(session.session_id, session.tenant_id, session.user_id, session.role, "full", True)
+    token = await sessions.rotate(db, upgraded, user=user, tenant=tenant, meta=meta)
+    await db.flush()
+    return Confirmed(codes, token)
+
+
+# --- the second step of login -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verified:
+    user: User
+    tenant: Tenant
+    session_token: str
+
+
+async def verify(db: AsyncSession, settings: Settings, guard: Guard, pending: SessionInfo, meta: RequestMeta, *, code: str) -> Verified:
+    """A TOTP code or an unused recovery code turns the pending session into a full one."""
+    try:
+        await guard.limiter.take(db, guard.limits.mfa_session, str(pending.session_id))
+        await guard.limiter.take(db, guard.limits.mfa_account, str(pending.user_id))
+    except RateLimited:
+        # The pending session is spent: the user logs in again once the limit allows.
+        await db.execute(delete(UserSession).where(UserSession.tenant_id == pending.tenant_id, UserSession.id == pending.session_id))  # type: ignore[arg-type]
+        audit.record(db, tenant_id=pending.tenant_id, action=actions.MFA_ATTEMPTS_EXHAUSTED, meta=meta, actor_id=pending.user_id, target_type="user", target_id=pending.user_id)
+        await db.commit()
+        raise
+    authenticator = await _authenticator(db, pending.tenant_id, pending.user_id)
+    user = await db.get(User, (pending.tenant_id, pending.user_id))
+    tenant = await tenants.get(db, pending.tenant_id)
+    assert user is not None and authenticator is not None
+
+    outcome = await _accept_totp(db, authenticator, settings, code)
+    method = "totp"
+    if outcome == "invalid":
+        used = await db.execute(
+            update(RecoveryCode)
+            .where(
+                RecoveryCode.tenant_id == user.tenant_id, RecoveryCode.user_id == user.id,  # type: ignore[arg-type]
+                RecoveryCode.code_hash == _hash_recovery_code(code[:64]), RecoveryCode.used_at.is_(None),  # type: ignore[arg-type, union-attr]
+            )
+            .values(used_at=clock.now())
+            .returning(RecoveryCode.id)
+        )
+        if used.first() is not None:
+            outcome, method = "ok", "recovery_code"
+            audit.record(db, tenant_id=tenant.id, action=actions.RECOVERY_CODE_USED, meta=meta, actor_id=user.id, target_type="user", target_id=user.id)
+    if outcome != "ok":
+        action = actions.MFA_CODE_REPLAYED if outcome == "replayed" else actions.MFA_FAILED
+        audit.record(db, tenant_id=tenant.id, action=action, meta=meta, actor_id=user.id, target_type="user", target_id=user.id)
+        raise RecordedFailure.of(ErrorCode.INVALID_CODE, "That code is not right.", "input.code")
+
+    await db.execute(delete(UserSession).where(UserSession.tenant_id == pending.tenant_id, UserSession.id == pending.session_id))  # type: ignore[arg-type]
+    await guard.limiter.clear(db, guard.limits.mfa_account, str(user.id))
+    token, _ = await sessions.start(db, user=user, tenant=tenant, meta=meta, stage="full", mfa_verified=True)
+    audit.record(db, tenant_id=tenant.id, action=actions.MFA_VERIFIED, meta=meta, actor_id=user.id, target_type="user", target_id=user.id, changes={"method": {"new": method}})
+    await db.flush()
+    return Verified(user, tenant, token)
+
+
+# --- turning it off, new codes ----------------------------------------------------------
+
+
+async def _confirmed(db: AsyncSession, actor: Actor) -> UserTotp:
+    authenticator = await _authenticator(db, actor.tenant_id, actor.user_id, lock=True)
+    if authenticator is None or authenticator.confirmed_at is None:
+        raise UserFailure.of(ErrorCode.NOT_ENABLED, "Two-factor authentication is not on.")
+    return authenticator
+
+
+async def _remove(db: AsyncSession, user: User) -> None:
+    await db.execute(delete(UserTotp).where(UserTotp.tenant_id == user.tenant_id, UserTotp.user_id == user.id))  # type: ignore[arg-type]
+    await db.execute(delete(RecoveryCode).where(RecoveryCode.tenant_id == user.tenant_id, RecoveryCode.user_id == user.id))  # type: ignore[arg-type]
+    user.mfa_enabled = False
+
+
+async def disable(db: AsyncSession, settings: Settings, guard: Guard, actor: Actor, meta: RequestMeta, *, password: str, code: str) -> None:
+    user = await db.get(User, (actor.tenant_id, actor.user_id))
+    assert user is not None
+    await _confirmed(db, actor)
+    await check_password(db, guard, meta, user, password, field="input.password", failed_action=actions.MFA_FAILED)
+    authenticator = await _confirmed(db, actor)
+    if await _accept_totp(db, authenticator, settings, code) != "ok":
+        audit.record(db, tenant_id=actor.tenant_id, action=actions.MFA_FAILED, meta=meta, actor=actor, target_type="user", target_id=actor.user_id)
+        raise RecordedFailure.of(ErrorCode.INVALID_CODE, "That code is not right.", "input.code")
+    await _remove(db, user)
+    audit.record(db, tenant_id=actor.tenant_id, action=actions.MFA_DISABLED, meta=meta, actor=actor, target_type="user", target_id=user.id, changes={"mfa_enabled": {"old": True, "new": False}})
+    await db.flush()
+
+
+async def regenerate_recovery_codes(db: AsyncSession, guard: Guard, actor: Actor, meta: RequestMeta, *, password: str) -> list[str]:
+    user = await db.get(User, (actor.tenant_id, actor.user_id))
+    assert user is not None
+    await _confirmed(db, actor)
+    await check_password(db, guard, meta, user, password, field="input.password", failed_action=actions.MFA_FAILED)
+    await _confirmed(db, actor)
+    codes = await _replace_recovery_codes(db, user)
+    audit.record(db, tenant_id=actor.tenant_id, action=actions.RECOVERY_CODES_GENERATED, meta=meta, actor=actor, target_type="user", target_id=user.id, changes={"count": {"new": RECOVERY_CODE_COUNT}})
+    await db.flush()
+    return codes
+
+
+async def reset_for_user(db: AsyncSession, admin: Actor, meta: RequestMeta, *, user_id: str) -> None:
+    """For a user who lost their authenticator: TOTP and codes go, and every session."""
+    if not admin.is_admin:
+        raise Forbidden()
+    user = await users.visible(db, admin, user_id, lock=True)
+    if user is None:
+        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such account.", "id")
+    if user.role == "OWNER" and not admin.is_owner:
+        raise Forbidden()
+    if not user.mfa_enabled and await _authenticator(db, user.tenant_id, user.id) is None:
+        raise UserFailure.of(ErrorCode.NOT_ENABLED, "This account has no two-factor authentication.", "id")
+    await _remove(db, user)
+    revoked = await sessions.revoke(db, tenant_id=user.tenant_id, user_id=user.id, meta=meta, actor=admin, reason="mfa_reset")
+    audit.record(
+        db, tenant_id=admin.tenant_id, action=actions.MFA_RESET, meta=meta, actor=admin, target_type="user", target_id=user.id,
+        changes={"mfa_enabled": {"old": True, "new": False}, "sessions_revoked": {"new": len(revoked)}},
+    )
+    await db.flush()
