@@ -87,6 +87,32 @@ def cmd_create_tenant(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_verify_audit(args: argparse.Namespace) -> int:
+    import asyncpg
+
+    from api.audit.chain import verify
+    from db.engine import database_url
+
+    async def run() -> int:
+        conn = await asyncpg.connect(database_url(get_settings()))
+        try:
+            reports = await verify(conn, args.tenant)
+        finally:
+            await conn.close()
+        if args.tenant and not reports:
+            print(f"error: no tenant {args.tenant!r}", file=sys.stderr)
+            return 2
+        for report in reports:
+            if report.ok:
+                print(f"{report.slug}: ok, {report.events} events")
+            else:
+                print(f"{report.slug}: BROKEN at event {report.broken_event_id} "
+                      f"(chain position {report.broken_chain_seq}): {report.reason}")
+        return 0 if all(r.ok for r in reports) else 1
+
+    return asyncio.run(run())
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from api.graphql.schema import schema
 
@@ -119,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--owner-email", required=True)
     create.add_argument("--seats", type=int, default=None)
     create.set_defaults(func=cmd_create_tenant)
+
+    verify = sub.add_parser("verify-audit", help="recompute each tenant's audit hash chain; exit 1 at a break")
+    verify.add_argument("--tenant", help="only this tenant (slug)")
+    verify.set_defaults(func=cmd_verify_audit)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.set_defaults(func=cmd_export_schema)

@@ -67,6 +67,7 @@ class Tenant(SQLModel, table=True):
     session_idle_timeout_minutes: int = Field(default=30, sa_column_kwargs={"server_default": text("30")})
     session_absolute_timeout_hours: int = Field(default=12, sa_column_kwargs={"server_default": text("12")})
     inactive_account_retention_days: int | None = None
+    audit_retention_days: int = Field(default=730, sa_column_kwargs={"server_default": text("730")})
     created_at: datetime = _ts()
 
 
@@ -153,10 +154,11 @@ class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
-        Index("audit_event_tenant_time_idx", "tenant_id", text("id DESC")),
-        Index("audit_event_target_idx", "tenant_id", "target_id", text("id DESC")),
-        Index("audit_event_actor_idx", "tenant_id", "actor_id", text("id DESC")),
-        Index("audit_event_action_idx", "tenant_id", "action", text("id DESC")),
+        Index("audit_event_chain_key", "tenant_id", text("chain_seq DESC"), unique=True),
+        Index("audit_event_target_idx", "tenant_id", "target_id", text("chain_seq DESC")),
+        Index("audit_event_actor_idx", "tenant_id", "actor_id", text("chain_seq DESC")),
+        Index("audit_event_action_idx", "tenant_id", "action", text("chain_seq DESC")),
+        Index("audit_event_time_idx", "tenant_id", "occurred_at", "chain_seq"),
         CheckConstraint("actor_type IN ('USER', 'SYSTEM', 'ANONYMOUS')", name="audit_event_actor_type_check"),
     )
 
@@ -175,6 +177,10 @@ class AuditEvent(SQLModel, table=True):
     user_agent: str | None = Field(default=None, sa_type=String(512))  # type: ignore[call-overload]
     request_id: str | None = Field(default=None, sa_type=String(64))  # type: ignore[call-overload]
     changes: dict[str, Any] | None = Field(default=None, sa_type=JSONB)  # type: ignore[call-overload]
+    # Set by the database's chain trigger (see migration 0004), never by the application.
+    chain_seq: int | None = Field(default=None, sa_type=BigInteger)  # type: ignore[call-overload]
+    prev_hash: bytes | None = Field(default=None, sa_type=LargeBinary)  # type: ignore[call-overload]
+    row_hash: bytes | None = Field(default=None, sa_type=LargeBinary)  # type: ignore[call-overload]
 
 
 

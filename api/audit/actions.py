@@ -43,4 +43,10 @@ EMAIL_CHANGE_REQUESTED = "email.change_requested"
 EMAIL_CHANGE_FAILED = "email.change_failed"
 EMAIL_CHANGED = "email.changed"
 
+AUDIT_PURGED = "audit.purged"
+
 ALL = frozenset(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))
+
+# What `viewer.activity` shows a user about their own account.
+SECURITY_PREFIXES = ("login.", "password.", "mfa.", "recovery_code", "session.created", "session.revoked", "email.", "invitation.accepted")
+SECURITY = frozenset(a for a in ALL if a.startswith(SECURITY_PREFIXES))

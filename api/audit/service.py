@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import clock
 from api.audit import actions
 from api.request_meta import Actor, RequestMeta
 from db.models import AuditEvent
@@ -61,6 +62,7 @@ def record(
             raise ValueError("secrets never go into the audit log; name the field only")
     event = AuditEvent(
         tenant_id=tenant_id,
+        occurred_at=clock.now(),
         action=action,
         actor_type=actor_type or ("USER" if actor or actor_id else "ANONYMOUS"),
         actor_id=actor.user_id if actor else actor_id,

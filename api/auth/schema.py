@@ -10,6 +10,8 @@ import strawberry
 
 from api.accounts import invitations, tenants, users
 from api.accounts.schema import AcceptInvitationInput, TenantType, UserType
+from api.audit import query as audit_query
+from api.audit.schema import AuditEventConnection
 from api.auth import mfa, service, sessions
 from api.auth.sessions import LiveSession, SessionInfo
 from api.errors import ErrorCode, Forbidden, UserFailure
@@ -91,6 +93,12 @@ class Viewer:
         async with info.context.reading() as db:
             live = await sessions.live_for_user(db, *self._ids())
         return [SessionType.of(s, current) for s in live]
+
+    @strawberry.field(description="Security-relevant events about this user (logins, password and 2FA changes), newest first.")
+    async def activity(self, info: Info, first: int | None = 20, after: str | None = None) -> AuditEventConnection:
+        async with info.context.reading() as db:
+            page = await audit_query.activity(db, *self._ids(), first=20 if first is None else first, after=after)
+        return AuditEventConnection.of(page)
 
     @strawberry.field
     async def recovery_codes_remaining(self, info: Info) -> int:

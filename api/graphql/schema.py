@@ -17,6 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.accounts.schema import AccountsMutation, AccountsQuery
+from api.audit.schema import AuditQuery
 from api.auth.mfa_schema import MfaMutation
 from api.auth.schema import AuthMutation, AuthQuery
 from api.graphql.errors import log_unexpected
@@ -27,7 +28,7 @@ MAX_TOKENS = 3000
 
 
 @strawberry.type
-class Query(AuthQuery, AccountsQuery):
+class Query(AuthQuery, AccountsQuery, AuditQuery):
     pass
 
 

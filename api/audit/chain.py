@@ -1,0 +1,112 @@
+"""Verifying each tenant's hash chain, recomputed here from the stored fields
+(independently of the database trigger that wrote it), streaming the rows."""
+
+from __future__ import annotations
+
+import hashlib
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _field(value: str | None) -> str:
+    return "-" if value is None else f"{len(value)}:{value}"
+
+
+def row_hash(row: asyncpg.Record | dict) -> bytes:  # type: ignore[type-arg]
+    micros = (row["occurred_at"] - _EPOCH) // timedelta(microseconds=1)
+    content = "".join(
+        _field(v)
+        for v in (
+            bytes(row["prev_hash"]).hex(),
+            str(row["tenant_id"]),
+            str(row["chain_seq"]),
+            str(row["id"]),
+            str(micros),
+            row["action"],
+            row["actor_type"],
+            None if row["actor_id"] is None else str(row["actor_id"]),
+            row["target_type"],
+            None if row["target_id"] is None else str(row["target_id"]),
+            row["request_id"],
+            row["changes_text"],
+        )
+    )
+    return hashlib.sha256(content.encode()).digest()
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    tenant_id: uuid.UUID
+    slug: str
+    events: int
+    broken_event_id: int | None = None
+    broken_chain_seq: int | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_event_id is None
+
+
+_ROWS = """
+SELECT id, tenant_id, chain_seq, prev_hash, row_hash, occurred_at, action, actor_type, actor_id,
+       target_type, target_id, request_id, changes::text AS changes_text
+FROM audit_event WHERE tenant_id = $1 ORDER BY chain_seq
+"""
+
+
+async def _rows(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> AsyncIterator[asyncpg.Record]:
+    async with conn.transaction(readonly=True):
+        async for row in conn.cursor(_ROWS, tenant_id, prefetch=2000):
+            yield row
+
+
+async def _purged_through(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> int:
+    """The newest chain position removed by the retention path (0 when none was)."""
+    value = await conn.fetchval(
+        "SELECT max((changes->'through_seq'->>'new')::bigint) FROM audit_event WHERE tenant_id = $1 AND action = 'audit.purged'",
+        tenant_id,
+    )
+    return int(value or 0)
+
+
+async def verify_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID, slug: str) -> ChainReport:
+    previous: bytes | None = None
+    expected_seq: int | None = None
+    count = 0
+    purged = await _purged_through(conn, tenant_id)
+    async for row in _rows(conn, tenant_id):
+        count += 1
+        prev_hash, stored = bytes(row["prev_hash"]), bytes(row["row_hash"])
+        problem = None
+        if expected_seq is None:
+            # The oldest kept event: either the chain's start, or right after what retention removed.
+            if row["chain_seq"] != 1 and row["chain_seq"] != purged + 1:
+                problem = f"events before chain position {row['chain_seq']} are missing"
+        elif row["chain_seq"] != expected_seq:
+            problem = f"chain position {expected_seq} is missing"
+        elif prev_hash != previous:
+            problem = "does not link to the event before it"
+        if problem is None and row_hash(row) != stored:
+            problem = "its content does not match its hash"
+        if problem is not None:
+            return ChainReport(tenant_id, slug, count, row["id"], row["chain_seq"], problem)
+        previous, expected_seq = stored, row["chain_seq"] + 1
+    return ChainReport(tenant_id, slug, count)
+
+
+async def verify(conn: asyncpg.Connection, slug: str | None = None) -> list[ChainReport]:
+    tenants = await conn.fetch(
+        "SELECT id, slug FROM tenant WHERE $1::text IS NULL OR lower(slug) = lower($1) ORDER BY slug", slug
+    )
+    return [await verify_tenant(conn, t["id"], t["slug"]) for t in tenants]
+
+
+__all__ = ["verify", "verify_tenant", "row_hash", "ChainReport"]

@@ -1,0 +1,89 @@
+"""GraphQL surface of the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.audit import query
+from api.audit.query import EventFilter, EventPage
+from api.graphql.types import Info, PageInfo
+from db import models
+
+
+@strawberry.enum
+class ActorType(Enum):
+    USER = "USER"
+    SYSTEM = "SYSTEM"
+    ANONYMOUS = "ANONYMOUS"
+
+
+@strawberry.type(name="AuditEvent")
+class AuditEventType:
+    id: strawberry.ID
+    occurred_at: datetime
+    action: str = strawberry.field(
+        description="Dotted name, e.g. user.created, session.created, login.failed, consent.granted, mfa.enabled."
+    )
+    actor_type: ActorType
+    actor_id: strawberry.ID | None
+    target_type: str | None
+    target_id: strawberry.ID | None
+    ip_address: str | None
+    changes: JSON | None = strawberry.field(
+        description="Names of changed fields with old and new values; personal values (email, username, names) are named but not stored."
+    )
+    request_id: str | None
+
+    @classmethod
+    def of(cls, e: models.AuditEvent) -> AuditEventType:
+        return cls(
+            id=strawberry.ID(str(e.id)), occurred_at=e.occurred_at, action=e.action, actor_type=ActorType(e.actor_type),
+            actor_id=strawberry.ID(str(e.actor_id)) if e.actor_id else None, target_type=e.target_type,
+            target_id=strawberry.ID(str(e.target_id)) if e.target_id else None,
+            ip_address=str(e.ip_address) if e.ip_address else None, changes=e.changes, request_id=e.request_id,
+        )
+
+
+@strawberry.type
+class AuditEventEdge:
+    cursor: str
+    node: AuditEventType
+
+
+@strawberry.type
+class AuditEventConnection:
+    edges: list[AuditEventEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def of(cls, page: EventPage) -> AuditEventConnection:
+        return cls(
+            edges=[AuditEventEdge(cursor=c, node=AuditEventType.of(e)) for e, c in zip(page.events, page.cursors)],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.cursors[-1] if page.cursors else None),
+        )
+
+
+@strawberry.input
+class AuditEventFilter:
+    action: str | None = None
+    actor_id: strawberry.ID | None = None
+    target_id: strawberry.ID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(description="ADMIN or OWNER. Newest first.")
+    async def audit_events(
+        self, info: Info, first: int | None = 50, after: str | None = None, filter: AuditEventFilter | None = None
+    ) -> AuditEventConnection:
+        actor = await info.context.admin()
+        where = EventFilter(**vars(filter)) if filter else EventFilter()
+        async with info.context.reading() as db:
+            page = await query.search(db, actor, first=50 if first is None else first, after=after, where=where)
+        return AuditEventConnection.of(page)

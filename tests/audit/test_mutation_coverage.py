@@ -1,0 +1,282 @@
+"""Every mutation that changes data leaves an audit event. This walks the schema's
+mutation list: a new mutation without a scenario here fails the suite."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+
+from api import clock
+from api.graphql.schema import schema
+from tests.auth.test_totp import BEGIN, CONFIRM, code, enroll
+from tests.helpers import ACCEPT, ADD_USER, PASSWORD, Api, login
+
+NEW_PASSWORD = "plum-harbour-lantern-93-kite"
+Act = Callable[[], Awaitable[None]]
+Scenario = Callable[[Api], Awaitable[Act]]  # sets the stage, returns the mutation as the act
+
+
+async def _reset_token(api: Api) -> str:
+    await api.browser().gql('mutation { requestPasswordReset(input: {tenant: "acme", email: "owner@acme.example"}) { ok } }')
+    return await api.queued_token("owner@acme.example")
+
+
+async def s_login(api: Api) -> Act:
+    await api.owner("acme")
+
+    async def act() -> None:
+        (await login(api.browser())).ok("login")
+
+    return act
+
+
+async def s_logout(api: Api) -> Act:
+    owner = await api.owner("acme")
+
+    async def act() -> None:
+        await owner.browser.gql("mutation { logout }")
+
+    return act
+
+
+async def s_verify_mfa(api: Api) -> Act:
+    owner = await api.owner("acme")
+    secret, _ = await enroll(owner.browser)
+    browser = api.browser()
+    await login(browser)
+
+    async def act() -> None:
+        (await browser.gql('mutation($c: String!) { verifyMfa(input: {code: $c}) { errors { code } } }', {"c": code(secret)})).ok("verifyMfa")
+
+    return act
+
+
+async def s_request_password_reset(api: Api) -> Act:
+    await api.owner("acme")
+
+    async def act() -> None:
+        await _reset_token(api)
+
+    return act
+
+
+async def s_reset_password(api: Api) -> Act:
+    await api.owner("acme")
+    token = await _reset_token(api)
+    query = "mutation($t: String!, $p: String!) { resetPassword(input: {token: $t, newPassword: $p}) { errors { code } } }"
+
+    async def act() -> None:
+        (await api.browser().gql(query, {"t": token, "p": NEW_PASSWORD})).ok("resetPassword")
+
+    return act
+
+
+async def s_accept_invitation(api: Api) -> Act:
+    token = await api.create_tenant("acme")
+
+    async def act() -> None:
+        (await api.browser().gql(ACCEPT, {"token": token, "password": PASSWORD})).ok("acceptInvitation")
+
+    return act
+
+
+async def s_verify_email(api: Api) -> Act:
+    owner = await api.owner("acme")
+    await owner.browser.gql('mutation($p: String!) { changeEmail(input: {newEmail: "new@acme.example", password: $p}) { ok } }', {"p": PASSWORD})
+    token = await api.queued_token("new@acme.example")
+
+    async def act() -> None:
+        (await api.browser().gql("mutation($t: String!) { verifyEmail(token: $t) { errors { code } } }", {"t": token})).ok("verifyEmail")
+
+    return act
+
+
+async def s_change_password(api: Api) -> Act:
+    owner = await api.owner("acme")
+    query = "mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) { errors { code } } }"
+
+    async def act() -> None:
+        (await owner.browser.gql(query, {"c": PASSWORD, "n": NEW_PASSWORD})).ok("changePassword")
+
+    return act
+
+
+async def s_change_email(api: Api) -> Act:
+    owner = await api.owner("acme")
+    query = 'mutation($p: String!) { changeEmail(input: {newEmail: "new@acme.example", password: $p}) { errors { code } } }'
+
+    async def act() -> None:
+        (await owner.browser.gql(query, {"p": PASSWORD})).ok("changeEmail")
+
+    return act
+
+
+async def s_revoke_session(api: Api) -> Act:
+    owner = await api.owner("acme")
+    other = api.browser()
+    await login(other)
+    sessions = (await owner.browser.gql("{ viewer { sessions { id current } } }")).data["viewer"]["sessions"]
+    victim = next(s["id"] for s in sessions if not s["current"])
+
+    async def act() -> None:
+        (await owner.browser.gql("mutation($id: ID!) { revokeSession(id: $id) { errors { code } } }", {"id": victim})).ok("revokeSession")
+
+    return act
+
+
+async def s_revoke_other_sessions(api: Api) -> Act:
+    owner = await api.owner("acme")
+    await login(api.browser())
+
+    async def act() -> None:
+        (await owner.browser.gql("mutation { revokeOtherSessions { errors { code } } }")).ok("revokeOtherSessions")
+
+    return act
+
+
+async def s_begin_totp_enrollment(api: Api) -> Act:
+    owner = await api.owner("acme")
+
+    async def act() -> None:
+        (await owner.browser.gql(BEGIN)).ok("beginTotpEnrollment")
+
+    return act
+
+
+async def s_confirm_totp_enrollment(api: Api) -> Act:
+    owner = await api.owner("acme")
+    secret = (await owner.browser.gql(BEGIN)).ok("beginTotpEnrollment")["secret"]
+
+    async def act() -> None:
+        (await owner.browser.gql(CONFIRM, {"c": code(secret)})).ok("confirmTotpEnrollment")
+
+    return act
+
+
+async def s_regenerate_recovery_codes(api: Api) -> Act:
+    owner = await api.owner("acme")
+    await enroll(owner.browser)
+    query = "mutation($p: String!) { regenerateRecoveryCodes(input: {password: $p}) { errors { code } } }"
+
+    async def act() -> None:
+        (await owner.browser.gql(query, {"p": PASSWORD})).ok("regenerateRecoveryCodes")
+
+    return act
+
+
+async def s_disable_totp(api: Api) -> Act:
+    owner = await api.owner("acme")
+    secret, _ = await enroll(owner.browser)
+    clock.advance(timedelta(seconds=30))
+    query = "mutation($p: String!, $c: String!) { disableTotp(input: {password: $p, code: $c}) { errors { code } } }"
+
+    async def act() -> None:
+        (await owner.browser.gql(query, {"p": PASSWORD, "c": code(secret)})).ok("disableTotp")
+
+    return act
+
+
+async def s_add_user(api: Api) -> Act:
+    owner = await api.owner("acme")
+
+    async def act() -> None:
+        (await owner.browser.gql(ADD_USER, {"input": {"username": "sam", "email": "sam@acme.example"}})).ok("addUser")
+
+    return act
+
+
+async def s_update_user(api: Api) -> Act:
+    owner = await api.owner("acme")
+    member = await api.member(owner, "mia")
+    query = "mutation($id: ID!) { updateUser(input: {id: $id, role: ADMIN}) { errors { code } } }"
+
+    async def act() -> None:
+        (await owner.browser.gql(query, {"id": member.id})).ok("updateUser")
+
+    return act
+
+
+async def s_resend_invitation(api: Api) -> Act:
+    owner = await api.owner("acme")
+    added = (await owner.browser.gql(ADD_USER, {"input": {"username": "sam", "email": "sam@acme.example"}})).ok("addUser")
+    query = "mutation($id: ID!) { resendInvitation(id: $id) { errors { code } } }"
+
+    async def act() -> None:
+        (await owner.browser.gql(query, {"id": added["user"]["id"]})).ok("resendInvitation")
+
+    return act
+
+
+async def s_reset_user_mfa(api: Api) -> Act:
+    owner = await api.owner("acme")
+    member = await api.member(owner, "mia")
+    await enroll(member.browser)
+
+    async def act() -> None:
+        (await owner.browser.gql("mutation($id: ID!) { resetUserMfa(id: $id) { errors { code } } }", {"id": member.id})).ok("resetUserMfa")
+
+    return act
+
+
+async def s_revoke_user_sessions(api: Api) -> Act:
+    owner = await api.owner("acme")
+    member = await api.member(owner, "mia")
+    query = "mutation($id: ID!) { revokeUserSessions(id: $id) { errors { code } } }"
+
+    async def act() -> None:
+        (await owner.browser.gql(query, {"id": member.id})).ok("revokeUserSessions")
+
+    return act
+
+
+async def s_update_tenant_settings(api: Api) -> Act:
+    owner = await api.owner("acme")
+
+    async def act() -> None:
+        (await owner.browser.gql("mutation { updateTenantSettings(input: {requireMfa: true}) { errors { code } } }")).ok("updateTenantSettings")
+
+    return act
+
+
+# mutation -> (scenario, the audit action its success must record)
+SCENARIOS: dict[str, tuple[Scenario, str]] = {
+    "login": (s_login, "login.succeeded"),
+    "logout": (s_logout, "session.revoked"),
+    "verifyMfa": (s_verify_mfa, "mfa.verified"),
+    "requestPasswordReset": (s_request_password_reset, "password.reset_requested"),
+    "resetPassword": (s_reset_password, "password.reset"),
+    "acceptInvitation": (s_accept_invitation, "invitation.accepted"),
+    "verifyEmail": (s_verify_email, "email.changed"),
+    "changePassword": (s_change_password, "password.changed"),
+    "changeEmail": (s_change_email, "email.change_requested"),
+    "revokeSession": (s_revoke_session, "session.revoked"),
+    "revokeOtherSessions": (s_revoke_other_sessions, "session.revoked"),
+    "beginTotpEnrollment": (s_begin_totp_enrollment, "mfa.enrollment_started"),
+    "confirmTotpEnrollment": (s_confirm_totp_enrollment, "mfa.enabled"),
+    "regenerateRecoveryCodes": (s_regenerate_recovery_codes, "recovery_codes.generated"),
+    "disableTotp": (s_disable_totp, "mfa.disabled"),
+    "addUser": (s_add_user, "user.created"),
+    "updateUser": (s_update_user, "user.role_changed"),
+    "resendInvitation": (s_resend_invitation, "invitation.sent"),
+    "resetUserMfa": (s_reset_user_mfa, "mfa.reset"),
+    "revokeUserSessions": (s_revoke_user_sessions, "session.revoked"),
+    "updateTenantSettings": (s_update_tenant_settings, "tenant.settings_changed"),
+}
+
+
+def test_every_mutation_in_the_schema_has_an_audit_scenario() -> None:
+    mutations = set(schema._schema.mutation_type.fields)  # type: ignore[union-attr]
+    missing = sorted(mutations - set(SCENARIOS))
+    assert not missing, f"mutations without an audit test: {missing}"
+    assert not sorted(set(SCENARIOS) - mutations), "scenarios for mutations that no longer exist"
+
+
+@pytest.mark.parametrize("mutation", sorted(SCENARIOS))
+async def test_the_mutation_records_its_audit_event(api: Api, mutation: str) -> None:
+    scenario, action = SCENARIOS[mutation]
+    act = await scenario(api)
+    before = await api.count("audit_event", "action = $1", action)
+    await act()
+    assert await api.count("audit_event", "action = $1", action) > before, mutation
