@@ -22,6 +22,7 @@ from api.graphql.context import Services
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.jobs.worker import run_worker
+from api.privacy.download import download_export
 from api.middleware import CookieCsrfMiddleware, RequestIdMiddleware
 from api.settings import Settings, get_settings
 from db.engine import database_url, make_engine, make_sessionmaker
@@ -86,5 +87,6 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/exports/{request_id}", download_export, methods=["GET"]),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # Older keys, comma-separated, still accepted for decryption while secrets are re-sealed.
     secret_key_fallbacks: Annotated[list[str], NoDecode] = []
     app_url: str = "http://localhost:8000"
+    # This API's own public base URL, for download links (default: APP_URL).
+    api_url: str | None = None
+    export_download_hours: int = 24
     smtp_url: str | None = None
     mail_from: str = "Accounts <no-reply@localhost>"
     allowed_origins: Annotated[list[str], NoDecode] = []
@@ -71,6 +74,10 @@ class Settings(BaseSettings):
         if self.run_worker_in_serve is None:
             self.run_worker_in_serve = self.env == "development"
         return self
+
+    @property
+    def public_api_url(self) -> str:
+        return (self.api_url or self.app_url).rstrip("/")
 
     @property
     def is_development(self) -> bool:

@@ -165,7 +165,7 @@ class AuditEvent(SQLModel, table=True):
     tenant_id: uuid.UUID = Field(primary_key=True)
     id: int | None = Field(
         default=None,
-        sa_column=Column(BigInteger, primary_key=True, autoincrement=True, server_default=text("nextval('audit_event_id_seq')")),
+        sa_column=Column(BigInteger, primary_key=True, autoincrement=True),
     )
     occurred_at: datetime = _ts()
     action: str = Field(sa_type=String(64))  # type: ignore[call-overload]
@@ -227,6 +227,101 @@ class RecoveryCode(SQLModel, table=True):
     code_hash: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
     used_at: datetime | None = _ts(nullable=True, default_now=False)
     created_at: datetime = _ts()
+
+
+
+
+LEGAL_BASES = ("CONTRACT", "CONSENT", "LEGITIMATE_INTEREST", "LEGAL_OBLIGATION")
+CONSENT_SOURCES = ("web", "api", "admin", "email-link", "system")
+
+
+class Purpose(SQLModel, table=True):
+    """Why the tenant processes personal data. `version` goes up on a material change."""
+
+    __tablename__ = "purpose"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
+        Index("purpose_key_key", "tenant_id", "key", unique=True),
+        CheckConstraint(_in("legal_basis", LEGAL_BASES), name="purpose_legal_basis_check"),
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    key: str = Field(sa_type=String(64))  # type: ignore[call-overload]
+    title: str = Field(sa_type=String(200))  # type: ignore[call-overload]
+    description: str = Field(sa_type=Text)  # type: ignore[call-overload]
+    legal_basis: str = Field(sa_type=String(32))  # type: ignore[call-overload]
+    version: int = 1
+    active: bool = True
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class ConsentEvent(SQLModel, table=True):
+    """One consent decision, with its proof. History is only ever appended to."""
+
+    __tablename__ = "consent_event"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["app_user.tenant_id", "app_user.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "purpose_id"], ["purpose.tenant_id", "purpose.id"]),
+        Index("consent_event_user_idx", "tenant_id", "user_id", "purpose_id", text("recorded_at DESC")),
+        Index("consent_event_purpose_idx", "tenant_id", "purpose_id"),
+        CheckConstraint(_in("source", CONSENT_SOURCES), name="consent_event_source_check"),
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID
+    purpose_id: uuid.UUID
+    purpose_key: str = Field(sa_type=String(64))  # type: ignore[call-overload]
+    purpose_version: int
+    granted: bool
+    source: str = Field(sa_type=String(16))  # type: ignore[call-overload]
+    ip_address: str | None = Field(default=None, sa_type=INET)  # type: ignore[call-overload]
+    recorded_at: datetime = _ts()
+
+
+DATA_REQUEST_KINDS = ("EXPORT", "ERASURE")
+DATA_REQUEST_STATUSES = ("PENDING", "PROCESSING", "COMPLETED", "FAILED", "REJECTED")
+
+
+class DataRequest(SQLModel, table=True):
+    """A data subject's request (access/portability or erasure) and its fulfilment.
+    `subject_id` becomes null when the subject is erased; the row stays as proof."""
+
+    __tablename__ = "data_request"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
+        Index("data_request_time_idx", "tenant_id", text("requested_at DESC"), text("id DESC")),
+        Index("data_request_subject_idx", "tenant_id", "subject_id"),
+        CheckConstraint(_in("kind", DATA_REQUEST_KINDS), name="data_request_kind_check"),
+        CheckConstraint(_in("status", DATA_REQUEST_STATUSES), name="data_request_status_check"),
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    kind: str = Field(sa_type=String(16))  # type: ignore[call-overload]
+    status: str = Field(default="PENDING", sa_type=String(16))  # type: ignore[call-overload]
+    subject_id: uuid.UUID | None = None
+    requested_by: uuid.UUID | None = None
+    requested_at: datetime = _ts()
+    due_at: datetime = _ts(default_now=False)
+    completed_at: datetime | None = _ts(nullable=True, default_now=False)
+    download_expires_at: datetime | None = _ts(nullable=True, default_now=False)
+
+
+class ExportChunk(SQLModel, table=True):
+    """A piece of an export archive, in order; deleted when the download expires."""
+
+    __tablename__ = "export_chunk"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "request_id"], ["data_request.tenant_id", "data_request.id"], ondelete="CASCADE"),
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    request_id: uuid.UUID = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    data: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
 
 
 metadata = SQLModel.metadata

@@ -36,6 +36,7 @@ async def issue_invitation(
         templates.invitation(
             to=user.email, tenant_name=tenant.name, username=user.username, link=link, valid_days=INVITATION_VALID_DAYS
         ),
+        subject_id=user.id,
     )
     audit.record(
         db, tenant_id=tenant.id, action=actions.INVITATION_SENT, meta=meta, actor=actor,

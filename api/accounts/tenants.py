@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts import validation
 from api.accounts.invitations import issue_invitation
+from api.privacy.purposes import seed_defaults
 from api.audit import actions, service as audit
 from api.errors import ErrorCode, Forbidden, Problem, UserFailure
 from api.request_meta import Actor, RequestMeta
@@ -84,6 +85,7 @@ async def create(
     db.add(tenant)
     try:
         await db.flush()
+        seed_defaults(db, tenant.id)
         db.add(owner)
         await db.flush()
     except IntegrityError:

@@ -212,6 +212,20 @@ async def resend_invitation(db: AsyncSession, settings: Settings, actor: Actor, 
     await issue_invitation(db, settings, meta, tenant=tenant, user=user, actor=actor)
 
 
+async def update_own_profile(db: AsyncSession, actor: Actor, meta: RequestMeta, *, display_name: Maybe[str | None]) -> User:
+    """Rectification by the user: the display name (email has its own verified flow)."""
+    user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update=True, populate_existing=True)
+    assert user is not None
+    if display_name is not UNSET:
+        new = validation.display_name(display_name)  # type: ignore[arg-type]
+        if new != user.display_name:
+            user.display_name, user.updated_at = new, clock.now()
+            audit.record(db, tenant_id=actor.tenant_id, action=actions.PROFILE_UPDATED, meta=meta, actor=actor,
+                         target_type="user", target_id=user.id, changes={"display_name": {"changed": True}})
+    await db.flush()
+    return user
+
+
 @dataclass(frozen=True)
 class UserPage:
     users: list[User]

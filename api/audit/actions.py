@@ -43,6 +43,23 @@ EMAIL_CHANGE_REQUESTED = "email.change_requested"
 EMAIL_CHANGE_FAILED = "email.change_failed"
 EMAIL_CHANGED = "email.changed"
 
+PURPOSE_CREATED = "purpose.created"
+PURPOSE_UPDATED = "purpose.updated"
+PURPOSE_ARCHIVED = "purpose.archived"
+CONSENT_GRANTED = "consent.granted"
+CONSENT_WITHDRAWN = "consent.withdrawn"
+CONSENT_RENEWAL_REQUESTED = "consent.renewal_requested"
+
+PROFILE_UPDATED = "profile.updated"
+DATA_REQUEST_CREATED = "data_request.created"
+DATA_REQUEST_PROCESSING = "data_request.processing"
+DATA_REQUEST_COMPLETED = "data_request.completed"
+DATA_REQUEST_FAILED = "data_request.failed"
+EXPORT_EXPIRED = "data_request.export_expired"
+USER_ERASED = "user.erased"
+ACCOUNT_DELETE_FAILED = "account.delete_failed"
+RETENTION_COMPLETED = "retention.completed"
+
 AUDIT_PURGED = "audit.purged"
 
 ALL = frozenset(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))

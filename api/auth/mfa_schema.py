@@ -6,7 +6,7 @@ import strawberry
 
 from api.auth import mfa
 from api.auth.schema import LoginPayload, login_payload
-from api.graphql.types import Info, OkPayload, UserError, transactional
+from api.graphql.types import Info, OkPayload, PasswordInput, UserError, transactional
 
 
 @strawberry.type
@@ -37,11 +37,6 @@ class ConfirmTotpInput:
 class DisableTotpInput:
     password: str
     code: str
-
-
-@strawberry.input
-class PasswordInput:
-    password: str
 
 
 @strawberry.type

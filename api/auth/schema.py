@@ -13,6 +13,8 @@ from api.accounts.schema import AcceptInvitationInput, TenantType, UserType
 from api.audit import query as audit_query
 from api.audit.schema import AuditEventConnection
 from api.auth import mfa, service, sessions
+from api.privacy import consents, requests
+from api.privacy.schema import ConsentEventType, ConsentType, DataRequestType
 from api.auth.sessions import LiveSession, SessionInfo
 from api.errors import ErrorCode, Forbidden, UserFailure
 from api.graphql.types import Info, OkPayload, UserError, transactional
@@ -99,6 +101,23 @@ class Viewer:
         async with info.context.reading() as db:
             page = await audit_query.activity(db, *self._ids(), first=20 if first is None else first, after=after)
         return AuditEventConnection.of(page)
+
+    @strawberry.field
+    async def consents(self, info: Info) -> list[ConsentType]:
+        async with info.context.reading() as db:
+            return [ConsentType.of(c) for c in await consents.state(db, *self._ids())]
+
+    @strawberry.field
+    async def consent_history(self, info: Info) -> list[ConsentEventType]:
+        async with info.context.reading() as db:
+            return [ConsentEventType.of(e) for e in await consents.history(db, *self._ids())]
+
+    @strawberry.field
+    async def data_requests(self, info: Info) -> list[DataRequestType]:
+        tenant_id, user_id = self._ids()
+        async with info.context.reading() as db:
+            own = await requests.for_subject(db, tenant_id, user_id)
+        return [DataRequestType.of(r, viewer_id=user_id, settings=info.context.settings) for r in own]
 
     @strawberry.field
     async def recovery_codes_remaining(self, info: Info) -> int:

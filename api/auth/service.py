@@ -200,7 +200,7 @@ async def request_password_reset(
         return
     token = await tokens.issue(db, user, tokens.PASSWORD_RESET, RESET_VALID)
     link = f"{settings.app_url}/reset-password?token={quote(token)}"
-    await queue_email(db, settings, templates.password_reset(to=user.email, tenant_name=tenant.name, link=link))
+    await queue_email(db, settings, templates.password_reset(to=user.email, tenant_name=tenant.name, link=link), subject_id=user.id)
     audit.record(db, tenant_id=tenant.id, action=actions.PASSWORD_RESET_REQUESTED, meta=meta, actor_type="ANONYMOUS", target_type="user", target_id=user.id)
     await db.flush()
 
@@ -248,8 +248,8 @@ async def change_email(
         raise UserFailure.of(ErrorCode.DUPLICATE, "Another account of your organisation uses this address.", "input.newEmail")
     token = await tokens.issue(db, user, tokens.EMAIL_VERIFICATION, VERIFICATION_VALID, {"new_email": address})
     link = f"{settings.app_url}/verify-email?token={quote(token)}"
-    await queue_email(db, settings, templates.email_verification(to=address, tenant_name=tenant.name, link=link))
-    await queue_email(db, settings, templates.email_change_notice(to=user.email, tenant_name=tenant.name, new_address_hint=_hint(address)))
+    await queue_email(db, settings, templates.email_verification(to=address, tenant_name=tenant.name, link=link), subject_id=user.id)
+    await queue_email(db, settings, templates.email_change_notice(to=user.email, tenant_name=tenant.name, new_address_hint=_hint(address)), subject_id=user.id)
     audit.record(
         db, tenant_id=tenant.id, action=actions.EMAIL_CHANGE_REQUESTED, meta=meta, actor=actor, target_type="user",
         target_id=user.id, changes={"new_email": {"changed": True}},

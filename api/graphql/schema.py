@@ -20,6 +20,7 @@ from api.accounts.schema import AccountsMutation, AccountsQuery
 from api.audit.schema import AuditQuery
 from api.auth.mfa_schema import MfaMutation
 from api.auth.schema import AuthMutation, AuthQuery
+from api.privacy.schema import PrivacyMutation, PrivacyQuery
 from api.graphql.errors import log_unexpected
 
 MAX_DEPTH = 12
@@ -28,12 +29,12 @@ MAX_TOKENS = 3000
 
 
 @strawberry.type
-class Query(AuthQuery, AccountsQuery, AuditQuery):
+class Query(AuthQuery, AccountsQuery, AuditQuery, PrivacyQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AuthMutation, MfaMutation, AccountsMutation):
+class Mutation(AuthMutation, MfaMutation, AccountsMutation, PrivacyMutation):
     pass
 
 

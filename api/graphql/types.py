@@ -57,6 +57,11 @@ class OkPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.input
+class PasswordInput:
+    password: str
+
+
 Info = Info[Context, None]  # type: ignore[misc]
 P = TypeVar("P")
 

@@ -29,7 +29,7 @@ def worker_settings() -> Settings:
 
 
 @tasks.task(name=SEND_EMAIL_TASK, queue="email", retry=RetryStrategy(max_attempts=8, exponential_wait=5))
-async def send_email(sealed: str) -> None:
+async def send_email(sealed: str, subject: str | None = None) -> None:
     settings = worker_settings()
     await deliver(settings, open_sealed(settings, sealed))
 
@@ -43,6 +43,30 @@ async def purge_expired(timestamp: int) -> None:
     async with transaction(_sessionmaker) as db:
         counts = await maintenance.purge_expired(db)
     log.info("purged expired data: %s", counts)
+
+
+@tasks.task(name="build_export", queue="default", pass_context=True, retry=RetryStrategy(max_attempts=3, wait=5))
+async def build_export(context: procrastinate.JobContext, tenant_id: str, request_id: str) -> None:
+    import uuid
+
+    from api.privacy import export
+
+    assert _sessionmaker is not None
+    job = context.job
+    final = job.attempts + 1 >= 3
+    await export.build(_sessionmaker, worker_settings(), uuid.UUID(tenant_id), uuid.UUID(request_id), final_attempt=final)
+
+
+@tasks.periodic(cron="17 3 * * *", periodic_id="retention")
+@tasks.task(name="retention", queue="default", queueing_lock="retention")
+async def retention(timestamp: int) -> None:
+    from api.privacy import retention as privacy_retention
+    from db.engine import transaction
+
+    assert _sessionmaker is not None
+    async with transaction(_sessionmaker) as db:
+        totals = await privacy_retention.run(db)
+    log.info("retention run: %s", totals)
 
 
 def connected_app(conninfo: str) -> procrastinate.App:

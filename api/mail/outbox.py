@@ -5,6 +5,7 @@ job table in clear."""
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,9 +22,13 @@ def outbox_cipher(settings: Settings) -> Cipher:
     return Cipher(settings.secret_keys(), purpose="outbox")
 
 
-async def queue_email(db: AsyncSession, settings: Settings, email: Email) -> None:
+async def queue_email(db: AsyncSession, settings: Settings, email: Email, *, subject_id: uuid.UUID | None = None) -> None:
+    """`subject_id` (a bare account id) lets erasure find and drop mail not yet sent."""
     sealed = outbox_cipher(settings).encrypt(json.dumps(asdict(email)).encode())
-    await enqueue(db, SEND_EMAIL_TASK, {"sealed": sealed}, queue="email")
+    args: dict[str, str] = {"sealed": sealed}
+    if subject_id is not None:
+        args["subject"] = str(subject_id)
+    await enqueue(db, SEND_EMAIL_TASK, args, queue="email")
 
 
 def open_sealed(settings: Settings, sealed: str) -> Email:

@@ -61,3 +61,18 @@ def email_change_notice(*, to: str, tenant_name: str, new_address_hint: str) -> 
             "If this was not you, change your password and tell your administrator.\n"
         ),
     )
+
+
+def consent_renewal(*, to: str, tenant_name: str, purpose_title: str, manage_link: str, unsubscribe_link: str) -> Email:
+    """Asks to renew a consent after a material change; carries the one-click withdrawal."""
+    return Email(
+        to=to,
+        subject=f"{tenant_name}: please review \u201c{purpose_title}\u201d",
+        body=(
+            f"Hello,\n\n{tenant_name} changed how it uses your data for \u201c{purpose_title}\u201d. "
+            "The consent you gave earlier covers the old terms only. To read the new ones and decide, open:\n"
+            f"{manage_link}\n\n"
+            "Until you decide again, nothing is sent to you for this purpose under the new terms.\n\n"
+            f"To withdraw this consent now, without signing in:\n{unsubscribe_link}\n"
+        ),
+    )

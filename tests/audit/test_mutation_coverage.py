@@ -240,6 +240,104 @@ async def s_update_tenant_settings(api: Api) -> Act:
     return act
 
 
+SET_CONSENTS = "mutation($i: [ConsentDecisionInput!]!) { setConsents(input: $i) { errors { code } } }"
+
+
+async def s_set_consents(api: Api) -> Act:
+    owner = await api.owner("acme")
+
+    async def act() -> None:
+        (await owner.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+
+    return act
+
+
+async def s_withdraw_consent_by_token(api: Api) -> Act:
+    from api.privacy.unsubscribe import make_token
+
+    owner = await api.owner("acme")
+    (await owner.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+    tenant_id = await api.db.fetchval("SELECT id FROM tenant")
+    token = make_token(api.settings, tenant_id=tenant_id, user_id=__import__("uuid").UUID(owner.id), purpose_key="newsletter")
+
+    async def act() -> None:
+        (await api.browser().gql("mutation($t: String!) { withdrawConsentByToken(token: $t) { errors { code } } }", {"t": token})).ok("withdrawConsentByToken")
+
+    return act
+
+
+async def s_update_profile(api: Api) -> Act:
+    owner = await api.owner("acme")
+
+    async def act() -> None:
+        (await owner.browser.gql('mutation { updateProfile(input: {displayName: "Olive"}) { errors { code } } }')).ok("updateProfile")
+
+    return act
+
+
+async def s_request_data_export(api: Api) -> Act:
+    owner = await api.owner("acme")
+
+    async def act() -> None:
+        (await owner.browser.gql("mutation { requestDataExport { errors { code } } }")).ok("requestDataExport")
+
+    return act
+
+
+async def s_delete_account(api: Api) -> Act:
+    owner = await api.owner("acme")
+    member = await api.member(owner, "mia")
+
+    async def act() -> None:
+        query = "mutation($p: String!) { deleteAccount(input: {password: $p}) { errors { code } } }"
+        (await member.browser.gql(query, {"p": PASSWORD})).ok("deleteAccount")
+
+    return act
+
+
+async def s_remove_user(api: Api) -> Act:
+    owner = await api.owner("acme")
+    member = await api.member(owner, "mia")
+
+    async def act() -> None:
+        (await owner.browser.gql("mutation($id: ID!) { removeUser(id: $id) { errors { code } } }", {"id": member.id})).ok("removeUser")
+
+    return act
+
+
+UPSERT = """mutation($k: String!, $b: Boolean!) { upsertPurpose(input: {key: $k, title: "Events", description: "Invitations to events.",
+  legalBasis: CONSENT, bumpVersion: $b}) { errors { code } } }"""
+
+
+async def s_upsert_purpose(api: Api) -> Act:
+    owner = await api.owner("acme")
+
+    async def act() -> None:
+        (await owner.browser.gql(UPSERT, {"k": "events", "b": False})).ok("upsertPurpose")
+
+    return act
+
+
+async def s_archive_purpose(api: Api) -> Act:
+    owner = await api.owner("acme")
+
+    async def act() -> None:
+        (await owner.browser.gql('mutation { archivePurpose(key: "review-invitations") { errors { code } } }')).ok("archivePurpose")
+
+    return act
+
+
+async def s_create_data_request(api: Api) -> Act:
+    owner = await api.owner("acme")
+    member = await api.member(owner, "mia")
+
+    async def act() -> None:
+        query = "mutation($id: ID!) { createDataRequest(userId: $id, kind: EXPORT) { errors { code } } }"
+        (await owner.browser.gql(query, {"id": member.id})).ok("createDataRequest")
+
+    return act
+
+
 # mutation -> (scenario, the audit action its success must record)
 SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "login": (s_login, "login.succeeded"),
@@ -263,6 +361,15 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "resetUserMfa": (s_reset_user_mfa, "mfa.reset"),
     "revokeUserSessions": (s_revoke_user_sessions, "session.revoked"),
     "updateTenantSettings": (s_update_tenant_settings, "tenant.settings_changed"),
+    "setConsents": (s_set_consents, "consent.granted"),
+    "withdrawConsentByToken": (s_withdraw_consent_by_token, "consent.withdrawn"),
+    "updateProfile": (s_update_profile, "profile.updated"),
+    "requestDataExport": (s_request_data_export, "data_request.created"),
+    "deleteAccount": (s_delete_account, "user.erased"),
+    "removeUser": (s_remove_user, "user.erased"),
+    "upsertPurpose": (s_upsert_purpose, "purpose.created"),
+    "archivePurpose": (s_archive_purpose, "purpose.archived"),
+    "createDataRequest": (s_create_data_request, "data_request.created"),
 }
 
 

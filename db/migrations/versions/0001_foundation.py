@@ -21,7 +21,6 @@ def upgrade() -> None:
     # The job queue's tables and functions, from the pinned procrastinate major version.
     # Run through the raw driver connection: the file is many statements with % and :: in it.
     op.get_bind().connection.driver_connection.execute(SchemaManager.get_schema())
-    op.execute("CREATE SEQUENCE audit_event_id_seq AS bigint")
     op.create_table('tenant',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('slug', sa.String(length=63), nullable=False),
@@ -62,7 +61,7 @@ def upgrade() -> None:
     op.create_index('app_user_username_key', 'app_user', ['tenant_id', sa.literal_column('lower(username)')], unique=True)
     op.create_table('audit_event',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
-    sa.Column('id', sa.BigInteger(), server_default=sa.text("nextval('audit_event_id_seq')"), autoincrement=True, nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),  # bigserial: audit_event_id_seq
     sa.Column('occurred_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('actor_type', sa.String(length=16), nullable=False),
@@ -77,7 +76,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tenant_id', 'id')
     )
-    op.execute("ALTER SEQUENCE audit_event_id_seq OWNED BY audit_event.id")
     op.create_index('audit_event_action_idx', 'audit_event', ['tenant_id', 'action', sa.literal_column('id DESC')], unique=False)
     op.create_index('audit_event_actor_idx', 'audit_event', ['tenant_id', 'actor_id', sa.literal_column('id DESC')], unique=False)
     op.create_index('audit_event_target_idx', 'audit_event', ['tenant_id', 'target_id', sa.literal_column('id DESC')], unique=False)
@@ -142,6 +140,5 @@ def downgrade() -> None:
     op.drop_table('app_user')
     op.drop_index('tenant_slug_key', table_name='tenant')
     op.drop_table('tenant')
-    op.execute("DROP SEQUENCE audit_event_id_seq")
     op.execute("DROP TABLE IF EXISTS procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs, procrastinate_workers, procrastinate_version CASCADE")
     op.execute("DROP TYPE IF EXISTS procrastinate_job_status, procrastinate_job_event_type, procrastinate_job_to_defer_v1 CASCADE")

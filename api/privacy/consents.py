@@ -1,0 +1,203 @@
+"""Consent decisions: recorded as new events with their proof (purpose version, source,
+time, IP), never edited. The current state is each purpose's newest event."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api import clock
+from api.audit import actions, service as audit
+from api.errors import ErrorCode, Forbidden, Problem, UserFailure
+from api.mail import templates
+from api.mail.outbox import queue_email
+from api.privacy import purposes
+from api.privacy.unsubscribe import read_token, unsubscribe_link
+from api.request_meta import Actor, RequestMeta
+from api.settings import Settings
+from db.models import ConsentEvent, Purpose, Tenant, User
+
+MAX_DECISIONS = 50
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    purpose: Purpose
+    granted: bool
+    version: int | None
+    needs_renewal: bool
+    updated_at: datetime | None
+
+
+_LATEST = text(
+    """
+    SELECT DISTINCT ON (purpose_id) purpose_id, granted, purpose_version, recorded_at
+    FROM consent_event WHERE tenant_id = :tenant_id AND user_id = :user_id
+    ORDER BY purpose_id, recorded_at DESC, id DESC
+    """
+)
+
+
+async def state(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[ConsentState]:
+    """One entry per active purpose. Purposes on another legal basis than consent apply
+    regardless (granted, no version); consent purposes are undecided until decided."""
+    latest = {row.purpose_id: row for row in await db.execute(_LATEST, {"tenant_id": tenant_id, "user_id": user_id})}
+    result = []
+    for purpose in await purposes.active_for_tenant(db, tenant_id):
+        if purpose.legal_basis != "CONSENT":
+            result.append(ConsentState(purpose, True, None, False, None))
+            continue
+        row = latest.get(purpose.id)
+        if row is None:
+            result.append(ConsentState(purpose, False, None, False, None))
+        else:
+            result.append(ConsentState(purpose, row.granted, row.purpose_version,
+                                       row.granted and row.purpose_version < purpose.version, row.recorded_at))
+    return result
+
+
+async def history(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[ConsentEvent]:
+    query = (
+        select(ConsentEvent)
+        .where(ConsentEvent.tenant_id == tenant_id, ConsentEvent.user_id == user_id)
+        .order_by(ConsentEvent.recorded_at.desc(), ConsentEvent.id.desc())  # type: ignore[attr-defined]
+    )
+    return list((await db.execute(query)).scalars())
+
+
+def _record(db: AsyncSession, user_id: uuid.UUID, purpose: Purpose, granted: bool, source: str, meta: RequestMeta,
+            actor_id: uuid.UUID | None, actor_type: str | None = None) -> None:
+    db.add(ConsentEvent(
+        tenant_id=purpose.tenant_id, user_id=user_id, purpose_id=purpose.id, purpose_key=purpose.key,
+        purpose_version=purpose.version, granted=granted, source=source, ip_address=meta.ip_address, recorded_at=clock.now(),
+    ))
+    audit.record(
+        db, tenant_id=purpose.tenant_id, action=actions.CONSENT_GRANTED if granted else actions.CONSENT_WITHDRAWN,
+        meta=meta, actor_id=actor_id, actor_type=actor_type, target_type="user", target_id=user_id,
+        changes={"purpose": {"new": purpose.key}, "version": {"new": purpose.version}, "granted": {"new": granted}, "source": {"new": source}},
+    )
+
+
+async def decide(
+    db: AsyncSession, actor: Actor, meta: RequestMeta, decisions: list[tuple[str, bool]], *, source: str
+) -> list[ConsentState]:
+    """Grant or withdraw, as easily one as the other, for purposes based on consent."""
+    if not decisions or len(decisions) > MAX_DECISIONS:
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, f"Give between 1 and {MAX_DECISIONS} decisions.", "input")
+    active = {p.key: p for p in await purposes.active_for_tenant(db, actor.tenant_id)}
+    problems, seen = [], set()
+    for i, (key, _) in enumerate(decisions):
+        field = f"input.{i}.purposeKey"
+        if key in seen:
+            problems.append(Problem(ErrorCode.INVALID_INPUT, "Each purpose once per request.", field))
+        elif key not in active:
+            problems.append(Problem(ErrorCode.NOT_FOUND, "No such purpose.", field))
+        elif active[key].legal_basis != "CONSENT":
+            problems.append(Problem(ErrorCode.INVALID_INPUT, "This purpose does not rest on consent; it cannot be granted or withdrawn.", field))
+        seen.add(key)
+    if problems:
+        raise UserFailure(*problems)
+    for key, granted in decisions:
+        _record(db, actor.user_id, active[key], granted, source, meta, actor.user_id)
+    await db.flush()
+    return await state(db, actor.tenant_id, actor.user_id)
+
+
+async def withdraw_by_token(db: AsyncSession, settings: Settings, meta: RequestMeta, *, token: str) -> None:
+    """The unsubscribe link: withdraws that one consent, without a login."""
+    invalid = UserFailure.of(ErrorCode.INVALID_TOKEN, "This link is invalid.", "token")
+    claim = read_token(settings, token)
+    if claim is None:
+        raise invalid
+    user = await db.get(User, (claim.tenant_id, claim.user_id))
+    purpose = await purposes.by_key(db, claim.tenant_id, claim.purpose_key)
+    if user is None or purpose is None or purpose.legal_basis != "CONSENT":
+        raise invalid
+    current = next((s for s in await state(db, user.tenant_id, user.id) if s.purpose.id == purpose.id), None)
+    if current is not None and not current.granted and current.updated_at is not None:
+        return  # already withdrawn: nothing to record
+    _record(db, user.id, purpose, False, "email-link", meta, None, actor_type="ANONYMOUS")
+    await db.flush()
+
+
+async def ask_for_renewal(db: AsyncSession, settings: Settings, purpose: Purpose, meta: RequestMeta) -> int:
+    """After a material change, email everyone whose current consent was given under an
+    older version; each email carries its own unsubscribe link."""
+    rows = await db.execute(
+        text(
+            """
+            SELECT u.id, u.email FROM app_user u
+            JOIN LATERAL (
+              SELECT granted, purpose_version FROM consent_event c
+              WHERE c.tenant_id = u.tenant_id AND c.user_id = u.id AND c.purpose_id = :purpose_id
+              ORDER BY recorded_at DESC, id DESC LIMIT 1
+            ) latest ON true
+            WHERE u.tenant_id = :tenant_id AND u.status = 'ACTIVE' AND latest.granted AND latest.purpose_version < :version
+            """
+        ),
+        {"tenant_id": purpose.tenant_id, "purpose_id": purpose.id, "version": purpose.version},
+    )
+    tenant = await db.get(Tenant, purpose.tenant_id)
+    assert tenant is not None
+    count = 0
+    for user_id, email in rows:
+        link = unsubscribe_link(settings, tenant_id=purpose.tenant_id, user_id=user_id, purpose_key=purpose.key)
+        await queue_email(db, settings, templates.consent_renewal(
+            to=email, tenant_name=tenant.name, purpose_title=purpose.title,
+            manage_link=f"{settings.app_url}/account/consents", unsubscribe_link=link,
+        ), subject_id=user_id)
+        count += 1
+    if count:
+        audit.record(db, tenant_id=purpose.tenant_id, action=actions.CONSENT_RENEWAL_REQUESTED, meta=meta, actor_type="SYSTEM",
+                     target_type="purpose", target_id=purpose.id, changes={"emails": {"new": count}, "version": {"new": purpose.version}})
+    return count
+
+
+@dataclass(frozen=True)
+class PurposeCount:
+    purpose: Purpose
+    granted: int
+    withdrawn: int
+    undecided: int
+
+
+async def report(db: AsyncSession, actor: Actor) -> list[PurposeCount]:
+    """For each active purpose: accounts (not disabled) whose newest decision grants,
+    withdraws, or who never decided. One statement, whatever the number of purposes."""
+    if not actor.is_admin:
+        raise Forbidden()
+    rows = await db.execute(
+        text(
+            """
+            WITH latest AS (
+              SELECT DISTINCT ON (user_id, purpose_id) user_id, purpose_id, granted
+              FROM consent_event WHERE tenant_id = :tenant_id
+              ORDER BY user_id, purpose_id, recorded_at DESC, id DESC
+            ), people AS (
+              SELECT id FROM app_user WHERE tenant_id = :tenant_id AND status <> 'DISABLED'
+            )
+            SELECT p.id,
+                   count(*) FILTER (WHERE l.granted) AS granted,
+                   count(*) FILTER (WHERE l.granted = false) AS withdrawn,
+                   count(*) FILTER (WHERE l.granted IS NULL) AS undecided
+            FROM purpose p CROSS JOIN people u
+            LEFT JOIN latest l ON l.purpose_id = p.id AND l.user_id = u.id
+            WHERE p.tenant_id = :tenant_id AND p.active
+            GROUP BY p.id
+            """
+        ),
+        {"tenant_id": actor.tenant_id},
+    )
+    counts = {r.id: r for r in rows}
+    result = []
+    for purpose in await purposes.active_for_tenant(db, actor.tenant_id):
+        r = counts.get(purpose.id)
+        result.append(PurposeCount(purpose, r.granted if r else 0, r.withdrawn if r else 0, r.undecided if r else 0))
+    return result
+
+
+__all__ = ["state", "history", "decide", "withdraw_by_token", "ask_for_renewal", "report"]

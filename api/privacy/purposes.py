@@ -1,0 +1,108 @@
+"""Purposes of processing, per tenant: a default catalogue, edits with versioning, archiving."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api import clock
+from api.accounts import tenants
+from api.audit import actions, service as audit
+from api.errors import ErrorCode, Forbidden, Problem, UserFailure
+from api.privacy.catalogue import DEFAULT_PURPOSES
+from api.request_meta import Actor, RequestMeta
+from api.settings import Settings
+from db.models import LEGAL_BASES, Purpose
+
+KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+def seed_defaults(db: AsyncSession, tenant_id: uuid.UUID) -> None:
+    db.add_all(Purpose(tenant_id=tenant_id, **p) for p in DEFAULT_PURPOSES)
+
+
+async def active_for_tenant(db: AsyncSession, tenant_id: uuid.UUID) -> list[Purpose]:
+    query = select(Purpose).where(Purpose.tenant_id == tenant_id, Purpose.active.is_(True)).order_by(Purpose.created_at, Purpose.key)  # type: ignore[attr-defined]
+    return list((await db.execute(query)).scalars())
+
+
+async def public_list(db: AsyncSession, tenant_slug: str) -> list[Purpose]:
+    """For consent screens before login; an unknown tenant has none (no hint)."""
+    tenant = await tenants.by_slug(db, tenant_slug[:63]) if tenant_slug else None
+    return await active_for_tenant(db, tenant.id) if tenant else []
+
+
+async def by_key(db: AsyncSession, tenant_id: uuid.UUID, key: str, *, lock: bool = False) -> Purpose | None:
+    query = select(Purpose).where(Purpose.tenant_id == tenant_id, Purpose.key == key)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return (await db.execute(query)).scalar_one_or_none()
+
+
+async def upsert(
+    db: AsyncSession, settings: Settings, actor: Actor, meta: RequestMeta,
+    *, key: str, title: str, description: str, legal_basis: str, bump_version: bool,
+) -> Purpose:
+    """Create a purpose, or change one. A material change (`bump_version`) raises the
+    version: consents given under the old one need renewal, and their holders are emailed."""
+    if not actor.is_admin:
+        raise Forbidden()
+    key, title, description = key.strip(), title.strip(), description.strip()
+    problems = []
+    if not KEY_RE.fullmatch(key):
+        problems.append(Problem(ErrorCode.INVALID_INPUT, "Keys have 1 to 64 lowercase letters, digits and inner '-'.", "input.key"))
+    if not 1 <= len(title) <= 200:
+        problems.append(Problem(ErrorCode.INVALID_INPUT, "Titles have 1 to 200 characters.", "input.title"))
+    if not 1 <= len(description) <= 5000:
+        problems.append(Problem(ErrorCode.INVALID_INPUT, "Descriptions have 1 to 5000 characters.", "input.description"))
+    if legal_basis not in LEGAL_BASES:
+        problems.append(Problem(ErrorCode.INVALID_INPUT, "Unknown legal basis.", "input.legalBasis"))
+    if problems:
+        raise UserFailure(*problems)
+
+    await tenants.lock(db, actor.tenant_id)  # one editor of the catalogue at a time
+    purpose = await by_key(db, actor.tenant_id, key, lock=True)
+    if purpose is None:
+        purpose = Purpose(tenant_id=actor.tenant_id, key=key, title=title, description=description, legal_basis=legal_basis)
+        db.add(purpose)
+        await db.flush()
+        audit.record(db, tenant_id=actor.tenant_id, action=actions.PURPOSE_CREATED, meta=meta, actor=actor, target_type="purpose",
+                     target_id=purpose.id, changes={"key": {"new": key}, "legal_basis": {"new": legal_basis}, "version": {"new": 1}})
+        return purpose
+    before = {"title": purpose.title, "description": purpose.description, "legal_basis": purpose.legal_basis,
+              "version": purpose.version, "active": purpose.active}
+    purpose.title, purpose.description, purpose.legal_basis = title, description, legal_basis
+    purpose.active = True
+    if bump_version:
+        purpose.version += 1
+    purpose.updated_at = clock.now()
+    after = {"title": purpose.title, "description": purpose.description, "legal_basis": purpose.legal_basis,
+             "version": purpose.version, "active": purpose.active}
+    changes = audit.field_changes(before, after)
+    if changes:
+        audit.record(db, tenant_id=actor.tenant_id, action=actions.PURPOSE_UPDATED, meta=meta, actor=actor,
+                     target_type="purpose", target_id=purpose.id, changes={"key": {"new": key}, **changes})
+    await db.flush()
+    if bump_version and purpose.legal_basis == "CONSENT":
+        from api.privacy.consents import ask_for_renewal  # consents build on purposes
+
+        await ask_for_renewal(db, settings, purpose, meta)
+    return purpose
+
+
+async def archive(db: AsyncSession, actor: Actor, meta: RequestMeta, *, key: str) -> Purpose:
+    if not actor.is_admin:
+        raise Forbidden()
+    purpose = await by_key(db, actor.tenant_id, key.strip(), lock=True)
+    if purpose is None:
+        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such purpose.", "key")
+    if purpose.active:
+        purpose.active = False
+        purpose.updated_at = clock.now()
+        audit.record(db, tenant_id=actor.tenant_id, action=actions.PURPOSE_ARCHIVED, meta=meta, actor=actor,
+                     target_type="purpose", target_id=purpose.id, changes={"key": {"new": purpose.key}, "active": {"old": True, "new": False}})
+        await db.flush()
+    return purpose

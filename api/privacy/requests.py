@@ -1,0 +1,122 @@
+"""Data subject requests: access and portability (EXPORT) and erasure (ERASURE), with the
+statutory one-month deadline; exports are built by a background job."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api import clock
+from api.accounts import users
+from api.audit import actions, service as audit
+from api.errors import BadInput, ErrorCode, Forbidden, UserFailure
+from api.jobs.queue import enqueue
+from api.request_meta import Actor, RequestMeta
+from db.models import DataRequest, User
+
+BUILD_EXPORT_TASK = "build_export"
+MAX_PAGE = 100
+
+
+def due(requested_at: datetime) -> datetime:
+    """One month after the request (GDPR art. 12(3)), by the calendar."""
+    return requested_at + relativedelta(months=1)
+
+
+async def _open_export(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> DataRequest | None:
+    query = select(DataRequest).where(
+        DataRequest.tenant_id == tenant_id, DataRequest.subject_id == user_id, DataRequest.kind == "EXPORT",
+        DataRequest.status.in_(("PENDING", "PROCESSING")),  # type: ignore[attr-defined]
+    )
+    return (await db.execute(query.limit(1))).scalar_one_or_none()
+
+
+async def start_export(db: AsyncSession, meta: RequestMeta, *, subject: User, requested_by: Actor | None) -> DataRequest:
+    if await _open_export(db, subject.tenant_id, subject.id):
+        raise UserFailure.of(ErrorCode.DUPLICATE, "An export is already being prepared.")
+    now = clock.now()
+    request = DataRequest(tenant_id=subject.tenant_id, kind="EXPORT", subject_id=subject.id,
+                          requested_by=requested_by.user_id if requested_by else subject.id, requested_at=now, due_at=due(now))
+    db.add(request)
+    await db.flush()
+    await enqueue(db, BUILD_EXPORT_TASK, {"tenant_id": str(request.tenant_id), "request_id": str(request.id)}, queue="default")
+    audit.record(db, tenant_id=subject.tenant_id, action=actions.DATA_REQUEST_CREATED, meta=meta, actor=requested_by,
+                 actor_id=None if requested_by else subject.id, target_type="data_request", target_id=request.id,
+                 changes={"kind": {"new": "EXPORT"}, "subject_id": {"new": str(subject.id)}})
+    return request
+
+
+async def request_own_export(db: AsyncSession, actor: Actor, meta: RequestMeta) -> DataRequest:
+    subject = await db.get(User, (actor.tenant_id, actor.user_id))
+    assert subject is not None
+    return await start_export(db, meta, subject=subject, requested_by=None)
+
+
+async def for_subject(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[DataRequest]:
+    query = select(DataRequest).where(DataRequest.tenant_id == tenant_id, DataRequest.subject_id == user_id)
+    return list((await db.execute(query.order_by(DataRequest.requested_at.desc(), DataRequest.id.desc()))).scalars())  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class RequestPage:
+    requests: list[DataRequest]
+    cursors: list[str]
+    has_next_page: bool
+
+
+def _cursor(r: DataRequest) -> str:
+    return base64.urlsafe_b64encode(f"{r.requested_at.isoformat()}|{r.id}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        when, _, rid = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition("|")
+        return datetime.fromisoformat(when), uuid.UUID(rid)
+    except (ValueError, UnicodeDecodeError):
+        raise BadInput("Invalid cursor.") from None
+
+
+async def list_page(db: AsyncSession, actor: Actor, *, first: int, after: str | None, status: str | None) -> RequestPage:
+    if not actor.is_admin:
+        raise Forbidden()
+    if not 1 <= first <= MAX_PAGE:
+        raise BadInput(f"`first` must be between 1 and {MAX_PAGE}.")
+    query = select(DataRequest).where(DataRequest.tenant_id == actor.tenant_id)
+    if status:
+        query = query.where(DataRequest.status == status)
+    if after:
+        when, rid = _decode(after)
+        query = query.where(tuple_(DataRequest.requested_at, DataRequest.id) < tuple_(when, rid))
+    rows = list((await db.execute(query.order_by(DataRequest.requested_at.desc(), DataRequest.id.desc()).limit(first + 1))).scalars())  # type: ignore[attr-defined]
+    page = rows[:first]
+    return RequestPage(page, [_cursor(r) for r in page], len(rows) > first)
+
+
+async def create_for_user(db: AsyncSession, settings, admin: Actor, meta: RequestMeta, *, user_id: str, kind: str) -> DataRequest:  # type: ignore[no-untyped-def]
+    """A request received outside the API, fulfilled by an administrator."""
+    if not admin.is_admin:
+        raise Forbidden()
+    subject = await users.visible(db, admin, user_id, lock=True)
+    if subject is None:
+        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such account.", "userId")
+    if kind == "EXPORT":
+        return await start_export(db, meta, subject=subject, requested_by=admin)
+    from api.privacy.erasure import erase_as_admin
+
+    return await erase_as_admin(db, settings, admin, meta, subject)
+
+
+def download_available(request: DataRequest, now: datetime | None = None) -> bool:
+    return (
+        request.kind == "EXPORT" and request.status == "COMPLETED" and request.download_expires_at is not None
+        and request.download_expires_at > (now or clock.now())
+    )
+
+
+EXPORT_VALID = timedelta(hours=24)

@@ -1,0 +1,195 @@
+"""Access and portability (export), erasure, and retention."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import timedelta
+
+from api import clock
+from api.audit.chain import verify
+from api.jobs import worker
+from api.privacy import retention
+from db.engine import make_engine, make_sessionmaker, transaction
+from tests.helpers import PASSWORD, Api, Browser, Member, login
+
+EXPORT = "mutation { requestDataExport { dataRequest { id kind status dueAt requestedAt downloadUrl } errors { field code } } }"
+MINE = "{ viewer { dataRequests { id kind status subjectId downloadUrl downloadExpiresAt completedAt } } }"
+ADMIN_LIST = "query($s: DataRequestStatus) { dataRequests(status: $s) { edges { node { id kind status subjectId dueAt requestedAt downloadUrl } } } }"
+SET = "mutation($i: [ConsentDecisionInput!]!) { setConsents(input: $i) { errors { code } } }"
+DELETE = "mutation($p: String!) { deleteAccount(input: {password: $p}) { ok errors { field code } } }"
+REMOVE = "mutation($id: ID!) { removeUser(id: $id) { ok errors { field code } } }"
+
+
+async def completed_export(browser: Browser, request_id: str, timeout: float = 20) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for r in (await browser.gql(MINE)).data["viewer"]["dataRequests"]:
+            if r["id"] == request_id and r["status"] == "COMPLETED":
+                return r
+        await asyncio.sleep(0.1)
+    raise AssertionError("the export did not complete")
+
+
+async def richly_used_member(api: Api, owner: Member) -> Member:
+    member = await api.member(owner, "mia")
+    await member.browser.gql('mutation { updateProfile(input: {displayName: "Mia Marsh"}) { errors { code } } }')
+    (await member.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+    (await member.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": False}]})).ok("setConsents")
+    await login(api.browser(), "wrong", identifier="mia")
+    return member
+
+
+async def test_an_export_holds_every_category_and_nothing_of_others(api: Api) -> None:
+    owner = await api.owner("acme")
+    member = await richly_used_member(api, owner)
+    other = await api.member(owner, "otto")
+    requested = (await member.browser.gql(EXPORT)).ok("requestDataExport")["dataRequest"]
+    assert requested["kind"] == "EXPORT" and requested["status"] == "PENDING" and requested["downloadUrl"] is None
+    assert requested["dueAt"][:10] > requested["requestedAt"][:10]
+    done = await completed_export(member.browser, requested["id"])
+    assert done["downloadUrl"] == f"http://app.test/exports/{requested['id']}"
+    response = await member.browser.http.get(f"/exports/{requested['id']}")
+    assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+    assert "attachment" in response.headers["content-disposition"]
+    archive = json.loads(response.content)
+    assert archive["format"] == "account-export/1"
+    assert set(archive) == {"format", "generatedAt", "tenant", "profile", "security", "sessions", "consents", "consentHistory", "dataRequests", "auditEvents"}
+    assert archive["profile"]["username"] == "mia" and archive["profile"]["displayName"] == "Mia Marsh"
+    assert archive["security"] == {"mfaEnabled": False, "recoveryCodesRemaining": 0}
+    assert len(archive["sessions"]) >= 1
+    assert [c["granted"] for c in archive["consents"] if c["purposeKey"] == "newsletter"] == [False]
+    assert [e["granted"] for e in archive["consentHistory"]] == [False, True]
+    assert [r["id"] for r in archive["dataRequests"]] == [requested["id"]]
+    actions = {e["action"] for e in archive["auditEvents"]}
+    assert {"user.created", "invitation.accepted", "login.failed", "consent.granted", "consent.withdrawn", "profile.updated"} <= actions
+    text = response.text
+    assert other.id not in text and "otto" not in text and owner.id not in {e["actorId"] for e in archive["auditEvents"] if e["action"] == "login.succeeded"}
+    assert "secret" not in text.lower() and "password_hash" not in text and "$argon2" not in text
+
+
+async def test_the_download_is_for_its_subject_only_and_only_for_a_while(api: Api) -> None:
+    owner = await api.owner("acme")
+    member = await api.member(owner, "mia")
+    request_id = (await member.browser.gql(EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
+    await completed_export(member.browser, request_id)
+    assert (await owner.browser.http.get(f"/exports/{request_id}")).status_code == 404
+    assert (await api.browser().http.get(f"/exports/{request_id}")).status_code == 401
+    admin_view = (await owner.browser.gql(ADMIN_LIST)).data["dataRequests"]["edges"][0]["node"]
+    assert admin_view["downloadUrl"] is None and admin_view["subjectId"] == member.id
+    clock.advance(timedelta(hours=24, seconds=1))
+    await login(member.browser, identifier="mia")  # a fresh session after a day
+    assert (await member.browser.http.get(f"/exports/{request_id}")).status_code == 404
+    assert (await member.browser.gql(MINE)).data["viewer"]["dataRequests"][0]["downloadUrl"] is None
+
+
+async def test_administrators_list_requests_and_file_them_for_users(api: Api) -> None:
+    owner = await api.owner("acme")
+    member = await api.member(owner, "mia")
+    create = "mutation($id: ID!, $k: DataRequestKind!) { createDataRequest(userId: $id, kind: $k) { dataRequest { id kind status subjectId } errors { field code } } }"
+    filed = (await owner.browser.gql(create, {"id": member.id, "k": "EXPORT"})).ok("createDataRequest")["dataRequest"]
+    assert filed["subjectId"] == member.id
+    done = await completed_export(member.browser, filed["id"])
+    assert done["downloadUrl"]  # the subject downloads it, not the administrator
+    listed = (await owner.browser.gql(ADMIN_LIST, {"s": "COMPLETED"})).data["dataRequests"]["edges"]
+    assert [e["node"]["id"] for e in listed] == [filed["id"]]
+    assert (await member.browser.gql(ADMIN_LIST)).codes == ["FORBIDDEN"]
+    assert (await owner.browser.gql(create, {"id": "00000000-0000-0000-0000-000000000000", "k": "EXPORT"})).user_errors("createDataRequest") == [("userId", "NOT_FOUND")]
+
+
+async def _search_everywhere(api: Api, needles: list[str]) -> list[str]:
+    """Every text-like column of every table, searched for each value."""
+    columns = await api.db.fetch(
+        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'public' AND data_type IN ('text', 'character varying', 'jsonb', 'json', 'inet', 'bytea')"
+    )
+    found = []
+    for c in columns:
+        expr = f'encode("{c["column_name"]}", \'escape\')' if c["data_type"] == "bytea" else f'"{c["column_name"]}"::text'
+        for needle in needles:
+            hits = await api.db.fetchval(f'SELECT count(*) FROM "{c["table_name"]}" WHERE {expr} ILIKE $1', f"%{needle}%")
+            if hits:
+                found.append(f'{c["table_name"]}.{c["column_name"]} has {needle!r}')
+    return found
+
+
+async def test_deleting_an_account_erases_it_everywhere_and_the_chain_verifies(api: Api) -> None:
+    owner = await api.owner("acme", seats=3)
+    member = await richly_used_member(api, owner)
+    request_id = (await member.browser.gql(EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
+    await completed_export(member.browser, request_id)
+    wrong = await member.browser.gql(DELETE, {"p": "not it"})
+    assert wrong.user_errors("deleteAccount") == [("input.password", "INVALID_CREDENTIALS")]
+    (await member.browser.gql(DELETE, {"p": PASSWORD})).ok("deleteAccount")
+    assert (await member.browser.gql("{ viewer { user { id } } }")).data == {"viewer": None}
+    assert await _search_everywhere(api, ["mia@acme.example", "Mia Marsh", "mia"]) == []
+    assert await api.count("app_user", "id = $1::uuid", member.id) == 0
+    assert await api.count("audit_event", "actor_id = $1::uuid OR target_id = $1::uuid", member.id) > 0  # bare ids remain
+    assert await api.count("audit_event", "actor_id = $1::uuid AND ip_address IS NOT NULL", member.id) == 0
+    proof = await api.db.fetchrow("SELECT kind, status, subject_id FROM data_request WHERE kind = 'ERASURE'")
+    assert tuple(proof) == ("ERASURE", "COMPLETED", None)
+    assert await api.count("data_request", "id = $1::uuid AND subject_id IS NULL", request_id) == 1
+    assert await api.count("export_chunk") == 0
+    [report] = await verify(api.db, "acme")
+    assert report.ok, report
+    # The seat is free again.
+    seats = (await owner.browser.gql("{ viewer { tenant { seatsUsed seatLimit } } }")).data["viewer"]["tenant"]
+    assert seats == {"seatsUsed": 1, "seatLimit": 3}
+
+
+async def test_an_administrator_removes_a_user_within_the_rules(api: Api) -> None:
+    owner = await api.owner("acme")
+    admin = await api.member(owner, "ada", role="ADMIN")
+    member = await api.member(owner, "mia")
+    assert (await member.browser.gql(REMOVE, {"id": admin.id})).codes == ["FORBIDDEN"]
+    assert (await admin.browser.gql(REMOVE, {"id": owner.id})).codes == ["FORBIDDEN"]
+    assert (await owner.browser.gql(REMOVE, {"id": owner.id})).user_errors("removeUser") == [(None, "LAST_OWNER")]
+    assert (await owner.browser.gql(DELETE, {"p": PASSWORD})).user_errors("deleteAccount") == [(None, "LAST_OWNER")]
+    globex = await api.owner("globex")
+    assert (await globex.browser.gql(REMOVE, {"id": member.id})).user_errors("removeUser") == [("id", "NOT_FOUND")]
+    (await admin.browser.gql(REMOVE, {"id": member.id})).ok("removeUser")
+    assert (await member.browser.gql("{ viewer { user { id } } }")).data == {"viewer": None}
+    assert await api.count("app_user", "id = $1::uuid", member.id) == 0
+
+
+async def test_retention_erases_exactly_the_idle_accounts(api: Api) -> None:
+    owner = await api.owner("acme")
+    (await owner.browser.gql("mutation { updateTenantSettings(input: {inactiveAccountRetentionDays: 90}) { errors { code } } }")).ok("updateTenantSettings")
+    idle = await api.member(owner, "idle")
+    recent = await api.member(owner, "recent")
+    never = (await owner.browser.gql('mutation { addUser(input: {username: "never", email: "never@acme.example"}) { user { id } } }')).data["addUser"]["user"]["id"]
+    await api.db.execute("UPDATE app_user SET last_login_at = now() - interval '91 days', created_at = now() - interval '200 days' WHERE id = $1::uuid", idle.id)
+    await api.db.execute("UPDATE app_user SET last_login_at = now() - interval '89 days', created_at = now() - interval '200 days' WHERE id = $1::uuid", recent.id)
+    await api.db.execute("UPDATE app_user SET created_at = now() - interval '95 days' WHERE id = $1::uuid", never)
+    await api.db.execute("UPDATE app_user SET last_login_at = now() - interval '120 days' WHERE id = $1::uuid", owner.id)  # the last owner stays
+    engine = make_engine(api.settings, api.settings.database_url)
+    try:
+        async with transaction(make_sessionmaker(engine)) as db:
+            totals = await retention.run(db)
+    finally:
+        await engine.dispose()
+    assert totals["erased_accounts"] == 2
+    remaining = {r["username"] for r in await api.db.fetch("SELECT username FROM app_user")}
+    assert remaining == {"owner", "recent"}
+    event = await api.db.fetchrow("SELECT actor_type, changes FROM audit_event WHERE action = 'retention.completed'")
+    assert event["actor_type"] == "SYSTEM" and json.loads(event["changes"])["erased_accounts"] == {"new": 2}
+    assert await api.count("audit_event", "action = 'user.erased' AND actor_type = 'SYSTEM'") == 2
+    [report] = await verify(api.db, "acme")
+    assert report.ok
+
+
+async def test_retention_drops_expired_export_archives(api: Api) -> None:
+    owner = await api.owner("acme")
+    request_id = (await owner.browser.gql(EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
+    await completed_export(owner.browser, request_id)
+    assert await api.count("export_chunk") > 0
+    clock.advance(timedelta(hours=25))
+    engine = make_engine(api.settings, api.settings.database_url)
+    try:
+        async with transaction(make_sessionmaker(engine)) as db:
+            assert (await retention.run(db))["expired_exports"] == 1
+    finally:
+        await engine.dispose()
+    assert await api.count("export_chunk") == 0
+    assert worker.QUEUES
