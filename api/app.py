@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+
+import asyncpg
 import logging
 from collections.abc import AsyncIterator
 
@@ -18,16 +21,27 @@ from starlette.routing import Route
 from api.auth.limits import Limits
 from api.auth.ratelimit import Limiter
 from api.auth.service import Guard
+from api import bench_floor
 from api.graphql.context import Services
-from api.graphql.schema import build_schema
-from api.graphql.view import GraphQLView
+from api.graphql.endpoint import GraphQLEndpoint
+from api.graphql.executor import Executor
+from api.graphql.schema import schema
 from api.jobs.worker import run_worker
 from api.privacy.download import download_export
 from api.middleware import CookieCsrfMiddleware, RequestIdMiddleware
 from api.settings import Settings, get_settings
+from db import urls
 from db.engine import database_url, make_engine, make_sessionmaker
 
 log = logging.getLogger("api.app")
+
+
+class LookupConnection(asyncpg.Connection):  # type: ignore[misc]
+    """The lookup pool only runs single read statements and the lastSeenAt update; it
+    never changes session state, so the pool's reset query on release is skipped."""
+
+    def get_reset_query(self) -> str:
+        return ""
 
 
 def create_app(settings: Settings | None = None, db_url: str | None = None) -> Starlette:
@@ -39,13 +53,22 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
         url = db_url or database_url(settings)
         engine = make_engine(settings, url)
         guard = Guard(Limiter(settings.effective_secret_key()), Limits.from_settings(settings))
-        services = Services(settings=settings, sessionmaker=make_sessionmaker(engine), guard=guard)
+        pool = await asyncpg.create_pool(
+            urls.for_libpq(url), min_size=0, max_size=settings.db_pool_size, connection_class=LookupConnection,
+            statement_cache_size=0 if settings.db_pgbouncer else 100, server_settings={"timezone": "UTC"},
+        )
+        services = Services(settings=settings, sessionmaker=make_sessionmaker(engine), guard=guard, pool=pool)
         worker: asyncio.Task[None] | None = None
         if settings.run_worker_in_serve:
             worker = asyncio.create_task(run_worker(url, settings, install_signal_handlers=False), name="in-process-worker")
+        # Everything built so far lives as long as the process: keep the cyclic garbage
+        # collector from walking it on every collection.
+        gc.collect()
+        gc.freeze()
         try:
-            yield {"services": services, "engine": engine}
+            yield {"services": services, "engine": engine, "pool": pool}
         finally:
+            await pool.close()
             if worker is not None:
                 worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -65,10 +88,8 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    graphql = GraphQLView(
-        build_schema(production=not settings.is_development),
-        graphql_ide="graphiql" if settings.is_development else None,
-        allow_queries_via_get=True,
+    graphql = GraphQLEndpoint(
+        Executor(schema._schema, introspection=settings.is_development), graphiql=settings.is_development
     )
     middleware = [
         Middleware(RequestIdMiddleware),
@@ -84,6 +105,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
         ),
     ]
     routes = [
+        *([Route("/_bench/floor", bench_floor.floor, methods=["GET", "POST"])] if settings.bench_floor else []),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),

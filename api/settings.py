@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # Set to true behind pgbouncer in transaction mode: disables prepared-statement caches.
     db_pgbouncer: bool = False
     log_level: str = "INFO"
+    # Benchmarks only: serve /_bench/floor, the bare Starlette + asyncpg session lookup.
+    bench_floor: bool = False
     # Failed logins (and other password checks) per account and per client IP, per window.
     login_failures_per_account: int = 10
     login_failures_per_ip: int = 50

@@ -44,7 +44,7 @@ STAGE_STATUS = {
 def login_payload(stage: str, user: models.User, tenant: models.Tenant) -> LoginPayload:
     """The viewer is shown only for a full session; the others can do one thing each."""
     status = STAGE_STATUS[stage]
-    viewer = Viewer(session=None, preloaded_user=user, preloaded_tenant=tenant) if status is LoginStatus.SUCCESS else None
+    viewer = Viewer.of_account(user, tenant) if status is LoginStatus.SUCCESS else None
     return LoginPayload(status=status, viewer=viewer)
 
 
@@ -69,32 +69,34 @@ class SessionType:
 
 @strawberry.type(description="The authenticated user and everything the API holds about them.")
 class Viewer:
-    session: strawberry.Private[SessionInfo | None]
-    preloaded_user: strawberry.Private[models.User | None] = None
+    # The account arrives with the session lookup, or with the mutation that made the session.
+    user: UserType
+    tenant_id: strawberry.Private[uuid.UUID]
+    user_id: strawberry.Private[uuid.UUID]
+    session_id: strawberry.Private[uuid.UUID | None] = None
     preloaded_tenant: strawberry.Private[models.Tenant | None] = None
 
-    @strawberry.field
-    async def user(self, info: Info) -> UserType:
-        if self.preloaded_user is None:
-            assert self.session is not None
-            async with info.context.reading() as db:
-                self.preloaded_user = await db.get(models.User, (self.session.tenant_id, self.session.user_id))
-        return UserType.of(self.preloaded_user)  # type: ignore[arg-type]
+    @classmethod
+    def of_session(cls, session: SessionInfo) -> Viewer:
+        assert session.user is not None
+        return cls(user=UserType.of(session.user), tenant_id=session.tenant_id, user_id=session.user_id, session_id=session.session_id)  # type: ignore[arg-type]
+
+    @classmethod
+    def of_account(cls, user: models.User, tenant: models.Tenant) -> Viewer:
+        return cls(user=UserType.of(user), tenant_id=user.tenant_id, user_id=user.id, preloaded_tenant=tenant)
 
     @strawberry.field
     async def tenant(self, info: Info) -> TenantType:
         if self.preloaded_tenant is None:
-            assert self.session is not None
             async with info.context.reading() as db:
-                self.preloaded_tenant = await tenants.get(db, self.session.tenant_id)
+                self.preloaded_tenant = await tenants.get(db, self.tenant_id)
         return TenantType.of(self.preloaded_tenant)
 
     @strawberry.field
     async def sessions(self, info: Info) -> list[SessionType]:
-        current = self.session.session_id if self.session else None
         async with info.context.reading() as db:
             live = await sessions.live_for_user(db, *self._ids())
-        return [SessionType.of(s, current) for s in live]
+        return [SessionType.of(s, self.session_id) for s in live]
 
     @strawberry.field(description="Security-relevant events about this user (logins, password and 2FA changes), newest first.")
     async def activity(self, info: Info, first: int | None = 20, after: str | None = None) -> AuditEventConnection:
@@ -125,10 +127,7 @@ class Viewer:
             return await mfa.recovery_codes_remaining(db, *self._ids())
 
     def _ids(self) -> tuple[uuid.UUID, uuid.UUID]:
-        if self.session is not None:
-            return self.session.tenant_id, self.session.user_id
-        assert self.preloaded_user is not None
-        return self.preloaded_user.tenant_id, self.preloaded_user.id
+        return self.tenant_id, self.user_id
 
 
 @strawberry.type
@@ -182,7 +181,7 @@ class AuthQuery:
         session = await info.context.session_info()
         if session is None or session.stage != "full":
             return None
-        return Viewer(session=session)
+        return Viewer.of_session(session)
 
 
 @strawberry.type

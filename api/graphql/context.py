@@ -4,6 +4,8 @@ and the cookie the response will carry."""
 from __future__ import annotations
 
 import asyncio
+
+import asyncpg
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -29,18 +31,30 @@ class Services:
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
     guard: Guard
+    pool: asyncpg.Pool  # bare connections for the per-request session lookup
 
 
 @dataclass
 class Context:
     request: Request
-    response: Response
     services: Services
     meta: RequestMeta
     # strawberry resolves sibling fields concurrently; the one session is used by one at a time.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _db: AsyncSession | None = None
     _session: object = _UNRESOLVED
+    _response: Response | None = None
+
+    @property
+    def response(self) -> Response:
+        """Headers (cookies) for the HTTP response; made only when a resolver sets one."""
+        if self._response is None:
+            self._response = Response()
+        return self._response
+
+    @property
+    def cookie_headers(self) -> list[str]:
+        return self._response.headers.getlist("set-cookie") if self._response is not None else []
 
     @property
     def settings(self) -> Settings:
@@ -75,11 +89,7 @@ class Context:
     async def session_info(self) -> SessionInfo | None:
         if self._session is _UNRESOLVED:
             token, _ = self.presented_token()
-            info = None
-            if token:
-                async with self.lock:
-                    info = await sessions.resolve(self.db(), token)
-            self._session = info
+            self._session = await sessions.resolve(self.services.pool, token) if token else None
         return self._session  # type: ignore[return-value]
 
     async def full_session(self) -> SessionInfo:

@@ -30,9 +30,9 @@ async def download_export(request: Request) -> Response:
     except ValueError:
         return not_found
     token = _token(request, services.settings.session_cookie_name)
+    info = await sessions.resolve(services.pool, token) if token else None
     db = services.sessionmaker()
     try:
-        info = await sessions.resolve(db, token) if token else None
         if info is None or info.stage != "full":
             await db.close()
             return JSONResponse({"error": "authentication required"}, status_code=401, headers={"cache-control": "no-store"})

@@ -18,17 +18,15 @@ async def test_the_login_cookie_has_exactly_the_safe_attributes(api: Api) -> Non
 
 async def test_production_cookies_are_secure_with_the_host_prefix(settings) -> None:  # type: ignore[no-untyped-def]
     from starlette.requests import Request
-    from starlette.responses import Response
 
     from api.graphql.context import Context, Services
     from api.request_meta import RequestMeta
 
     secure = settings.model_copy(update={"cookie_secure": True})
-    response = Response()
-    context = Context(request=Request({"type": "http", "headers": []}), response=response,
-                      services=Services(settings=secure, sessionmaker=None, guard=None), meta=RequestMeta())  # type: ignore[arg-type]
+    context = Context(request=Request({"type": "http", "headers": []}),
+                      services=Services(settings=secure, sessionmaker=None, guard=None, pool=None), meta=RequestMeta())  # type: ignore[arg-type]
     context.set_session_cookie("t" * 43)
-    cookie = response.headers["set-cookie"]
+    [cookie] = context.cookie_headers
     assert cookie.startswith("__Host-session=") and "Secure" in cookie and "HttpOnly" in cookie
     assert "Max-Age" not in cookie and "expires" not in cookie.lower()
 

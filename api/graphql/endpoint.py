@@ -1,0 +1,89 @@
+"""The /graphql endpoint: JSON over POST (GET for queries), no batches, GraphiQL in
+development, errors in the contract's format, orjson."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry.http.ides import get_graphql_ide_html
+
+from api.graphql.context import Context, Services
+from api.graphql.errors import format_error
+from api.graphql.executor import Executor, MutationOverGet
+from api.request_meta import RequestMeta
+
+
+def client_meta(request: Request) -> RequestMeta:
+    user_agent = request.headers.get("user-agent")
+    return RequestMeta(
+        ip_address=request.client.host if request.client else None,
+        user_agent=user_agent[:512] if user_agent else None,
+        request_id=request.scope.get("state", {}).get("request_id") or RequestMeta().request_id,
+    )
+
+
+def _bad_request(message: str) -> Response:
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]}
+    return Response(orjson.dumps(body), status_code=400, media_type="application/json")
+
+
+class GraphQLEndpoint:
+    def __init__(self, executor: Executor, *, graphiql: bool) -> None:
+        self.executor = executor
+        self.ide_html = get_graphql_ide_html("graphiql") if graphiql else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = await self.handle(request)
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "GET":
+            if "query" not in request.query_params:
+                if self.ide_html is not None and "text/html" in request.headers.get("accept", ""):
+                    return HTMLResponse(self.ide_html)
+                return _bad_request("No GraphQL query found in the request.")
+            data: Any = {"query": request.query_params["query"], "operationName": request.query_params.get("operationName")}
+            if "variables" in request.query_params:
+                try:
+                    data["variables"] = orjson.loads(request.query_params["variables"])
+                except orjson.JSONDecodeError:
+                    return _bad_request("`variables` is not valid JSON.")
+        else:
+            if not request.headers.get("content-type", "").lower().startswith("application/json"):
+                return _bad_request("Send the operation as application/json.")
+            try:
+                data = orjson.loads(await request.body())
+            except orjson.JSONDecodeError:
+                return _bad_request("The body is not valid JSON.")
+            if isinstance(data, list):
+                return _bad_request("Batching is not supported: send one operation per request.")
+        if not isinstance(data, dict):
+            return _bad_request("The body must be a JSON object.")
+        query, variables, operation_name = data.get("query"), data.get("variables"), data.get("operationName")
+        if not isinstance(query, str) or not query:
+            return _bad_request("`query` must be a non-empty string.")
+        if not isinstance(variables, (dict, type(None))):
+            return _bad_request("`variables` must be an object.")
+        if not isinstance(operation_name, (str, type(None))):
+            return _bad_request("`operationName` must be a string.")
+
+        services: Services = request.state.services
+        context = Context(request=request, services=services, meta=client_meta(request))
+        try:
+            result = await self.executor.run(query, variables, operation_name, context, allow_mutations=request.method == "POST")
+        except MutationOverGet:
+            return _bad_request("A mutation must be sent with POST.")
+        finally:
+            await context.close()
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [format_error(error, context.meta.request_id) for error in result.errors]
+        response = Response(orjson.dumps(body), media_type="application/json")
+        for cookie in context.cookie_headers:
+            response.headers.append("set-cookie", cookie)
+        return response

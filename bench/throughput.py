@@ -1,0 +1,98 @@
+"""Throughput and latency of the real server, side by side in one run.
+
+    .venv/bin/python -m bench.throughput [--seconds 10] [--connections 16]
+
+Needs `wrk` (Debian: apt-get install wrk). Starts `python -m api serve` (one process,
+uvloop + httptools, embedded PostgreSQL) with BENCH_FLOOR=true and measures:
+  (a) { viewer { user { id username } } } with a session cookie
+  (b) /_bench/floor: bare Starlette + asyncpg doing the same session lookup (the floor)
+  (c) users(first: 50) with the fields the admin screen shows
+  (d) setConsents (one decision: a consent event and an audit event per call)
+  (e) login (argon2id verification per call)
+(a) and (b) run twice, interleaved; the ratio uses the mean of both rounds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from bench.common import PASSWORD, create_owner, running_server
+
+VIEWER = "{ viewer { user { id username } } }"
+USERS = "{ users(first: 50) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id username email displayName role status mfaEnabled lastLoginAt } } } }"
+SET_CONSENTS = 'mutation { setConsents(input: [{purposeKey: "newsletter", granted: true}]) { errors { code } } }'
+LOGIN = 'mutation { login(input: {tenant: "bench", identifier: "owner", password: "%s"}) { status } }' % PASSWORD
+
+LUA = """
+wrk.method = "POST"
+wrk.body = %s
+wrk.headers["Content-Type"] = "application/json"
+%s
+"""
+
+
+def wrk(url: str, body: str, cookie: str | None, seconds: float, connections: int) -> dict[str, float]:
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(LUA % (json.dumps(body), f'wrk.headers["Cookie"] = "session={cookie}"' if cookie else ""))
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script), url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    if "Non-2xx" in out:
+        raise SystemExit(f"non-2xx responses from {url}:\n{out}")
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return {"rps": rps, "p50": ms("50%"), "p99": ms("99%")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    env = {"BENCH_FLOOR": "true", "LOGIN_FAILURES_PER_IP": "100000", "LOG_LEVEL": "WARNING"}
+    with running_server(env) as (base, server_env):
+        token = create_owner(base, server_env)
+        body = lambda q: json.dumps({"query": q})  # noqa: E731
+        add = 'mutation($u: String!) { addUser(input: {username: $u, email: "%s"}) { errors { code } } }'
+        with httpx.Client(base_url=base, cookies={"session": token}) as client:
+            for i in range(60):  # a full page of accounts for (c)
+                client.post("/graphql", json={"query": add.replace("%s", f"user{i}@bench.example"), "variables": {"u": f"user{i:02d}"}})
+            assert client.post("/graphql", json={"query": VIEWER}).json()["data"]["viewer"], "no session"
+        run = lambda path, q, cookie=token, c=args.connections: wrk(base + path, body(q), cookie, args.seconds, c)  # noqa: E731
+        run("/graphql", VIEWER)  # warm-up
+        run("/_bench/floor", VIEWER)
+        a1, b1 = run("/graphql", VIEWER), run("/_bench/floor", VIEWER)
+        a2, b2 = run("/graphql", VIEWER), run("/_bench/floor", VIEWER)
+        results = {
+            "(a) viewer (GraphQL, cookie)": {k: (a1[k] + a2[k]) / 2 for k in a1},
+            "(b) floor (Starlette + asyncpg)": {k: (b1[k] + b2[k]) / 2 for k in b1},
+            "(c) users(first: 50)": run("/graphql", USERS),
+            "(d) setConsents": run("/graphql", SET_CONSENTS),
+            "(e) login": run("/graphql", LOGIN, None, 4),
+        }
+    a, b = results["(a) viewer (GraphQL, cookie)"], results["(b) floor (Starlette + asyncpg)"]
+    print(f"(a)/(b) throughput ratio: {a['rps'] / b['rps']:.0%}  (target: at least 60%)")
+    print(f"rounds: a {a1['rps']:.0f}/{a2['rps']:.0f} req/s, b {b1['rps']:.0f}/{b2['rps']:.0f} req/s\n")
+    print(f"{'':36}{'req/s':>9}{'p50':>10}{'p99':>10}")
+    for name, r in results.items():
+        print(f"{name:36}{r['rps']:>9.0f}{r['p50']:>8.2f}ms{r['p99']:>8.2f}ms")
+    print(f"\n{args.connections} connections ({4} for login), {args.seconds:g}s each, wrk -t1, one server process, 2 cores shared with wrk and PostgreSQL")
+
+
+if __name__ == "__main__":
+    main()
