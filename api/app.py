@@ -21,7 +21,7 @@ from starlette.routing import Route
 from api.auth.limits import Limits
 from api.auth.ratelimit import Limiter
 from api.auth.service import Guard
-from api import bench_floor
+from api import bench_floor, sqlcount
 from api.graphql.context import Services
 from api.graphql.endpoint import GraphQLEndpoint
 from api.graphql.executor import Executor
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
         pool = await asyncpg.create_pool(
             urls.for_libpq(url), min_size=0, max_size=settings.db_pool_size, connection_class=LookupConnection,
             statement_cache_size=0 if settings.db_pgbouncer else 100, server_settings={"timezone": "UTC"},
+            init=sqlcount.init_asyncpg_connection if settings.sql_count_header else None,
         )
         services = Services(settings=settings, sessionmaker=make_sessionmaker(engine), guard=guard, pool=pool)
         worker: asyncio.Task[None] | None = None
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
         Executor(schema._schema, introspection=settings.is_development), graphiql=settings.is_development
     )
     middleware = [
+        *([Middleware(sqlcount.SqlCountMiddleware)] if settings.sql_count_header else []),
         Middleware(RequestIdMiddleware),
         Middleware(CookieCsrfMiddleware, cookie_name=settings.session_cookie_name),
         Middleware(

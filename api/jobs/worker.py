@@ -69,6 +69,21 @@ async def retention(timestamp: int) -> None:
     log.info("retention run: %s", totals)
 
 
+@tasks.periodic(cron="* * * * *", periodic_id="stalled")
+@tasks.task(name="retry_stalled_jobs", queue="default", queueing_lock="retry_stalled_jobs", pass_context=True)
+async def retry_stalled_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
+    await retry_stalled(context.app, worker_settings())
+
+
+async def retry_stalled(app: procrastinate.App, settings: Settings) -> int:
+    """Jobs left `doing` by a worker that died (no heartbeat) go back to the queue."""
+    stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=settings.worker_stalled_after_seconds))
+    for job in stalled:
+        log.warning("retrying job %s (%s): its worker stopped", job.id, job.task_name)
+        await app.job_manager.retry_job(job)
+    return len(stalled)
+
+
 def connected_app(conninfo: str) -> procrastinate.App:
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo, min_size=1, max_size=4))
     app.add_tasks_from(tasks, namespace="")
@@ -88,11 +103,14 @@ async def run_worker(
     worker_app = connected_app(conninfo)
     try:
         async with worker_app.open_async():
+            await retry_stalled(worker_app, settings)
             await worker_app.run_worker_async(
                 queues=QUEUES,
                 concurrency=concurrency,
                 install_signal_handlers=install_signal_handlers,
                 wait=True,
+                update_heartbeat_interval=settings.worker_heartbeat_seconds,
+                stalled_worker_timeout=settings.worker_stalled_after_seconds,
             )
     finally:
         await engine.dispose()
