@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import os
 import sys
 
 from api.settings import ConfigurationError, get_settings
 
 
 def _setup_logging() -> None:
-    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from api.observability import setup_logging
+
+    setup_logging(get_settings().log_level)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -19,6 +21,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     settings.check_production_safety()
+    os.environ["API_CONFIGURE_LOGGING"] = "1"
     if not settings.database_url:
         # Start the embedded server once here, so every worker process joins the same one.
         from db.engine import database_url
@@ -35,6 +38,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         timeout_graceful_shutdown=20,
         log_level=settings.log_level.lower(),
+        log_config=None,  # keep the JSON logging set up above
+        access_log=False,  # api.observability logs each request, without query strings
     )
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 
 import asyncpg
 import logging
@@ -28,6 +29,7 @@ from api.graphql.executor import Executor
 from api.graphql.schema import schema
 from api.jobs.worker import run_worker
 from api.privacy.download import download_export
+from api.observability import AccessMiddleware, BodyLimitMiddleware, metrics, setup_logging
 from api.middleware import CookieCsrfMiddleware, RequestIdMiddleware
 from api.settings import Settings, get_settings
 from db import urls
@@ -47,6 +49,8 @@ class LookupConnection(asyncpg.Connection):  # type: ignore[misc]
 def create_app(settings: Settings | None = None, db_url: str | None = None) -> Starlette:
     settings = settings or get_settings()
     settings.check_production_safety()
+    if os.environ.get("API_CONFIGURE_LOGGING") == "1":  # set by `serve`, also for each worker process
+        setup_logging(settings.log_level)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
@@ -95,6 +99,8 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
     middleware = [
         *([Middleware(sqlcount.SqlCountMiddleware)] if settings.sql_count_header else []),
         Middleware(RequestIdMiddleware),
+        Middleware(AccessMiddleware),
+        Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),
         Middleware(CookieCsrfMiddleware, cookie_name=settings.session_cookie_name),
         Middleware(
             CORSMiddleware,
@@ -111,6 +117,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics),
         Route("/exports/{request_id}", download_export, methods=["GET"]),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     # Set to true behind pgbouncer in transaction mode: disables prepared-statement caches.
     db_pgbouncer: bool = False
     log_level: str = "INFO"
+    max_body_bytes: int = 1_048_576
     # A worker that sends no heartbeat for this long is dead; its jobs are retried.
     worker_heartbeat_seconds: float = 10
     worker_stalled_after_seconds: float = 30

@@ -30,6 +30,7 @@ def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
+        hide_parameters=True,  # errors in the log never show row values
         pool_recycle=1800,
         connect_args=connect_args,
     )

@@ -22,6 +22,7 @@ from api.auth.sessions import SessionInfo
 from api.errors import ErrorCode, RateLimited, RecordedFailure, UserFailure
 from api.mail import templates
 from api.mail.outbox import queue_email
+from api.observability import LOGINS
 from api.request_meta import Actor, RequestMeta
 from api.settings import Settings
 from db.models import AccountToken, Tenant, User
@@ -77,6 +78,7 @@ async def login(
     try:
         await guard.limiter.take(db, guard.limits.login_account, account)
     except RateLimited:
+        LOGINS.labels("rate_limited").inc()
         if tenant is not None:
             _audit_failure(db, tenant, user, meta, "rate_limited")
             await db.commit()
@@ -95,6 +97,7 @@ async def login(
             log.info("login failed: unknown tenant (request %s)", meta.request_id)
         else:
             _audit_failure(db, tenant, user, meta, reason)
+        LOGINS.labels("invalid_credentials").inc()
         raise RecordedFailure.of(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS)
     assert user is not None and tenant is not None
 
@@ -112,6 +115,7 @@ async def login(
         target_type="user", target_id=user.id, changes={"stage": {"new": stage}},
     )
     await db.flush()
+    LOGINS.labels({"full": "success", "mfa_pending": "mfa_required", "mfa_enrollment": "mfa_enrollment_required"}[stage]).inc()
     return LoggedIn(user, tenant, token, stage)
 
 

@@ -79,6 +79,12 @@ class Executor:
             return ExecutionResult(None, [GraphQLError("Unknown or ambiguous operation name.")])
         if operation.operation is OperationType.MUTATION and not allow_mutations:
             raise MutationOverGet()
+        if operation.name is not None:
+            label = operation.name.value
+        else:
+            first = operation.selection_set.selections[0]
+            label = getattr(getattr(first, "name", None), "value", "anonymous")
+        context.request.scope.setdefault("state", {})["operation"] = f"{operation.operation.value} {label}"[:80]
         if operation.operation is OperationType.SUBSCRIPTION:
             return ExecutionResult(None, [GraphQLError("Subscriptions are not supported.")])
         result = graphql_execute(

@@ -1,0 +1,164 @@
+"""Logs, metrics and request limits.
+
+- Logs are JSON lines with the request id. Nothing secret or personal is logged on
+  purpose; a filter also masks anything that looks like an email address or a token,
+  in messages and tracebacks, in case a library puts one there.
+- /metrics in Prometheus format: requests and latency by GraphQL operation, login
+  outcomes, job queue depth (read from PostgreSQL at scrape time).
+- Request bodies over the limit are refused before they are read."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+from contextvars import ContextVar
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from pythonjsonlogger.json import JsonFormatter
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+REGISTRY = CollectorRegistry()
+REQUESTS = Counter("api_requests_total", "HTTP requests by route or GraphQL operation and status.", ["operation", "status"], registry=REGISTRY)
+LATENCY = Histogram(
+    "api_request_duration_seconds", "Request latency by route or GraphQL operation.", ["operation"], registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+LOGINS = Counter("api_logins_total", "Login attempts by outcome.", ["outcome"], registry=REGISTRY)
+JOBS = Gauge("api_job_queue_depth", "Jobs waiting or running, by queue and status.", ["queue", "status"], registry=REGISTRY)
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{40,}")
+_ARGON = re.compile(r"\$argon2[^\s'\"]*")
+
+
+def redact(text: str) -> str:
+    return _TOKEN.sub("<redacted>", _ARGON.sub("<redacted>", _EMAIL.sub("<email>", text)))
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    def add_fields(self, log_record: dict, record: logging.LogRecord, message_dict: dict) -> None:  # type: ignore[type-arg]
+        super().add_fields(log_record, record, message_dict)
+        log_record["level"] = record.levelname
+        log_record["logger"] = record.name
+        request_id = request_id_var.get()
+        if request_id:
+            log_record["request_id"] = request_id
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(RedactingJsonFormatter("%(asctime)s %(message)s", rename_fields={"asctime": "time"}))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("uvicorn.access", "pgserver"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+
+
+access_log = logging.getLogger("api.access")
+
+
+class AccessMiddleware:
+    """One log line and the metrics per request. The path only: query strings may
+    carry a GraphQL document with its variables."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            elapsed = time.perf_counter() - started
+            operation = scope.get("state", {}).get("operation") or scope["path"]
+            if not operation.startswith("/") or scope["path"] in ("/graphql", "/healthz", "/readyz", "/metrics"):
+                label = operation
+            else:
+                label = "other"  # ids in paths would make unbounded label sets
+            REQUESTS.labels(label, str(status)).inc()
+            LATENCY.labels(label).observe(elapsed)
+            access_log.info(
+                "request", extra={"method": scope["method"], "path": scope["path"], "status": status,
+                                  "operation": operation if not operation.startswith("/") else None,
+                                  "duration_ms": round(elapsed * 1000, 2)},
+            )
+
+
+class BodyLimitMiddleware:
+    """413 for a body over `limit` bytes: by Content-Length at once, or while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _too_large(send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _too_large(send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send) -> None:
+    body = b'{"errors":[{"message":"Request body too large.","extensions":{"code":"BAD_USER_INPUT"}}]}'
+    await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def metrics(request: Request) -> Response:
+    try:
+        rows = await request.state.pool.fetch(
+            "SELECT queue_name, status::text AS status, count(*) AS n FROM procrastinate_jobs "
+            "WHERE status IN ('todo', 'doing') GROUP BY queue_name, status"
+        )
+        JOBS.clear()
+        for row in rows:
+            JOBS.labels(row["queue_name"], row["status"]).set(row["n"])
+    except Exception:  # metrics must not fail because the database does
+        logging.getLogger("api.metrics").warning("job queue depth unavailable", exc_info=True)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
