@@ -23,6 +23,7 @@ from api.auth.limits import Limits
 from api.auth.ratelimit import Limiter
 from api.auth.service import Guard
 from api import bench_floor, sqlcount
+from api.web import console
 from api.graphql.context import Services
 from api.graphql.endpoint import GraphQLEndpoint
 from api.graphql.executor import Executor
@@ -119,5 +120,6 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         Route("/exports/{request_id}", download_export, methods=["GET"]),
+        *(console.routes() if settings.serve_console else []),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

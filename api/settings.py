@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     # In development `serve` also runs the background jobs so one command is enough.
     run_worker_in_serve: bool | None = None
+    # The reference console at / (default: in development only).
+    serve_console: bool | None = None
     db_pool_size: int = 20
     db_max_overflow: int = 10
     # Set to true behind pgbouncer in transaction mode: disables prepared-statement caches.
@@ -81,6 +83,8 @@ class Settings(BaseSettings):
             self.cookie_secure = self.env != "development"
         if self.run_worker_in_serve is None:
             self.run_worker_in_serve = self.env == "development"
+        if self.serve_console is None:
+            self.serve_console = self.env == "development"
         return self
 
     @property
