@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from dataclasses import dataclass
 
@@ -17,13 +15,11 @@ from api.accounts.invitations import issue_invitation
 from api.audit import actions, service as audit
 from api.auth import sessions
 from api.errors import BadInput, ErrorCode, Forbidden, UserFailure
+from api.pagination import check_first, decode_cursor, encode_cursor
 from api.request_meta import Actor, RequestMeta
 from api.settings import Settings
 from api.values import UNSET, Maybe
 from db.models import User
-
-MAX_PAGE = 100
-
 
 def _require_admin(actor: Actor) -> None:
     if not actor.is_admin:
@@ -235,14 +231,14 @@ class UserPage:
 
 
 def _encode_cursor(user: User) -> str:
-    return base64.urlsafe_b64encode(json.dumps([user.username.lower(), str(user.id)]).encode()).decode().rstrip("=")
+    return encode_cursor(user.username.lower(), str(user.id))
 
 
 def _decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
+    key, uid = decode_cursor(cursor, 2)
     try:
-        key, uid = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return str(key), uuid.UUID(uid)
-    except (ValueError, TypeError):
+        return str(key), uuid.UUID(str(uid))
+    except ValueError:
         raise BadInput("Invalid cursor.") from None
 
 
@@ -276,8 +272,7 @@ async def list_page(
 ) -> UserPage:
     """Accounts ordered by username (case-insensitive), keyset-paginated."""
     _require_admin(actor)
-    if not 1 <= first <= MAX_PAGE:
-        raise BadInput(f"`first` must be between 1 and {MAX_PAGE}.")
+    check_first(first)
     if search is not None and len(search) > 200:
         raise BadInput("`search` has at most 200 characters.")
     query = _filtered(select(User), actor.tenant_id, search, role, status)

@@ -4,7 +4,6 @@ grows in commit order, so pages stay stable while new events arrive."""
 
 from __future__ import annotations
 
-import base64
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,10 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit import actions
 from api.errors import BadInput, Forbidden
+from api.pagination import check_first, decode_cursor, encode_cursor
 from api.request_meta import Actor
 from db.models import AuditEvent
-
-MAX_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -36,18 +34,11 @@ class EventPage:
     has_next_page: bool
 
 
-def encode_cursor(event: AuditEvent) -> str:
-    return base64.urlsafe_b64encode(f"a:{event.chain_seq}".encode()).decode().rstrip("=")
-
-
 def _decode_cursor(cursor: str) -> int:
-    try:
-        kind, _, seq = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition(":")
-        if kind != "a":
-            raise ValueError
-        return int(seq)
-    except (ValueError, UnicodeDecodeError):
-        raise BadInput("Invalid cursor.") from None
+    [seq] = decode_cursor(cursor, 1)
+    if not isinstance(seq, int):
+        raise BadInput("Invalid cursor.")
+    return seq
 
 
 def _uuid(value: str, name: str) -> uuid.UUID:
@@ -58,13 +49,12 @@ def _uuid(value: str, name: str) -> uuid.UUID:
 
 
 async def _page(db: AsyncSession, query, first: int, after: str | None) -> EventPage:  # type: ignore[no-untyped-def]
-    if not 1 <= first <= MAX_PAGE:
-        raise BadInput(f"`first` must be between 1 and {MAX_PAGE}.")
+    check_first(first)
     if after:
         query = query.where(AuditEvent.chain_seq < _decode_cursor(after))  # type: ignore[operator]
     rows = list((await db.execute(query.order_by(AuditEvent.chain_seq.desc()).limit(first + 1))).scalars())  # type: ignore[union-attr]
     page = rows[:first]
-    return EventPage(page, [encode_cursor(e) for e in page], len(rows) > first)
+    return EventPage(page, [encode_cursor(e.chain_seq) for e in page], len(rows) > first)
 
 
 async def search(db: AsyncSession, actor: Actor, *, first: int, after: str | None, where: EventFilter) -> EventPage:

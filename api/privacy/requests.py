@@ -3,10 +3,9 @@ statutory one-month deadline; exports are built by a background job."""
 
 from __future__ import annotations
 
-import base64
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select, tuple_
@@ -17,11 +16,11 @@ from api.accounts import users
 from api.audit import actions, service as audit
 from api.errors import BadInput, ErrorCode, Forbidden, UserFailure
 from api.jobs.queue import enqueue
+from api.pagination import check_first, decode_cursor, encode_cursor
 from api.request_meta import Actor, RequestMeta
 from db.models import DataRequest, User
 
 BUILD_EXPORT_TASK = "build_export"
-MAX_PAGE = 100
 
 
 def due(requested_at: datetime) -> datetime:
@@ -71,22 +70,21 @@ class RequestPage:
 
 
 def _cursor(r: DataRequest) -> str:
-    return base64.urlsafe_b64encode(f"{r.requested_at.isoformat()}|{r.id}".encode()).decode().rstrip("=")
+    return encode_cursor(r.requested_at.isoformat(), str(r.id))
 
 
 def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    when, rid = decode_cursor(cursor, 2)
     try:
-        when, _, rid = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition("|")
-        return datetime.fromisoformat(when), uuid.UUID(rid)
-    except (ValueError, UnicodeDecodeError):
+        return datetime.fromisoformat(str(when)), uuid.UUID(str(rid))
+    except ValueError:
         raise BadInput("Invalid cursor.") from None
 
 
 async def list_page(db: AsyncSession, actor: Actor, *, first: int, after: str | None, status: str | None) -> RequestPage:
     if not actor.is_admin:
         raise Forbidden()
-    if not 1 <= first <= MAX_PAGE:
-        raise BadInput(f"`first` must be between 1 and {MAX_PAGE}.")
+    check_first(first)
     query = select(DataRequest).where(DataRequest.tenant_id == actor.tenant_id)
     if status:
         query = query.where(DataRequest.status == status)
@@ -118,5 +116,3 @@ def download_available(request: DataRequest, now: datetime | None = None) -> boo
         and request.download_expires_at > (now or clock.now())
     )
 
-
-EXPORT_VALID = timedelta(hours=24)
