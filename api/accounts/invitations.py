@@ -13,7 +13,6 @@ from api import clock
 from api.accounts import tokens
 from api.audit import actions, service as audit
 from api.auth import passwords, sessions
-from api.errors import UserFailure
 from api.mail import templates
 from api.mail.outbox import queue_email
 from api.request_meta import Actor, RequestMeta
@@ -61,13 +60,11 @@ async def accept(db: AsyncSession, meta: RequestMeta, *, token: str, password: s
         db, token, tokens.INVITATION, account_status="INVITED", field="input.token",
         message="This invitation link is invalid or has expired.",
     )
-    problems = await passwords.check_password_policy(
-        password, user_inputs=[user.username, user.email, tenant.slug, tenant.name], field="input.password"
+    password_hash = await passwords.hash_new_password(
+        password, username=user.username, email=user.email, tenant_words=[tenant.slug, tenant.name], field="input.password"
     )
-    if problems:
-        raise UserFailure(*problems)
     now = clock.now()
-    user.password_hash = await passwords.hash_password(password)
+    user.password_hash = password_hash
     user.status = "ACTIVE"
     user.email_verified = True
     user.last_login_at = now

@@ -10,7 +10,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from api.errors import ErrorCode, Problem
+from api.errors import ErrorCode, Problem, UserFailure
 
 MIN_LENGTH = 8
 RECOMMENDED_LENGTH = 15
@@ -95,3 +95,11 @@ async def check_password_policy(password: str, *, user_inputs: list[str], field:
     return await asyncio.get_running_loop().run_in_executor(
         _pool, lambda: password_problems(password, user_inputs=user_inputs, field=field)
     )
+
+
+async def hash_new_password(password: str, *, username: str, email: str, tenant_words: list[str], field: str) -> str:
+    """The policy, checked against the account's own details, then the hash; PASSWORD_POLICY otherwise."""
+    problems = await check_password_policy(password, user_inputs=[username, email, *tenant_words], field=field)
+    if problems:
+        raise UserFailure(*problems)
+    return await hash_password(password)

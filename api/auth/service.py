@@ -166,12 +166,9 @@ async def change_password(
         field="input.currentPassword", failed_action=actions.PASSWORD_CHANGE_FAILED,
     )
     user, tenant = await _user_and_tenant(db, session.actor)
-    problems = await passwords.check_password_policy(
-        new_password, user_inputs=[user.username, user.email, tenant.slug, tenant.name], field="input.newPassword"
+    user.password_hash = await passwords.hash_new_password(
+        new_password, username=user.username, email=user.email, tenant_words=[tenant.slug, tenant.name], field="input.newPassword"
     )
-    if problems:
-        raise UserFailure(*problems)
-    user.password_hash = await passwords.hash_password(new_password)
     user.updated_at = clock.now()
     revoked = await sessions.revoke(
         db, tenant_id=user.tenant_id, user_id=user.id, meta=meta, actor=session.actor, reason="password_changed", keep=session.session_id
@@ -215,12 +212,9 @@ async def reset_password(db: AsyncSession, meta: RequestMeta, *, token: str, new
         db, token, tokens.PASSWORD_RESET, account_status="ACTIVE", field="input.token",
         message="This reset link is invalid or has expired.",
     )
-    problems = await passwords.check_password_policy(
-        new_password, user_inputs=[user.username, user.email, tenant.slug, tenant.name], field="input.newPassword"
+    user.password_hash = await passwords.hash_new_password(
+        new_password, username=user.username, email=user.email, tenant_words=[tenant.slug, tenant.name], field="input.newPassword"
     )
-    if problems:
-        raise UserFailure(*problems)
-    user.password_hash = await passwords.hash_password(new_password)
     user.email_verified = True  # the link reached this address
     user.updated_at = clock.now()
     revoked = await sessions.revoke(db, tenant_id=tenant.id, user_id=user.id, meta=meta, actor=None, reason="password_reset")
