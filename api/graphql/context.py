@@ -24,6 +24,15 @@ from api.settings import Settings
 _UNRESOLVED = object()
 
 
+def presented_token(request: Request, cookie_name: str) -> tuple[str | None, str | None]:
+    """(token, source) from `Authorization: Bearer` or the session cookie."""
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip(), "bearer"
+    cookie = request.cookies.get(cookie_name)
+    return (cookie, "cookie") if cookie else (None, None)
+
+
 @dataclass
 class Services:
     """What the app builds once at start-up and every request shares."""
@@ -79,12 +88,7 @@ class Context:
     # --- authentication -------------------------------------------------------------
 
     def presented_token(self) -> tuple[str | None, str | None]:
-        """(token, source) from `Authorization: Bearer` or the session cookie."""
-        auth = self.request.headers.get("authorization", "")
-        if auth[:7].lower() == "bearer ":
-            return auth[7:].strip(), "bearer"
-        cookie = self.request.cookies.get(self.settings.session_cookie_name)
-        return (cookie, "cookie") if cookie else (None, None)
+        return presented_token(self.request, self.settings.session_cookie_name)
 
     async def session_info(self) -> SessionInfo | None:
         if self._session is _UNRESOLVED:

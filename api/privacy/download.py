@@ -10,16 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from api.auth import sessions
-from api.graphql.context import Services
+from api.graphql.context import Services, presented_token
 from api.privacy import export, requests
 from db.models import DataRequest
-
-
-def _token(request: Request, cookie_name: str) -> str | None:
-    auth = request.headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return request.cookies.get(cookie_name)
 
 
 async def download_export(request: Request) -> Response:
@@ -29,7 +22,7 @@ async def download_export(request: Request) -> Response:
         request_id = uuid.UUID(request.path_params["request_id"])
     except ValueError:
         return not_found
-    token = _token(request, services.settings.session_cookie_name)
+    token, _ = presented_token(request, services.settings.session_cookie_name)
     info = await sessions.resolve(services.pool, token) if token else None
     db = services.sessionmaker()
     try:
