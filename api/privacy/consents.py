@@ -14,7 +14,7 @@ from api import clock
 from api.audit import actions, service as audit
 from api.errors import ErrorCode, Forbidden, Problem, UserFailure
 from api.mail import templates
-from api.mail.outbox import queue_email
+from api.mail.outbox import queue_emails
 from api.privacy import purposes
 from api.privacy.unsubscribe import read_token, unsubscribe_link
 from api.request_meta import Actor, RequestMeta
@@ -143,14 +143,16 @@ async def ask_for_renewal(db: AsyncSession, settings: Settings, purpose: Purpose
     )
     tenant = await db.get(Tenant, purpose.tenant_id)
     assert tenant is not None
-    count = 0
-    for user_id, email in rows:
-        link = unsubscribe_link(settings, tenant_id=purpose.tenant_id, user_id=user_id, purpose_key=purpose.key)
-        await queue_email(db, settings, templates.consent_renewal(
+    emails = [
+        (templates.consent_renewal(
             to=email, tenant_name=tenant.name, purpose_title=purpose.title,
-            manage_link=f"{settings.app_url}/account/consents", unsubscribe_link=link,
-        ), subject_id=user_id)
-        count += 1
+            manage_link=f"{settings.app_url}/account/consents",
+            unsubscribe_link=unsubscribe_link(settings, tenant_id=purpose.tenant_id, user_id=user_id, purpose_key=purpose.key),
+        ), user_id)
+        for user_id, email in rows
+    ]
+    await queue_emails(db, settings, emails)
+    count = len(emails)
     if count:
         audit.record(db, tenant_id=purpose.tenant_id, action=actions.CONSENT_RENEWAL_REQUESTED, meta=meta, actor_type="SYSTEM",
                      target_type="purpose", target_id=purpose.id, changes={"emails": {"new": count}, "version": {"new": purpose.version}})
