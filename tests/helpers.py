@@ -222,6 +222,10 @@ class Api:
         accepted.ok("acceptInvitation")
         return Member(browser, user["id"], username, address)
 
+    def transaction(self):  # type: ignore[no-untyped-def]
+        """A unit of work on the test database, as a background job would run it."""
+        return transaction(self._sessionmaker)
+
     async def count(self, table: str, where: str = "TRUE", *args: Any) -> int:
         return int(await self.db.fetchval(f"SELECT count(*) FROM {table} WHERE {where}", *args))
 

@@ -152,7 +152,7 @@ class AccountsQuery:
         edges = [UserEdge(cursor=c, node=UserType.of(u)) for u, c in zip(page.users, page.cursors)]
         return UserConnection(
             edges=edges,
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.cursors[-1] if page.cursors else None),
+            page_info=PageInfo.of(page.cursors, page.has_next_page),
             total_count=page.total_count,
         )
 

@@ -63,7 +63,7 @@ class AuditEventConnection:
     def of(cls, page: EventPage) -> AuditEventConnection:
         return cls(
             edges=[AuditEventEdge(cursor=c, node=AuditEventType.of(e)) for e, c in zip(page.events, page.cursors)],
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.cursors[-1] if page.cursors else None),
+            page_info=PageInfo.of(page.cursors, page.has_next_page),
         )
 
 

@@ -50,6 +50,10 @@ class PageInfo:
     has_next_page: bool
     end_cursor: str | None
 
+    @classmethod
+    def of(cls, cursors: list[str], has_next_page: bool) -> PageInfo:
+        return cls(has_next_page=has_next_page, end_cursor=cursors[-1] if cursors else None)
+
 
 @strawberry.type
 class OkPayload:

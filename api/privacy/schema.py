@@ -182,7 +182,7 @@ class PrivacyQuery:
         settings = info.context.settings
         return DataRequestConnection(
             edges=[DataRequestEdge(cursor=c, node=DataRequestType.of(r, viewer_id=actor.user_id, settings=settings)) for r, c in zip(page.requests, page.cursors)],
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.cursors[-1] if page.cursors else None),
+            page_info=PageInfo.of(page.cursors, page.has_next_page),
         )
 
     @strawberry.field(description="ADMIN or OWNER.")

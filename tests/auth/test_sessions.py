@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from api import clock
 from api.jobs import maintenance
-from db.engine import make_engine, make_sessionmaker, transaction
 from tests.helpers import SESSIONS, VIEWER, Api, login
 
 REVOKE = "mutation($id: ID!) { revokeSession(id: $id) { ok errors { field code } } }"
@@ -114,12 +113,8 @@ async def test_the_purge_job_deletes_expired_sessions_and_audits_it_as_system(ap
     clock.advance(timedelta(minutes=20))
     await owner.browser.gql(VIEWER)  # the owner stays active
     clock.advance(timedelta(minutes=20))
-    engine = make_engine(api.settings, api.settings.database_url)
-    try:
-        async with transaction(make_sessionmaker(engine)) as db:
-            counts = await maintenance.purge_expired(db)
-    finally:
-        await engine.dispose()
+    async with api.transaction() as db:
+        counts = await maintenance.purge_expired(db)
     assert counts["sessions"] == 1
     assert await api.count("user_session", "user_id = $1::uuid", member.id) == 0
     assert await api.count("user_session", "user_id = $1::uuid", owner.id) == 1

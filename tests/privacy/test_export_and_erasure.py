@@ -11,7 +11,6 @@ from api import clock
 from api.audit.chain import verify
 from api.jobs import worker
 from api.privacy import retention
-from db.engine import make_engine, make_sessionmaker, transaction
 from tests.helpers import PASSWORD, Api, Browser, Member, login
 
 EXPORT = "mutation { requestDataExport { dataRequest { id kind status dueAt requestedAt downloadUrl } errors { field code } } }"
@@ -163,12 +162,8 @@ async def test_retention_erases_exactly_the_idle_accounts(api: Api) -> None:
     await api.db.execute("UPDATE app_user SET last_login_at = now() - interval '89 days', created_at = now() - interval '200 days' WHERE id = $1::uuid", recent.id)
     await api.db.execute("UPDATE app_user SET created_at = now() - interval '95 days' WHERE id = $1::uuid", never)
     await api.db.execute("UPDATE app_user SET last_login_at = now() - interval '120 days' WHERE id = $1::uuid", owner.id)  # the last owner stays
-    engine = make_engine(api.settings, api.settings.database_url)
-    try:
-        async with transaction(make_sessionmaker(engine)) as db:
-            totals = await retention.run(db)
-    finally:
-        await engine.dispose()
+    async with api.transaction() as db:
+        totals = await retention.run(db)
     assert totals["erased_accounts"] == 2
     remaining = {r["username"] for r in await api.db.fetch("SELECT username FROM app_user")}
     assert remaining == {"owner", "recent"}
@@ -185,11 +180,7 @@ async def test_retention_drops_expired_export_archives(api: Api) -> None:
     await completed_export(owner.browser, request_id)
     assert await api.count("export_chunk") > 0
     clock.advance(timedelta(hours=25))
-    engine = make_engine(api.settings, api.settings.database_url)
-    try:
-        async with transaction(make_sessionmaker(engine)) as db:
-            assert (await retention.run(db))["expired_exports"] == 1
-    finally:
-        await engine.dispose()
+    async with api.transaction() as db:
+        assert (await retention.run(db))["expired_exports"] == 1
     assert await api.count("export_chunk") == 0
     assert worker.QUEUES
