@@ -177,8 +177,8 @@ class ChangeEmailInput:
 @strawberry.type
 class AuthQuery:
     @strawberry.field(description="Null when the request carries no valid full session.")
-    async def viewer(self, info: Info) -> Viewer | None:
-        session = await info.context.session_info()
+    def viewer(self, info: Info) -> Viewer | None:
+        session = info.context.session
         if session is None or session.stage != "full":
             return None
         return Viewer.of_session(session)

@@ -90,10 +90,22 @@ class Context:
     def presented_token(self) -> tuple[str | None, str | None]:
         return presented_token(self.request, self.settings.session_cookie_name)
 
-    async def session_info(self) -> SessionInfo | None:
+    async def authenticate(self) -> None:
+        """Looks up the presented session once, before the operation runs, so resolvers
+        read it without awaiting (a fully synchronous execution is much cheaper)."""
         if self._session is _UNRESOLVED:
             token, _ = self.presented_token()
             self._session = await sessions.resolve(self.services.pool, token) if token else None
+
+    @property
+    def session(self) -> SessionInfo | None:
+        """The session found by `authenticate` (None when there is none)."""
+        if self._session is _UNRESOLVED:
+            raise RuntimeError("Context.authenticate() has not run")
+        return self._session  # type: ignore[return-value]
+
+    async def session_info(self) -> SessionInfo | None:
+        await self.authenticate()
         return self._session  # type: ignore[return-value]
 
     async def full_session(self) -> SessionInfo:

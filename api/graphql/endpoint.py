@@ -3,6 +3,7 @@ development, errors in the contract's format, orjson."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -12,9 +13,11 @@ from starlette.types import Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
 from api.graphql.context import Context, Services
-from api.graphql.errors import format_error
+from api.graphql.errors import INTERNAL_MESSAGE, format_error
 from api.graphql.executor import Executor, MutationOverGet
 from api.request_meta import RequestMeta
+
+log = logging.getLogger("api.graphql")
 
 
 def client_meta(request: Request) -> RequestMeta:
@@ -29,6 +32,11 @@ def client_meta(request: Request) -> RequestMeta:
 def _bad_request(message: str) -> Response:
     body = {"data": None, "errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]}
     return Response(orjson.dumps(body), status_code=400, media_type="application/json")
+
+
+def _unavailable(request_id: str) -> Response:
+    error = {"message": INTERNAL_MESSAGE, "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}}
+    return Response(orjson.dumps({"data": None, "errors": [error]}), status_code=503, media_type="application/json")
 
 
 class GraphQLEndpoint:
@@ -74,6 +82,12 @@ class GraphQLEndpoint:
 
         services: Services = request.state.services
         context = Context(request=request, services=services, meta=client_meta(request))
+        try:
+            await context.authenticate()
+        except Exception:  # the database is unreachable: masked, logged with the request id
+            log.error("session lookup failed", exc_info=True)
+            await context.close()
+            return _unavailable(context.meta.request_id)
         try:
             result = await self.executor.run(query, variables, operation_name, context, allow_mutations=request.method == "POST")
         except MutationOverGet:

@@ -11,6 +11,7 @@ from graphql import GraphQLError
 from api.errors import BadInput, Forbidden, NotFound, RateLimited, Unauthenticated
 
 log = logging.getLogger("api.graphql")
+INTERNAL_MESSAGE = "Internal server error."
 
 _EXPECTED: dict[type[Exception], tuple[str, str | None]] = {
     Unauthenticated: ("UNAUTHENTICATED", "Authentication required."),
@@ -40,7 +41,7 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         if isinstance(original, RateLimited):
             extensions["retryAfter"] = original.retry_after  # type: ignore[assignment]
     else:
-        out["message"] = "Internal server error."
+        out["message"] = INTERNAL_MESSAGE
         extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
     if error.locations:
         out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]

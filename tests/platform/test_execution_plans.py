@@ -1,0 +1,160 @@
+"""Execution plans answer exactly as graphql-core does, and hand everything else to it.
+
+graphql-core is the reference: every document here runs on both and the responses
+(data, error messages, locations and paths) must be equal."""
+
+from __future__ import annotations
+
+import asyncio
+from enum import Enum
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import strawberry
+from graphql import ExecutionResult, OperationDefinitionNode, execute, parse
+from strawberry.types import Info
+
+from api.graphql.executor import Executor
+from api.graphql.plans import NeedsGraphQLCore, compile_plan, execute_plan
+from api.graphql.schema import schema as api_schema
+
+
+@strawberry.enum
+class Colour(Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Item:
+    name: str
+    rank: int | None
+    colour: Colour
+
+    @strawberry.field
+    def broken(self) -> str | None:
+        raise ValueError(f"{self.name} is broken")
+
+    @strawberry.field
+    def required(self) -> str:
+        raise ValueError(f"{self.name} has no required value")
+
+    @strawberry.field
+    def missing(self) -> str:
+        return None  # type: ignore[return-value]
+
+
+ITEMS = [Item(name="a", rank=1, colour=Colour.RED), Item(name="b", rank=None, colour=Colour.BLUE), Item(name="c", rank=3, colour=Colour.RED)]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self, first: int = 2) -> list[Item]:
+        return ITEMS[:first]
+
+    @strawberry.field
+    def maybe_items(self) -> list[Item | None] | None:
+        return [ITEMS[0], None, ITEMS[1]]
+
+    @strawberry.field
+    def strict_items(self) -> list[Item] | None:
+        return [ITEMS[0], None]  # type: ignore[list-item]
+
+    @strawberry.field
+    def not_a_list(self) -> list[int] | None:
+        return 5  # type: ignore[return-value]
+
+    @strawberry.field
+    def greeting(self, info: Info) -> str:
+        return f"hello {info.context.name} at {'.'.join(map(str, info.path.as_list()))}"
+
+    @strawberry.field
+    def pending(self) -> int:  # declared synchronous, returns an awaitable
+        async def later() -> int:
+            return 7
+
+        return later()  # type: ignore[return-value]
+
+    @strawberry.field
+    async def later(self) -> int:
+        return 8
+
+
+SCHEMA = strawberry.Schema(query=Query)._schema
+
+
+def operation(query: str) -> tuple[Any, OperationDefinitionNode]:
+    document = parse(query)
+    op = document.definitions[0]
+    assert isinstance(op, OperationDefinitionNode)
+    return document, op
+
+
+def formatted(result: ExecutionResult) -> tuple[Any, list[dict[str, Any]]]:
+    return result.data, [error.formatted for error in result.errors or []]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ items { name rank colour } }",
+        "{ first: items(first: 1) { name } all: items(first: 3) { label: name rank } }",
+        "{ __typename items { __typename name } }",
+        "{ items(first: 3) { name broken } }",  # a nullable field fails: null there, one error per item
+        "{ items { name required } }",  # a non-null field fails: the null climbs to the root
+        "{ maybeItems { name required } }",  # ... or to the nearest nullable position, the list item
+        "{ maybeItems { name missing } items { name } }",  # a resolver returns null for a non-null field
+        "{ strictItems { name } items { name } }",  # a null item in a list of non-null items
+        "{ notAList items { rank } }",
+        "{ greeting }",  # resolvers get info: the context and the path
+    ],
+)
+def test_a_plan_answers_as_graphql_core_does(query: str) -> None:
+    document, op = operation(query)
+    plan = compile_plan(SCHEMA, document, op)
+    assert plan is not None
+    context = SimpleNamespace(name="ada")
+    reference = execute(SCHEMA, document, context_value=context)
+    assert isinstance(reference, ExecutionResult)
+    assert formatted(execute_plan(SCHEMA, plan, context)) == formatted(reference)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "query($n: Int!) { items(first: $n) { name } }",  # variables
+        "{ items { ...ItemName } } fragment ItemName on Item { name }",
+        "{ items { ... on Item { name } } }",
+        "{ items { name @include(if: true) } }",
+        "{ items { name } items { rank } }",  # the same key twice: graphql-core merges
+        "{ later }",  # an async resolver
+        "{ __schema { queryType { name } } }",
+    ],
+)
+def test_graphql_core_keeps_what_a_plan_does_not_cover(query: str) -> None:
+    document, op = operation(query)
+    assert compile_plan(SCHEMA, document, op) is None
+
+
+def test_a_resolver_that_turns_out_asynchronous_goes_back_to_graphql_core() -> None:
+    document, op = operation("{ pending }")
+    plan = compile_plan(SCHEMA, document, op)
+    assert plan is not None
+    with pytest.raises(NeedsGraphQLCore):
+        execute_plan(SCHEMA, plan, None)
+
+    executor = Executor(SCHEMA, introspection=False)
+    context = SimpleNamespace(request=SimpleNamespace(scope={}))
+    for _ in range(2):  # the first run discovers it, the second goes straight to graphql-core
+        result = asyncio.run(executor.run("{ pending }", None, None, context, allow_mutations=False))
+        assert (result.data, result.errors) == ({"pending": 7}, None)
+    assert executor.prepare("{ pending }").plans == {None: None}
+
+
+def test_the_viewer_query_runs_on_a_plan() -> None:
+    """The commonest request of the web app: if a change makes it asynchronous, it
+    silently loses most of its speed. This keeps that visible."""
+    document, op = operation("{ viewer { user { id username } } }")
+    assert compile_plan(api_schema._schema, document, op) is not None
