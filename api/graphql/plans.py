@@ -129,10 +129,46 @@ def _plan_field(schema: GraphQLSchema, parent: GraphQLObjectType, node: FieldNod
     if inspect.iscoroutinefunction(resolve):
         raise _Unsupported()
     strawberry_field = (field.extensions or {}).get(STRAWBERRY_FIELD)
-    takes_info = not (strawberry_field is not None and getattr(strawberry_field, "is_basic_field", False))
     args = get_argument_values(field, node, VariableValues({}, {})) if field.args or node.arguments else {}
+    takes_info = True
+    if strawberry_field is not None and strawberry_field.is_basic_field:
+        # What strawberry's wrapper does for a field without resolver, without the wrapper.
+        takes_info, resolve = False, _attribute(strawberry_field.default_resolver, strawberry_field.python_name)
+    elif strawberry_field is not None and not args:
+        resolve = _direct(schema, strawberry_field) or resolve
     shape = _shape(schema, field.type, node)
     return FieldPlan(key, name, parent, [node], field, resolve, takes_info, args, shape, shape.kind == _NON_NULL)
+
+
+def _attribute(default_resolver: Callable[[Any, str], Any], name: str) -> Callable[[Any, Any], Any]:
+    def attribute(source: Any, info: Any) -> Any:
+        return default_resolver(source, name)
+
+    return attribute
+
+
+def _direct(schema: GraphQLSchema, field: Any) -> Callable[..., Any] | None:
+    """For a synchronous strawberry resolver without arguments, extensions or exception
+    handlers: the call strawberry's wrapper makes (the source as self, root or parent;
+    an Info), without its argument conversion and extension chain."""
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    resolver = field.base_resolver
+    if strawberry_schema is None or resolver is None or field.arguments or field.extensions or field.is_async:
+        return None
+    if strawberry_schema.schema_converter.exception_handlers:
+        return None
+    info_class, call = strawberry_schema.config.info_class, resolver.wrapped_func
+    passes_self = resolver.self_parameter is not None
+    source_names = [p.name for p in (resolver.root_parameter, resolver.parent_parameter) if p is not None]
+    info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+
+    def direct(source: Any, info: GraphQLResolveInfo) -> Any:
+        kwargs = {name: source for name in source_names}
+        if info_name is not None:
+            kwargs[info_name] = info_class(_raw_info=info, _field=field)
+        return call(source, **kwargs) if passes_self else call(**kwargs)
+
+    return direct
 
 
 def _shape(schema: GraphQLSchema, type_: GraphQLOutputType, node: FieldNode) -> Shape:
