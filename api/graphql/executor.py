@@ -2,8 +2,8 @@
 
 Each distinct document is parsed and validated once (a bounded cache keyed by the
 query text) with the request limits as validation rules; a request then costs one
-cache lookup and the execution: a plan (api.graphql.plans) for a query that only
-needs synchronous resolvers, graphql-core for everything else. strawberry defines the
+cache lookup and the execution: a plan (api.graphql.plans) for a query made of plain
+fields, graphql-core for everything else. strawberry defines the
 schema, the types and the resolvers; its per-request extension machinery is not on
 this path."""
 
@@ -106,9 +106,10 @@ class Executor:
         result: ExecutionResult | None = None
         if plan is not None:
             try:
-                result = execute_plan(self.schema, plan, context)
+                outcome = execute_plan(self.schema, plan, context)
+                result = outcome if isinstance(outcome, ExecutionResult) else await outcome
             except NeedsGraphQLCore:
-                prepared.plans[operation_name] = None  # a resolver went asynchronous: from now on graphql-core
+                prepared.plans[operation_name] = None  # a resolver tracks async work: from now on graphql-core
         if result is None:
             executed = graphql_execute(
                 self.schema, document, context_value=context, variable_values=variables, operation_name=operation_name

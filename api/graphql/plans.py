@@ -1,22 +1,23 @@
-"""Execution plans: a lean executor for queries whose every resolver is synchronous.
+"""Execution plans: a lean executor for the queries the web app sends.
 
-graphql-core's executor collects fields, builds a resolve-info object per field, checks
-every value for awaitables and keeps incremental-delivery books: about 300 Python calls
-for `{ viewer { user { id username } } }`, most of that request's cost. For a cached
-document that uses only plain fields (no fragments, directives, variables, abstract
-types or introspection beyond `__typename`) and only synchronous resolvers, the field
-collection is done once, when the document is first run, and each request walks the
-plan: the resolver, the value completion, nothing else.
+graphql-core's executor collects the fields of every selection, builds a resolve-info
+object per field and keeps incremental-delivery books on each request: about 300
+Python calls for `{ viewer { user { id username } } }`, most of that request's cost,
+and ~15 µs per field of a users page. For a cached query document that uses only
+plain fields (no fragments, directives, variables, abstract types or introspection
+beyond `__typename`), the field collection is done once, when the document is first
+run, and each request walks the plan: the resolver, the value completion, and only
+for fields that wait, the gathering of coroutines.
 
-Anything else runs on graphql-core, which stays the reference: a query that meets an
-awaitable at run time (only possible from a resolver declared synchronous) is re-run
-there, and the tests run the same documents on both and compare the responses. Only
-queries take this path; a query's resolvers read, so running one again is harmless."""
+The semantics are graphql-core's, which stays the reference: siblings and list items
+that wait run concurrently (DataLoaders batch as before), errors are located and
+nulled the same way, and the tests run the same documents on both and compare the
+responses. Mutations, and everything a plan does not cover, run on graphql-core."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Iterable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,7 @@ from graphql import (
     located_error,
 )
 from graphql.execution.values import VariableValues, get_argument_values
-from graphql.pyutils import Path, is_awaitable, is_iterable
+from graphql.pyutils import Path, gather_with_cancel, is_awaitable, is_iterable
 from graphql.pyutils import inspect as inspect_value
 from graphql.type.definition import GraphQLResolveInfoHelpers, is_leaf_type, is_object_type
 
@@ -126,8 +127,6 @@ def _plan_field(schema: GraphQLSchema, parent: GraphQLObjectType, node: FieldNod
     if field is None:  # __schema, __type: introspection stays with graphql-core
         raise _Unsupported()
     resolve = field.resolve or default_field_resolver
-    if inspect.iscoroutinefunction(resolve):
-        raise _Unsupported()
     strawberry_field = (field.extensions or {}).get(STRAWBERRY_FIELD)
     args = get_argument_values(field, node, VariableValues({}, {})) if field.args or node.arguments else {}
     takes_info = True
@@ -148,12 +147,12 @@ def _attribute(default_resolver: Callable[[Any, str], Any], name: str) -> Callab
 
 
 def _direct(schema: GraphQLSchema, field: Any) -> Callable[..., Any] | None:
-    """For a synchronous strawberry resolver without arguments, extensions or exception
+    """For a strawberry resolver without arguments, extensions or exception
     handlers: the call strawberry's wrapper makes (the source as self, root or parent;
     an Info), without its argument conversion and extension chain."""
     strawberry_schema = getattr(schema, "_strawberry_schema", None)
     resolver = field.base_resolver
-    if strawberry_schema is None or resolver is None or field.arguments or field.extensions or field.is_async:
+    if strawberry_schema is None or resolver is None or field.arguments or field.extensions:
         return None
     if strawberry_schema.schema_converter.exception_handlers:
         return None
@@ -190,19 +189,37 @@ def _typename(source: Any, info: Any) -> Any:  # never called: __typename comple
     raise AssertionError
 
 
-def execute_plan(schema: GraphQLSchema, plan: Plan, context: Any, root_value: Any = None) -> ExecutionResult:
-    """Runs the plan; raises NeedsGraphQLCore when a resolver returns an awaitable."""
+def execute_plan(
+    schema: GraphQLSchema, plan: Plan, context: Any, root_value: Any = None
+) -> ExecutionResult | Awaitable[ExecutionResult]:
+    """Runs the plan: the result at once when every resolver answered synchronously,
+    else an awaitable of it. Raises NeedsGraphQLCore if a resolver asks for work
+    tracking, which only graphql-core provides."""
     run = _Run(schema, plan, context, root_value)
     try:
         data = run.fields(plan.fields, root_value, None)
     except GraphQLError as error:  # a non-null root field failed
-        run.errors.append(error)
-        data = None
-    return ExecutionResult(data, run.errors or None)
+        return ExecutionResult(None, [*run.errors, error])
+    if not is_awaitable(data):
+        return ExecutionResult(data, run.errors or None)
+
+    async def finish() -> ExecutionResult:
+        try:
+            completed = await data
+        except GraphQLError as error:
+            return ExecutionResult(None, [*run.errors, error])
+        return ExecutionResult(completed, run.errors or None)
+
+    return finish()
 
 
 class _Run:
-    __slots__ = ("schema", "plan", "context", "root_value", "errors", "helpers")
+    """One execution. Mirrors graphql-core's semantics: sibling fields and list items
+    that wait run concurrently; an error in a non-null position nulls the nearest
+    nullable ancestor, cancels the work still pending under it and discards later
+    errors from there."""
+
+    __slots__ = ("schema", "plan", "context", "root_value", "errors", "nulled", "helpers", "background")
 
     def __init__(self, schema: GraphQLSchema, plan: Plan, context: Any, root_value: Any) -> None:
         self.schema = schema
@@ -210,10 +227,34 @@ class _Run:
         self.context = context
         self.root_value = root_value
         self.errors: list[GraphQLError] = []
-        self.helpers = GraphQLResolveInfoHelpers(gather=_needs_core, track=_needs_core)
+        self.nulled: set[Path] = set()
+        self.helpers = GraphQLResolveInfoHelpers(gather=gather_with_cancel, track=_needs_core)
+        self.background: set[Any] = set()
 
-    def fields(self, plans: tuple[FieldPlan, ...], source: Any, path: Path | None) -> dict[str, Any]:
-        return {f.key: self.field(f, source, Path(path, f.key, f.parent.name)) for f in plans}
+    # --- fields -------------------------------------------------------------------
+
+    def fields(self, plans: tuple[FieldPlan, ...], source: Any, path: Path | None) -> Any:
+        results: dict[str, Any] = {}
+        waiting: list[str] = []
+        try:
+            for f in plans:
+                value = results[f.key] = self.field(f, source, Path(path, f.key, f.parent.name))
+                if is_awaitable(value):
+                    waiting.append(f.key)
+        except Exception:
+            self.settle([results[key] for key in waiting])
+            raise
+        if not waiting:
+            return results
+
+        async def gathered() -> dict[str, Any]:
+            if len(waiting) == 1:
+                results[waiting[0]] = await results[waiting[0]]
+            else:
+                results.update(zip(waiting, await gather_with_cancel(*(results[key] for key in waiting))))
+            return results
+
+        return gathered()
 
     def field(self, f: FieldPlan, source: Any, path: Path) -> Any:
         try:
@@ -224,22 +265,57 @@ class _Run:
             else:
                 value = f.resolve(source, None)
             if is_awaitable(value):
-                _give_up(value)
-            return self.complete(f, f.shape, value, path)
+                return self.await_field(f, f.shape, value, path)
+            completed = self.complete(f, f.shape, value, path)
+            if is_awaitable(completed):
+                return self.await_completed(f, f.shape, completed, path)
+            return completed
         except NeedsGraphQLCore:
             raise
         except Exception as raw:
-            error = located_error(raw, f.nodes, path.as_list())
-            if f.non_null:
-                raise error from None
-            self.errors.append(error)
-            return None
+            return self.fail(raw, f, f.shape, path)
+
+    async def await_field(self, f: FieldPlan, shape: Shape, value: Any, path: Path) -> Any:
+        try:
+            completed = self.complete(f, shape, await value, path)
+            return await completed if is_awaitable(completed) else completed
+        except NeedsGraphQLCore:
+            raise
+        except Exception as raw:
+            return self.fail(raw, f, shape, path)
+
+    async def await_completed(self, f: FieldPlan, shape: Shape, completed: Any, path: Path) -> Any:
+        try:
+            return await completed
+        except NeedsGraphQLCore:
+            raise
+        except Exception as raw:
+            return self.fail(raw, f, shape, path)
+
+    def fail(self, raw: Exception, f: FieldPlan, shape: Shape, path: Path) -> None:
+        """A located error: raised on towards the parent from a non-null position,
+        recorded (the position becomes null) from a nullable one."""
+        error = located_error(raw, f.nodes, path.as_list())
+        if shape.kind == _NON_NULL:
+            raise error from None
+        position: Path | None = path
+        while position is not None:
+            if position in self.nulled:
+                return None
+            position = position.prev
+        self.nulled.add(path)
+        self.errors.append(error)
+        return None
+
+    # --- values -------------------------------------------------------------------
 
     def complete(self, f: FieldPlan, shape: Shape, value: Any, path: Path) -> Any:
         if isinstance(value, Exception):
             raise value
         if shape.kind == _NON_NULL:
             completed = self.complete(f, shape.of, value, path)  # type: ignore[arg-type]
+            if is_awaitable(completed):
+                return self.await_non_null(f, completed)
             if completed is None:
                 raise TypeError(f"Cannot return null for non-nullable field {f.parent.name}.{f.name}.")
             return completed
@@ -254,26 +330,60 @@ class _Run:
             return self.fields(shape.fields, value, path)
         return self.complete_list(f, shape, value, path)
 
-    def complete_list(self, f: FieldPlan, shape: Shape, value: Any, path: Path) -> list[Any]:
+    async def await_non_null(self, f: FieldPlan, completed: Any) -> Any:
+        value = await completed
+        if value is None:
+            raise TypeError(f"Cannot return null for non-nullable field {f.parent.name}.{f.name}.")
+        return value
+
+    def complete_list(self, f: FieldPlan, shape: Shape, value: Any, path: Path) -> Any:
         if not is_iterable(value):
             raise GraphQLError(f"Expected Iterable, but did not find one for field '{f.parent.name}.{f.name}'.")
         item_shape: Shape = shape.of  # type: ignore[assignment]
-        items = []
-        for index, item in enumerate(value):
-            item_path = path.add_key(index, None)
-            if is_awaitable(item):
-                _give_up(item)
-            try:
-                items.append(self.complete(f, item_shape, item, item_path))
-            except NeedsGraphQLCore:
-                raise
-            except Exception as raw:
-                error = located_error(raw, f.nodes, item_path.as_list())
-                if item_shape.kind == _NON_NULL:
-                    raise error from None
-                self.errors.append(error)
-                items.append(None)
-        return items
+        items: list[Any] = []
+        waiting: list[int] = []
+        try:
+            for index, item in enumerate(value):
+                item_path = path.add_key(index, None)
+                if is_awaitable(item):
+                    items.append(self.await_field(f, item_shape, item, item_path))
+                    waiting.append(index)
+                    continue
+                try:
+                    completed = self.complete(f, item_shape, item, item_path)
+                    if is_awaitable(completed):
+                        completed = self.await_completed(f, item_shape, completed, item_path)
+                        waiting.append(index)
+                    items.append(completed)
+                except NeedsGraphQLCore:
+                    raise
+                except Exception as raw:
+                    items.append(self.fail(raw, f, item_shape, item_path))
+        except Exception:
+            self.settle([items[index] for index in waiting])
+            raise
+        if not waiting:
+            return items
+
+        async def gathered() -> list[Any]:
+            if len(waiting) == 1:
+                items[waiting[0]] = await items[waiting[0]]
+            else:
+                for index, completed in zip(waiting, await gather_with_cancel(*(items[i] for i in waiting))):
+                    items[index] = completed
+            return items
+
+        return gathered()
+
+    # --- support ------------------------------------------------------------------
+
+    def settle(self, awaitables: list[Any]) -> None:
+        """Work already started for siblings of a failed non-null field still runs to
+        its end, in the background, so that nothing is left half done or unobserved."""
+        if awaitables:
+            future = asyncio.gather(*awaitables, return_exceptions=True)
+            self.background.add(future)
+            future.add_done_callback(self.background.discard)
 
     def info(self, f: FieldPlan, path: Path) -> GraphQLResolveInfo:
         return GraphQLResolveInfo(
@@ -283,10 +393,4 @@ class _Run:
 
 
 def _needs_core(*args: Any) -> Any:
-    raise NeedsGraphQLCore()
-
-
-def _give_up(awaitable: Any) -> None:
-    if inspect.iscoroutine(awaitable):
-        awaitable.close()  # never awaited: no warning, no work
     raise NeedsGraphQLCore()
