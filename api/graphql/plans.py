@@ -17,8 +17,11 @@ responses. Mutations, and everything a plan does not cover, run on graphql-core.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
+from types import CoroutineType
 from typing import Any
 
 from graphql import (
@@ -200,7 +203,7 @@ def execute_plan(
         data = run.fields(plan.fields, root_value, None)
     except GraphQLError as error:  # a non-null root field failed
         return ExecutionResult(None, [*run.errors, error])
-    if not is_awaitable(data):
+    if not _pending(data):
         return ExecutionResult(data, run.errors or None)
 
     async def finish() -> ExecutionResult:
@@ -239,7 +242,7 @@ class _Run:
         try:
             for f in plans:
                 value = results[f.key] = self.field(f, source, Path(path, f.key, f.parent.name))
-                if is_awaitable(value):
+                if _pending(value):
                     waiting.append(f.key)
         except Exception:
             self.settle([results[key] for key in waiting])
@@ -264,10 +267,10 @@ class _Run:
                 value = f.resolve(source, self.info(f, path), **f.args)
             else:
                 value = f.resolve(source, None)
-            if is_awaitable(value):
+            if _awaitable(value):
                 return self.await_field(f, f.shape, value, path)
             completed = self.complete(f, f.shape, value, path)
-            if is_awaitable(completed):
+            if _pending(completed):
                 return self.await_completed(f, f.shape, completed, path)
             return completed
         except NeedsGraphQLCore:
@@ -278,7 +281,7 @@ class _Run:
     async def await_field(self, f: FieldPlan, shape: Shape, value: Any, path: Path) -> Any:
         try:
             completed = self.complete(f, shape, await value, path)
-            return await completed if is_awaitable(completed) else completed
+            return await completed if _pending(completed) else completed
         except NeedsGraphQLCore:
             raise
         except Exception as raw:
@@ -314,7 +317,7 @@ class _Run:
             raise value
         if shape.kind == _NON_NULL:
             completed = self.complete(f, shape.of, value, path)  # type: ignore[arg-type]
-            if is_awaitable(completed):
+            if _pending(completed):
                 return self.await_non_null(f, completed)
             if completed is None:
                 raise TypeError(f"Cannot return null for non-nullable field {f.parent.name}.{f.name}.")
@@ -345,13 +348,13 @@ class _Run:
         try:
             for index, item in enumerate(value):
                 item_path = path.add_key(index, None)
-                if is_awaitable(item):
+                if _awaitable(item):
                     items.append(self.await_field(f, item_shape, item, item_path))
                     waiting.append(index)
                     continue
                 try:
                     completed = self.complete(f, item_shape, item, item_path)
-                    if is_awaitable(completed):
+                    if _pending(completed):
                         completed = self.await_completed(f, item_shape, completed, item_path)
                         waiting.append(index)
                     items.append(completed)
@@ -390,6 +393,20 @@ class _Run:
             f.name, f.nodes, f.field.type, f.parent, path, self.schema, self.plan.fragments,  # type: ignore[union-attr]
             self.root_value, self.plan.operation, VariableValues({}, {}), self.context, is_awaitable, None, self.helpers,
         )
+
+
+# What resolvers return most: values that cannot be awaited, known without the general test.
+_PLAIN = frozenset({str, int, float, bool, type(None), dict, list, tuple, uuid.UUID, datetime, date})
+
+
+def _awaitable(value: Any) -> bool:
+    """A resolver's result (or a list item) that must be awaited."""
+    return value.__class__ not in _PLAIN and is_awaitable(value)
+
+
+def _pending(value: Any) -> bool:
+    """A completed value still waiting: the plan itself only makes coroutines for that."""
+    return value.__class__ is CoroutineType
 
 
 def _needs_core(*args: Any) -> Any:
