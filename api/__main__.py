@@ -27,6 +27,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from db.engine import database_url
 
         database_url(settings)
+    if args.workers > 1:
+        _share_metrics_between_workers()
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -42,6 +44,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=False,  # api.observability logs each request, without query strings
     )
     return 0
+
+
+def _share_metrics_between_workers() -> None:
+    """Counters in files that every worker process writes and any one of them reads at
+    scrape time (prometheus_client's multiprocess mode). Set before the workers import
+    prometheus_client; emptied at start, as counters must not survive a restart."""
+    import tempfile
+    from pathlib import Path
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="api-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    for stale in Path(directory).glob("*.db"):
+        stale.unlink()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -4,18 +4,22 @@
   purpose; a filter also masks anything that looks like an email address or a token,
   in messages and tracebacks, in case a library puts one there.
 - /metrics in Prometheus format: requests and latency by GraphQL operation, login
-  outcomes, job queue depth (read from PostgreSQL at scrape time).
+  outcomes, job queue depth (read from PostgreSQL at scrape time). With several
+  worker processes (`serve --workers N`) counters live in PROMETHEUS_MULTIPROC_DIR and
+  every worker's scrape answers for all of them.
 - Request bodies over the limit are refused before they are read."""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
 from contextvars import ContextVar
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily, Metric
 from pythonjsonlogger.json import JsonFormatter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,7 +34,6 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 LOGINS = Counter("api_logins_total", "Login attempts by outcome.", ["outcome"], registry=REGISTRY)
-JOBS = Gauge("api_job_queue_depth", "Jobs waiting or running, by queue and status.", ["queue", "status"], registry=REGISTRY)
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{40,}")
@@ -150,15 +153,33 @@ async def _too_large(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def process_registry() -> CollectorRegistry:
+    """This process's metrics, or every worker's when they share a multiprocess directory."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+class _Collected:
+    def __init__(self, *metrics: Metric) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> tuple[Metric, ...]:
+        return self.metrics
+
+
 async def metrics(request: Request) -> Response:
+    depth = GaugeMetricFamily("api_job_queue_depth", "Jobs waiting or running, by queue and status.", labels=["queue", "status"])
     try:
         rows = await request.state.pool.fetch(
             "SELECT queue_name, status::text AS status, count(*) AS n FROM procrastinate_jobs "
             "WHERE status IN ('todo', 'doing') GROUP BY queue_name, status"
         )
-        JOBS.clear()
         for row in rows:
-            JOBS.labels(row["queue_name"], row["status"]).set(row["n"])
+            depth.add_metric([row["queue_name"], row["status"]], row["n"])
     except Exception:  # metrics must not fail because the database does
         logging.getLogger("api.metrics").warning("job queue depth unavailable", exc_info=True)
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(process_registry()) + generate_latest(_Collected(depth))  # type: ignore[arg-type]
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

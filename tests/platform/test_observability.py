@@ -4,6 +4,8 @@ are exposed; oversized bodies are refused before they are read."""
 from __future__ import annotations
 
 import json
+
+import httpx
 from pathlib import Path
 
 from tests.helpers import ACCEPT, ADD_USER, PASSWORD, Api, Browser, login
@@ -75,3 +77,23 @@ async def test_an_oversized_body_is_refused_before_it_is_read(api: Api) -> None:
 
     streamed = await browser.http.post("/graphql", content=chunks(), headers={"content-type": "application/json"})
     assert streamed.status_code == 413
+
+
+async def test_metrics_count_the_requests_of_every_worker_process(api: Api, tmp_path: Path) -> None:
+    port = free_port()
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    (shared / "counter_99999.db").write_bytes(b"left over from a previous run")
+    env = env_for(api.settings.database_url, PROMETHEUS_MULTIPROC_DIR=str(shared))
+    with process(["serve", "--port", str(port), "--workers", "2"], env):
+        base = f"http://127.0.0.1:{port}"
+        await wait_ready(base)
+        fresh_connections = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=base, limits=fresh_connections) as client:
+            for _ in range(40):  # each on a new connection, taken by whichever worker accepts it
+                assert (await client.get("/healthz")).status_code == 200
+            writers = {path.stem.split("_")[-1] for path in shared.glob("*.db")}
+            assert len(writers) >= 2 and "99999" not in writers, writers  # both workers count; the stale file is gone
+            for _ in range(6):  # whichever worker answers the scrape, it answers for both
+                text = (await client.get("/metrics")).text
+                assert 'api_requests_total{operation="/healthz",status="200"} 40.0' in text, text
