@@ -50,6 +50,7 @@ async def test_a_database_outage_fails_readiness_and_heals_without_a_restart(tmp
             ready = await client.get("/readyz")
             assert (ready.status_code, ready.json()) == (503, {"status": "unavailable"})
             failed = await client.post("/graphql", json={"query": VIEWER}, headers=headers)
+            assert failed.status_code == 503  # the session could not be looked up
             [error] = failed.json()["errors"]
             assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR" and error["message"] == "Internal server error."
             assert "Traceback" not in failed.text and "postgres" not in failed.text.lower() and str(data) not in failed.text
