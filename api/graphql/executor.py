@@ -106,7 +106,7 @@ class Executor:
         result: ExecutionResult | None = None
         if plan is not None:
             try:
-                outcome = execute_plan(self.schema, plan, context)
+                outcome = execute_plan(self.schema, plan, context, variables)
                 result = outcome if isinstance(outcome, ExecutionResult) else await outcome
             except NeedsGraphQLCore:
                 prepared.plans[operation_name] = None  # a resolver tracks async work: from now on graphql-core

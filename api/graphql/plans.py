@@ -4,10 +4,10 @@ graphql-core's executor collects the fields of every selection, builds a resolve
 object per field and keeps incremental-delivery books on each request: about 300
 Python calls for `{ viewer { user { id username } } }`, most of that request's cost,
 and ~15 µs per field of a users page. For a cached query document that uses only
-plain fields (no fragments, directives, variables, abstract types or introspection
-beyond `__typename`), the field collection is done once, when the document is first
-run, and each request walks the plan: the resolver, the value completion, and only
-for fields that wait, the gathering of coroutines.
+plain fields (no fragments, directives, abstract types or introspection beyond
+`__typename`; variables are fine), the field collection is done once, when the
+document is first run, and each request walks the plan: the variables, the resolver,
+the value completion, and only for fields that wait, the gathering of coroutines.
 
 The semantics are graphql-core's, which stays the reference: siblings and list items
 that wait run concurrently (DataLoaders batch as before), errors are located and
@@ -37,13 +37,17 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLSchema,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     Undefined,
+    ValueNode,
+    VariableNode,
     default_field_resolver,
     located_error,
 )
-from graphql.execution.values import VariableValues, get_argument_values
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.pyutils import Path, gather_with_cancel, is_awaitable, is_iterable
 from graphql.pyutils import inspect as inspect_value
 from graphql.type.definition import GraphQLResolveInfoHelpers, is_leaf_type, is_object_type
@@ -64,8 +68,7 @@ class Shape:
     kind: int
     of: Shape | None = None  # the item type of a list, the inner type of a non-null
     leaf: GraphQLLeafType | None = None
-    object_type: GraphQLObjectType | None = None
-    fields: tuple[FieldPlan, ...] = ()
+    fields: tuple[FieldPlan, ...] = ()  # of an object
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +80,7 @@ class FieldPlan:
     field: GraphQLField | None  # None for __typename
     resolve: Callable[..., Any]
     takes_info: bool  # False for strawberry's plain attribute fields, which ignore it
-    args: dict[str, Any]  # literal arguments, coerced once
+    args: dict[str, Any] | None  # literal arguments, coerced once; None: they use variables
     shape: Shape
     non_null: bool
 
@@ -85,14 +88,12 @@ class FieldPlan:
 @dataclass(frozen=True, slots=True)
 class Plan:
     operation: OperationDefinitionNode
-    fragments: dict[str, Any]
-    root_type: GraphQLObjectType
     fields: tuple[FieldPlan, ...]
 
 
 def compile_plan(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode) -> Plan | None:
     """A plan for this query, or None when graphql-core must run it."""
-    if operation.operation is not OperationType.QUERY or operation.variable_definitions or operation.directives:
+    if operation.operation is not OperationType.QUERY or operation.directives:
         return None
     root = schema.query_type
     if root is None:
@@ -101,7 +102,7 @@ def compile_plan(schema: GraphQLSchema, document: DocumentNode, operation: Opera
         fields = _plan_selections(schema, root, operation.selection_set.selections)
     except _Unsupported:
         return None
-    return Plan(operation=operation, fragments={}, root_type=root, fields=fields)
+    return Plan(operation=operation, fields=fields)
 
 
 class _Unsupported(Exception):
@@ -131,15 +132,32 @@ def _plan_field(schema: GraphQLSchema, parent: GraphQLObjectType, node: FieldNod
         raise _Unsupported()
     resolve = field.resolve or default_field_resolver
     strawberry_field = (field.extensions or {}).get(STRAWBERRY_FIELD)
-    args = get_argument_values(field, node, VariableValues({}, {})) if field.args or node.arguments else {}
+    args: dict[str, Any] | None = {}
+    if any(_uses_variables(argument.value) for argument in node.arguments or ()):
+        args = None  # coerced per request, from that request's variables
+    elif field.args or node.arguments:
+        try:
+            args = get_argument_values(field, node, _NO_VARIABLES)
+        except GraphQLError:
+            raise _Unsupported() from None  # let graphql-core report it, as for any request
     takes_info = True
     if strawberry_field is not None and strawberry_field.is_basic_field:
         # What strawberry's wrapper does for a field without resolver, without the wrapper.
         takes_info, resolve = False, _attribute(strawberry_field.default_resolver, strawberry_field.python_name)
-    elif strawberry_field is not None and not args:
+    elif strawberry_field is not None and not field.args:
         resolve = _direct(schema, strawberry_field) or resolve
     shape = _shape(schema, field.type, node)
     return FieldPlan(key, name, parent, [node], field, resolve, takes_info, args, shape, shape.kind == _NON_NULL)
+
+
+def _uses_variables(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_uses_variables(item) for item in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_uses_variables(field.value) for field in value.fields)
+    return False
 
 
 def _attribute(default_resolver: Callable[[Any, str], Any], name: str) -> Callable[[Any, Any], Any]:
@@ -184,7 +202,7 @@ def _shape(schema: GraphQLSchema, type_: GraphQLOutputType, node: FieldNode) -> 
         return Shape(_LEAF, leaf=type_)  # type: ignore[arg-type]
     if is_object_type(type_) and node.selection_set is not None and type_.is_type_of is None:  # type: ignore[union-attr]
         fields = _plan_selections(schema, type_, node.selection_set.selections)  # type: ignore[arg-type]
-        return Shape(_OBJECT, object_type=type_, fields=fields)  # type: ignore[arg-type]
+        return Shape(_OBJECT, fields=fields)
     raise _Unsupported()  # interfaces and unions: graphql-core resolves the runtime type
 
 
@@ -193,12 +211,18 @@ def _typename(source: Any, info: Any) -> Any:  # never called: __typename comple
 
 
 def execute_plan(
-    schema: GraphQLSchema, plan: Plan, context: Any, root_value: Any = None
+    schema: GraphQLSchema, plan: Plan, context: Any, variables: dict[str, Any] | None = None, root_value: Any = None
 ) -> ExecutionResult | Awaitable[ExecutionResult]:
     """Runs the plan: the result at once when every resolver answered synchronously,
     else an awaitable of it. Raises NeedsGraphQLCore if a resolver asks for work
     tracking, which only graphql-core provides."""
-    run = _Run(schema, plan, context, root_value)
+    variable_values = _NO_VARIABLES
+    if plan.operation.variable_definitions:
+        coerced = get_variable_values(schema, plan.operation.variable_definitions, variables or {}, max_errors=50)
+        if isinstance(coerced, list):
+            return ExecutionResult(None, coerced)
+        variable_values = coerced
+    run = _Run(schema, plan, context, variable_values, root_value)
     try:
         data = run.fields(plan.fields, root_value, None)
     except GraphQLError as error:  # a non-null root field failed
@@ -222,12 +246,13 @@ class _Run:
     nullable ancestor, cancels the work still pending under it and discards later
     errors from there."""
 
-    __slots__ = ("schema", "plan", "context", "root_value", "errors", "nulled", "helpers", "background")
+    __slots__ = ("schema", "plan", "context", "variables", "root_value", "errors", "nulled", "helpers", "background")
 
-    def __init__(self, schema: GraphQLSchema, plan: Plan, context: Any, root_value: Any) -> None:
+    def __init__(self, schema: GraphQLSchema, plan: Plan, context: Any, variables: VariableValues, root_value: Any) -> None:
         self.schema = schema
         self.plan = plan
         self.context = context
+        self.variables = variables
         self.root_value = root_value
         self.errors: list[GraphQLError] = []
         self.nulled: set[Path] = set()
@@ -264,7 +289,8 @@ class _Run:
             if f.shape.kind == _TYPENAME:
                 return f.parent.name
             if f.takes_info:
-                value = f.resolve(source, self.info(f, path), **f.args)
+                args = f.args if f.args is not None else get_argument_values(f.field, f.nodes[0], self.variables)  # type: ignore[arg-type]
+                value = f.resolve(source, self.info(f, path), **args)
             else:
                 value = f.resolve(source, None)
             if _awaitable(value):
@@ -390,10 +416,12 @@ class _Run:
 
     def info(self, f: FieldPlan, path: Path) -> GraphQLResolveInfo:
         return GraphQLResolveInfo(
-            f.name, f.nodes, f.field.type, f.parent, path, self.schema, self.plan.fragments,  # type: ignore[union-attr]
-            self.root_value, self.plan.operation, VariableValues({}, {}), self.context, is_awaitable, None, self.helpers,
+            f.name, f.nodes, f.field.type, f.parent, path, self.schema, {},  # type: ignore[union-attr]  (no fragments in a plan)
+            self.root_value, self.plan.operation, self.variables, self.context, is_awaitable, None, self.helpers,
         )
 
+
+_NO_VARIABLES = VariableValues({}, {})
 
 # What resolvers return most: values that cannot be awaited, known without the general test.
 _PLAIN = frozenset({str, int, float, bool, type(None), dict, list, tuple, uuid.UUID, datetime, date})

@@ -171,19 +171,36 @@ async def settled(outcome: ExecutionResult | Awaitable[ExecutionResult]) -> Exec
     ],
 )
 async def test_a_plan_answers_as_graphql_core_does(query: str) -> None:
+    await answers_alike(query)
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ("query($n: Int!) { items(first: $n) { name } }", {"n": 3}),
+        ("query($n: Int = 1) { items(first: $n) { name } laterItems(first: $n) { detail } }", {}),
+        ("query($n: Int) { items(first: 1) { name } later: laterItems(first: $n) { name } }", {"n": None}),
+        ("query($n: Int!) { items(first: $n) { name } }", {}),  # a required variable is missing
+        ("query($n: Int!) { items(first: $n) { name } }", {"n": "three"}),  # of the wrong type
+    ],
+)
+async def test_a_plan_takes_variables_as_graphql_core_does(query: str, variables: dict[str, Any]) -> None:
+    await answers_alike(query, variables)
+
+
+async def answers_alike(query: str, variables: dict[str, Any] | None = None) -> None:
     document, op = operation(query)
     plan = compile_plan(SCHEMA, document, op)
     assert plan is not None
     reference_context, context = Context(), Context()
-    reference = await settled(execute(SCHEMA, document, context_value=reference_context))
-    assert formatted(await settled(execute_plan(SCHEMA, plan, context))) == formatted(reference)
+    reference = await settled(execute(SCHEMA, document, context_value=reference_context, variable_values=variables))
+    assert formatted(await settled(execute_plan(SCHEMA, plan, context, variables))) == formatted(reference)
     assert context.batches == reference_context.batches  # as many loads in each batch
 
 
 @pytest.mark.parametrize(
     "query",
     [
-        "query($n: Int!) { items(first: $n) { name } }",  # variables
         "{ items { ...ItemName } } fragment ItemName on Item { name }",
         "{ items { ... on Item { name } } }",
         "{ items { name @include(if: true) } }",
@@ -216,6 +233,8 @@ async def test_a_resolver_that_needs_graphql_core_gets_it() -> None:
     [
         "{ viewer { user { id username } } }",
         "{ users(first: 50) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id username email displayName role status mfaEnabled lastLoginAt } } } }",
+        "query($after: String, $search: String) { users(first: 50, after: $after, search: $search) { edges { node { id username } } } }",
+        "query($t: String!) { purposes(tenant: $t) { key title description legalBasis version } }",
     ],
 )
 def test_the_web_apps_hot_queries_run_on_plans(query: str) -> None:
