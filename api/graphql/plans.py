@@ -272,17 +272,7 @@ class _Run:
         except Exception:
             self.settle([results[key] for key in waiting])
             raise
-        if not waiting:
-            return results
-
-        async def gathered() -> dict[str, Any]:
-            if len(waiting) == 1:
-                results[waiting[0]] = await results[waiting[0]]
-            else:
-                results.update(zip(waiting, await gather_with_cancel(*(results[key] for key in waiting))))
-            return results
-
-        return gathered()
+        return _filled(results, waiting) if waiting else results
 
     def field(self, f: FieldPlan, source: Any, path: Path) -> Any:
         try:
@@ -391,18 +381,7 @@ class _Run:
         except Exception:
             self.settle([items[index] for index in waiting])
             raise
-        if not waiting:
-            return items
-
-        async def gathered() -> list[Any]:
-            if len(waiting) == 1:
-                items[waiting[0]] = await items[waiting[0]]
-            else:
-                for index, completed in zip(waiting, await gather_with_cancel(*(items[i] for i in waiting))):
-                    items[index] = completed
-            return items
-
-        return gathered()
+        return _filled(items, waiting) if waiting else items
 
     # --- support ------------------------------------------------------------------
 
@@ -435,6 +414,17 @@ def _awaitable(value: Any) -> bool:
 def _pending(value: Any) -> bool:
     """A completed value still waiting: the plan itself only makes coroutines for that."""
     return value.__class__ is CoroutineType
+
+
+async def _filled(container: Any, waiting: list[Any]) -> Any:
+    """The dict or list with its waiting entries (keys or indexes) replaced by their
+    values, awaited together (one alone is awaited directly, as graphql-core does)."""
+    if len(waiting) == 1:
+        container[waiting[0]] = await container[waiting[0]]
+    else:
+        for key, value in zip(waiting, await gather_with_cancel(*(container[key] for key in waiting))):
+            container[key] = value
+    return container
 
 
 def _needs_core(*args: Any) -> Any:
