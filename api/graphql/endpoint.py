@@ -13,7 +13,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
 from api.graphql.context import Context, Services
-from api.graphql.errors import INTERNAL_MESSAGE, format_error
+from api.graphql.errors import format_error, internal_error
 from api.graphql.executor import Executor, MutationOverGet
 from api.request_meta import RequestMeta
 
@@ -35,8 +35,8 @@ def _bad_request(message: str) -> Response:
 
 
 def _unavailable(request_id: str) -> Response:
-    error = {"message": INTERNAL_MESSAGE, "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}}
-    return Response(orjson.dumps({"data": None, "errors": [error]}), status_code=503, media_type="application/json")
+    body = {"data": None, "errors": [internal_error(request_id)]}
+    return Response(orjson.dumps(body), status_code=503, media_type="application/json")
 
 
 class GraphQLEndpoint:

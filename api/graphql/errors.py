@@ -27,6 +27,11 @@ def is_expected(error: GraphQLError) -> bool:
     return original is None or isinstance(original, GraphQLError) or type(original) in _EXPECTED
 
 
+def internal_error(request_id: str) -> dict[str, Any]:
+    """What a client sees of anything unexpected: no detail, the id to quote to support."""
+    return {"message": INTERNAL_MESSAGE, "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}}
+
+
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     original = error.original_error
     out: dict[str, Any] = {}
@@ -41,8 +46,8 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         if isinstance(original, RateLimited):
             extensions["retryAfter"] = original.retry_after  # type: ignore[assignment]
     else:
-        out["message"] = INTERNAL_MESSAGE
-        extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+        masked = internal_error(request_id)
+        out["message"], extensions = masked["message"], masked["extensions"]
     if error.locations:
         out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
     if error.path:

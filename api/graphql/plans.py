@@ -37,6 +37,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLSchema,
+    GraphQLString,
     ListValueNode,
     ObjectValueNode,
     OperationDefinitionNode,
@@ -54,7 +55,7 @@ from graphql.type.definition import GraphQLResolveInfoHelpers, is_leaf_type, is_
 
 STRAWBERRY_FIELD = "strawberry-definition"  # where strawberry keeps its field on a GraphQLField
 
-_LEAF, _OBJECT, _LIST, _NON_NULL, _TYPENAME = range(5)
+_LEAF, _OBJECT, _LIST, _NON_NULL = range(4)
 
 
 class NeedsGraphQLCore(Exception):
@@ -126,7 +127,8 @@ def _plan_selections(schema: GraphQLSchema, parent: GraphQLObjectType, selection
 def _plan_field(schema: GraphQLSchema, parent: GraphQLObjectType, node: FieldNode, key: str) -> FieldPlan:
     name = node.name.value
     if name == "__typename":
-        return FieldPlan(key, name, parent, [node], None, _typename, False, {}, Shape(_TYPENAME), True)
+        typename = Shape(_NON_NULL, of=Shape(_LEAF, leaf=GraphQLString))
+        return FieldPlan(key, name, parent, [node], None, _constant(parent.name), False, {}, typename, True)
     field = parent.fields.get(name)
     if field is None:  # __schema, __type: introspection stays with graphql-core
         raise _Unsupported()
@@ -158,6 +160,13 @@ def _uses_variables(value: ValueNode) -> bool:
     if isinstance(value, ObjectValueNode):
         return any(_uses_variables(field.value) for field in value.fields)
     return False
+
+
+def _constant(value: Any) -> Callable[[Any, Any], Any]:
+    def constant(source: Any, info: Any) -> Any:
+        return value
+
+    return constant
 
 
 def _attribute(default_resolver: Callable[[Any, str], Any], name: str) -> Callable[[Any, Any], Any]:
@@ -206,12 +215,8 @@ def _shape(schema: GraphQLSchema, type_: GraphQLOutputType, node: FieldNode) -> 
     raise _Unsupported()  # interfaces and unions: graphql-core resolves the runtime type
 
 
-def _typename(source: Any, info: Any) -> Any:  # never called: __typename completes from the plan
-    raise AssertionError
-
-
 def execute_plan(
-    schema: GraphQLSchema, plan: Plan, context: Any, variables: dict[str, Any] | None = None, root_value: Any = None
+    schema: GraphQLSchema, plan: Plan, context: Any, variables: dict[str, Any] | None = None
 ) -> ExecutionResult | Awaitable[ExecutionResult]:
     """Runs the plan: the result at once when every resolver answered synchronously,
     else an awaitable of it. Raises NeedsGraphQLCore if a resolver asks for work
@@ -222,9 +227,9 @@ def execute_plan(
         if isinstance(coerced, list):
             return ExecutionResult(None, coerced)
         variable_values = coerced
-    run = _Run(schema, plan, context, variable_values, root_value)
+    run = _Run(schema, plan, context, variable_values)
     try:
-        data = run.fields(plan.fields, root_value, None)
+        data = run.fields(plan.fields, None, None)  # no root value, as graphql-core is called
     except GraphQLError as error:  # a non-null root field failed
         return ExecutionResult(None, [*run.errors, error])
     if not _pending(data):
@@ -246,18 +251,15 @@ class _Run:
     nullable ancestor, cancels the work still pending under it and discards later
     errors from there."""
 
-    __slots__ = ("schema", "plan", "context", "variables", "root_value", "errors", "nulled", "helpers", "background")
+    __slots__ = ("schema", "plan", "context", "variables", "errors", "nulled")
 
-    def __init__(self, schema: GraphQLSchema, plan: Plan, context: Any, variables: VariableValues, root_value: Any) -> None:
+    def __init__(self, schema: GraphQLSchema, plan: Plan, context: Any, variables: VariableValues) -> None:
         self.schema = schema
         self.plan = plan
         self.context = context
         self.variables = variables
-        self.root_value = root_value
         self.errors: list[GraphQLError] = []
         self.nulled: set[Path] = set()
-        self.helpers = GraphQLResolveInfoHelpers(gather=gather_with_cancel, track=_needs_core)
-        self.background: set[Any] = set()
 
     # --- fields -------------------------------------------------------------------
 
@@ -276,8 +278,6 @@ class _Run:
 
     def field(self, f: FieldPlan, source: Any, path: Path) -> Any:
         try:
-            if f.shape.kind == _TYPENAME:
-                return f.parent.name
             if f.takes_info:
                 args = f.args if f.args is not None else get_argument_values(f.field, f.nodes[0], self.variables)  # type: ignore[arg-type]
                 value = f.resolve(source, self.info(f, path), **args)
@@ -390,13 +390,13 @@ class _Run:
         its end, in the background, so that nothing is left half done or unobserved."""
         if awaitables:
             future = asyncio.gather(*awaitables, return_exceptions=True)
-            self.background.add(future)
-            future.add_done_callback(self.background.discard)
+            _SETTLING.add(future)  # held until done: the loop keeps only weak references
+            future.add_done_callback(_SETTLING.discard)
 
     def info(self, f: FieldPlan, path: Path) -> GraphQLResolveInfo:
         return GraphQLResolveInfo(
             f.name, f.nodes, f.field.type, f.parent, path, self.schema, {},  # type: ignore[union-attr]  (no fragments in a plan)
-            self.root_value, self.plan.operation, self.variables, self.context, is_awaitable, None, self.helpers,
+            None, self.plan.operation, self.variables, self.context, is_awaitable, None, _HELPERS,
         )
 
 
@@ -429,3 +429,7 @@ async def _filled(container: Any, waiting: list[Any]) -> Any:
 
 def _needs_core(*args: Any) -> Any:
     raise NeedsGraphQLCore()
+
+
+_HELPERS = GraphQLResolveInfoHelpers(gather=gather_with_cancel, track=_needs_core)
+_SETTLING: set[Any] = set()
