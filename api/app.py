@@ -26,12 +26,13 @@ from api import bench_floor, sqlcount
 from api.web import console
 from api.graphql.context import Services
 from api.graphql.endpoint import GraphQLEndpoint
+from api.graphql.errors import internal_error
 from api.graphql.executor import Executor
 from api.graphql.schema import schema
 from api.jobs.worker import run_worker
 from api.privacy.download import download_export
 from api.observability import AccessMiddleware, BodyLimitMiddleware, metrics, setup_logging
-from api.middleware import CookieCsrfMiddleware, RequestIdMiddleware
+from api.middleware import RequestIdMiddleware
 from api.settings import Settings, get_settings
 from db import urls
 from db.engine import database_url, make_engine, make_sessionmaker
@@ -102,7 +103,6 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
         Middleware(RequestIdMiddleware),
         Middleware(AccessMiddleware),
         Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),
-        Middleware(CookieCsrfMiddleware, cookie_name=settings.session_cookie_name),
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -122,4 +122,16 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
         Route("/exports/{request_id}", download_export, methods=["GET"]),
         *(console.routes() if settings.serve_console else []),
     ]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    return Starlette(
+        routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers={Exception: masked_internal_error}
+    )
+
+
+async def masked_internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """Whatever escapes a route: JSON without details, the request id to quote (never
+    starlette's plain-text 500)."""
+    request_id = request.scope.get("state", {}).get("request_id") or ""
+    log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        {"data": None, "errors": [internal_error(request_id)]}, status_code=500, headers={"cache-control": "no-store"}
+    )

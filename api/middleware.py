@@ -33,38 +33,3 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
-
-
-_REFUSED = (
-    b'{"data":null,"errors":[{"message":"A request authenticated by the session cookie must be JSON '
-    b'or carry an X-Requested-With header.","extensions":{"code":"FORBIDDEN"}}]}'
-)
-
-
-class CookieCsrfMiddleware:
-    """Refuses a GraphQL operation that carries the session cookie unless a browser could
-    not have sent it cross-site without a CORS preflight: a JSON content type, or a custom
-    header. A plain form post or a GET link from another site gets 403."""
-
-    def __init__(self, app: ASGIApp, cookie_name: str) -> None:
-        self.app = app
-        self.cookie = cookie_name.encode() + b"="
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == "/graphql" and scope["method"] in ("GET", "POST") and self._refuse(scope):
-            await send({"type": "http.response.start", "status": 403, "headers": [(b"content-type", b"application/json")]})
-            await send({"type": "http.response.body", "body": _REFUSED})
-            return
-        await self.app(scope, receive, send)
-
-    def _refuse(self, scope: Scope) -> bool:
-        headers = dict(scope["headers"])
-        cookies = headers.get(b"cookie", b"")
-        if not any(part.strip().startswith(self.cookie) for part in cookies.split(b";")):
-            return False
-        if b"x-requested-with" in headers:
-            return False
-        if scope["method"] == "POST":
-            return not headers.get(b"content-type", b"").lower().startswith(b"application/json")
-        # GET: only the GraphiQL page (no operation in the URL) is harmless.
-        return b"query=" in scope.get("query_string", b"")

@@ -1,14 +1,29 @@
-"""Opaque keyset cursors and page-size checks shared by every connection."""
+"""Opaque keyset cursors and page-size checks shared by every connection.
+
+A cursor is the sort key of a page's last row, as JSON in URL-safe base64. What comes
+back from a client is hostile until proven otherwise: it is decoded only when short,
+each part must have the declared kind and lie in the range the database can hold, and
+anything else is BAD_USER_INPUT ("Invalid cursor.")."""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
-from typing import Any
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Literal
 
 from api.errors import BadInput
 
 MAX_PAGE = 100
+MAX_CURSOR_LENGTH = 512
+MAX_TEXT = 320
+_BIGINT = 2**63 - 1
+_EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(9999, 1, 1, tzinfo=timezone.utc)
+
+Kind = Literal["int", "text", "uuid", "datetime"]
 
 
 def encode_cursor(*key: Any) -> str:
@@ -16,15 +31,35 @@ def encode_cursor(*key: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, default=str, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, size: int) -> list[Any]:
-    """The sort key a cursor holds; BAD_USER_INPUT when it is not one of ours."""
+def _part(value: Any, kind: Kind) -> Any:
+    if kind == "int":
+        if type(value) is int and 0 <= value <= _BIGINT:
+            return value
+    elif kind == "text":
+        if isinstance(value, str) and len(value) <= MAX_TEXT and "\x00" not in value:
+            return value
+    elif kind == "uuid":
+        if isinstance(value, str) and len(value) <= 36:
+            return uuid.UUID(value)
+    elif kind == "datetime":
+        if isinstance(value, str) and len(value) <= 40:
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None and _EARLIEST <= moment <= _LATEST:
+                return moment
+    raise ValueError(kind)
+
+
+def decode_cursor(cursor: str, *kinds: Kind) -> list[Any]:
+    """The sort key a cursor holds, one value per kind; BAD_USER_INPUT when it is not one of ours."""
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise BadInput("Invalid cursor.")
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        key = None
-    if not isinstance(key, list) or len(key) != size:
-        raise BadInput("Invalid cursor.")
-    return key
+        if not isinstance(key, list) or len(key) != len(kinds):
+            raise ValueError("shape")
+        return [_part(value, kind) for value, kind in zip(key, kinds)]
+    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error, RecursionError, OverflowError):
+        raise BadInput("Invalid cursor.") from None
 
 
 def check_first(first: int) -> None:

@@ -39,8 +39,7 @@ class TenantType:
 
     @strawberry.field
     async def seats_used(self, info: Info) -> int:
-        async with info.context.reading() as db:
-            return await tenants.seats_used(db, self.model_id)
+        return await info.context.read(lambda db: tenants.seats_used(db, self.model_id))
 
     @classmethod
     def of(cls, t: models.Tenant) -> TenantType:
@@ -144,11 +143,12 @@ class AccountsQuery:
         status: AccountStatus | None = None,
     ) -> UserConnection:
         actor = await info.context.admin()
-        async with info.context.reading() as db:
-            page = await users.list_page(
+        page = await info.context.read(
+            lambda db: users.list_page(
                 db, actor, first=50 if first is None else first, after=after, search=search,
                 role=role.value if role else None, status=status.value if status else None,
             )
+        )
         edges = [UserEdge(cursor=c, node=UserType.of(u)) for u, c in zip(page.users, page.cursors)]
         return UserConnection(
             edges=edges,
@@ -159,8 +159,7 @@ class AccountsQuery:
     @strawberry.field(description="ADMIN or OWNER. Null for an id outside the viewer's tenant.")
     async def user(self, info: Info, id: strawberry.ID) -> UserType | None:
         actor = await info.context.admin()
-        async with info.context.reading() as db:
-            user = await users.get_visible(db, actor, id)
+        user = await info.context.read(lambda db: users.get_visible(db, actor, id))
         return UserType.of(user) if user else None
 
 

@@ -34,8 +34,9 @@ async def by_slug(db: AsyncSession, slug: str) -> Tenant | None:
 
 
 async def lock(db: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
-    """The tenant row under FOR UPDATE: serialises seat and owner changes within a tenant."""
-    result = await db.execute(select(Tenant).where(Tenant.id == tenant_id).with_for_update().execution_options(populate_existing=True))
+    """The tenant row under FOR NO KEY UPDATE: serialises seat and owner changes within a
+    tenant, while inserts that merely reference the tenant (audit events, sessions) go on."""
+    result = await db.execute(select(Tenant).where(Tenant.id == tenant_id).with_for_update(key_share=True).execution_options(populate_existing=True))
     return result.scalar_one()
 
 

@@ -52,7 +52,9 @@ async def take(
                 AccountToken.used_at.is_(None),  # type: ignore[union-attr]
                 AccountToken.expires_at > clock.now(),  # type: ignore[arg-type]
             )
-            .with_for_update(of=AccountToken)
+            # The account too: a concurrent change of its status (disabling) is waited for
+            # and then seen, never overwritten with what was read before it.
+            .with_for_update(of=[AccountToken, User], key_share=True)
             .execution_options(populate_existing=True)
         )
     ).first()

@@ -45,7 +45,7 @@ async def visible(db: AsyncSession, actor: Actor, user_id: str, *, lock: bool = 
         return None
     query = select(User).where(User.tenant_id == actor.tenant_id, User.id == uid)
     if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     return (await db.execute(query)).scalar_one_or_none()
 
 
@@ -210,7 +210,7 @@ async def resend_invitation(db: AsyncSession, settings: Settings, actor: Actor, 
 
 async def update_own_profile(db: AsyncSession, actor: Actor, meta: RequestMeta, *, display_name: Maybe[str | None]) -> User:
     """Rectification by the user: the display name (email has its own verified flow)."""
-    user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update=True, populate_existing=True)
+    user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True}, populate_existing=True)
     assert user is not None
     if display_name is not UNSET:
         new = validation.display_name(display_name)  # type: ignore[arg-type]
@@ -235,11 +235,8 @@ def _encode_cursor(user: User) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
-    key, uid = decode_cursor(cursor, 2)
-    try:
-        return str(key), uuid.UUID(str(uid))
-    except ValueError:
-        raise BadInput("Invalid cursor.") from None
+    key, uid = decode_cursor(cursor, "text", "uuid")
+    return key, uid
 
 
 def _filtered(query: Select, tenant_id: uuid.UUID, search: str | None, role: str | None, status: str | None) -> Select:  # type: ignore[type-arg]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,10 +35,8 @@ class EventPage:
 
 
 def _decode_cursor(cursor: str) -> int:
-    [seq] = decode_cursor(cursor, 1)
-    if not isinstance(seq, int):
-        raise BadInput("Invalid cursor.")
-    return seq
+    [seq] = decode_cursor(cursor, "int")
+    return int(seq)
 
 
 def _uuid(value: str, name: str) -> uuid.UUID:
@@ -67,6 +65,9 @@ async def search(db: AsyncSession, actor: Actor, *, first: int, after: str | Non
         query = query.where(AuditEvent.actor_id == _uuid(where.actor_id, "actorId"))
     if where.target_id:
         query = query.where(AuditEvent.target_id == _uuid(where.target_id, "targetId"))
+    for name, moment in (("since", where.since), ("until", where.until)):
+        if moment is not None:
+            _check_moment(moment, name)
     # The chain trigger keeps occurred_at non-decreasing along chain_seq, so a time bound
     # is a chain position bound: one index probe each, then every filter is a range scan.
     if where.since:
@@ -74,6 +75,15 @@ async def search(db: AsyncSession, actor: Actor, *, first: int, after: str | Non
     if where.until:
         query = query.where(AuditEvent.chain_seq < await _first_seq_at_or_after(db, actor.tenant_id, where.until))  # type: ignore[operator]
     return await _page(db, query, first, after)
+
+
+def _check_moment(moment: datetime, name: str) -> None:
+    try:
+        if moment.tzinfo is not None and datetime(1970, 1, 1, tzinfo=timezone.utc) <= moment <= datetime(9999, 1, 1, tzinfo=timezone.utc):
+            return
+    except OverflowError:
+        pass
+    raise BadInput(f"`{name}` must be a time with a zone between 1970 and 9999.")
 
 
 async def _first_seq_at_or_after(db: AsyncSession, tenant_id: uuid.UUID, moment: datetime) -> int:

@@ -84,6 +84,5 @@ class AuditQuery:
     ) -> AuditEventConnection:
         actor = await info.context.admin()
         where = EventFilter(**vars(filter)) if filter else EventFilter()
-        async with info.context.reading() as db:
-            page = await query.search(db, actor, first=50 if first is None else first, after=after, where=where)
+        page = await info.context.read(lambda db: query.search(db, actor, first=50 if first is None else first, after=after, where=where))
         return AuditEventConnection.of(page)

@@ -48,7 +48,7 @@ def _new_recovery_code() -> str:
 async def _authenticator(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, *, lock: bool = False) -> UserTotp | None:
     query = select(UserTotp).where(UserTotp.tenant_id == tenant_id, UserTotp.user_id == user_id)
     if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     return (await db.execute(query)).scalar_one_or_none()
 
 
@@ -140,7 +140,7 @@ async def confirm_enrollment(
         raise UserFailure.of(ErrorCode.ALREADY_ENABLED, "Two-factor authentication is already on.")
     if await _accept_totp(db, authenticator, settings, code) != "ok":
         raise UserFailure.of(ErrorCode.INVALID_CODE, "That code is not right; check the time on your device.", "input.code")
-    user = await db.get(User, (session.tenant_id, session.user_id), with_for_update=True, populate_existing=True)
+    user = await db.get(User, (session.tenant_id, session.user_id), with_for_update={"key_share": True}, populate_existing=True)
     tenant = await tenants.get(db, session.tenant_id)
     assert user is not None
     authenticator.confirmed_at = clock.now()

@@ -10,6 +10,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from api.auth import strength
 from api.errors import ErrorCode, Problem, UserFailure
 
 MIN_LENGTH = 8
@@ -50,35 +51,16 @@ def needs_rehash(password_hash: str) -> bool:
     return HASHER.check_needs_rehash(password_hash)
 
 
-def password_problems(password: str, *, user_inputs: list[str], field: str) -> list[Problem]:
-    """NIST 800-63B style: length, no composition rules, not common or guessable from
-    the account's own details (zxcvbn with those as user inputs)."""
+def length_problem(password: str, field: str) -> Problem | None:
     if len(password) < MIN_LENGTH:
-        return [
-            Problem(
-                ErrorCode.PASSWORD_POLICY,
-                f"Use at least {MIN_LENGTH} characters; {RECOMMENDED_LENGTH} or more is recommended.",
-                field,
-            )
-        ]
+        return Problem(
+            ErrorCode.PASSWORD_POLICY, f"Use at least {MIN_LENGTH} characters; {RECOMMENDED_LENGTH} or more is recommended.", field
+        )
     if len(password) > MAX_LENGTH:
-        return [Problem(ErrorCode.PASSWORD_POLICY, f"Use at most {MAX_LENGTH} characters.", field)]
-    from zxcvbn import zxcvbn  # imported lazily: loading its dictionaries takes a moment
-
-    inputs = [part for value in user_inputs if value for part in _variants(value)]
-    # zxcvbn is quadratic-ish in length; its verdict on the first 100 characters is enough.
-    result = zxcvbn(password[:100], user_inputs=inputs)
-    if result["score"] < 3:
-        hint = result["feedback"].get("warning") or "It is too easy to guess."
-        return [
-            Problem(
-                ErrorCode.PASSWORD_POLICY,
-                f"Choose a less guessable password: {hint.rstrip('.')}. "
-                f"A passphrase of {RECOMMENDED_LENGTH} or more characters works well.",
-                field,
-            )
-        ]
-    return []
+        return Problem(ErrorCode.PASSWORD_POLICY, f"Use at most {MAX_LENGTH} characters.", field)
+    if "\x00" in password:
+        return Problem(ErrorCode.PASSWORD_POLICY, "Passwords cannot contain the NUL character.", field)
+    return None
 
 
 def _variants(value: str) -> list[str]:
@@ -91,10 +73,25 @@ def _variants(value: str) -> list[str]:
 
 
 async def check_password_policy(password: str, *, user_inputs: list[str], field: str) -> list[Problem]:
-    """The policy check in the worker pool: zxcvbn is CPU work of several milliseconds."""
-    return await asyncio.get_running_loop().run_in_executor(
-        _pool, lambda: password_problems(password, user_inputs=user_inputs, field=field)
-    )
+    """NIST 800-63B style: length, no composition rules, not common or guessable from
+    the account's own details. zxcvbn judges the whole password, with those details as
+    its user inputs, at every allowed length (see api.auth.strength)."""
+    problem = length_problem(password, field)
+    if problem is not None:
+        return [problem]
+    inputs = [part for value in user_inputs if value for part in _variants(value)]
+    verdict = await strength.judge(password, inputs)
+    if verdict.score < 3:
+        hint = verdict.warning or "It is too easy to guess."
+        return [
+            Problem(
+                ErrorCode.PASSWORD_POLICY,
+                f"Choose a less guessable password: {hint.rstrip('.')}. "
+                f"A passphrase of {RECOMMENDED_LENGTH} or more characters works well.",
+                field,
+            )
+        ]
+    return []
 
 
 async def hash_new_password(password: str, *, username: str, email: str, tenant_words: list[str], field: str) -> str:

@@ -88,43 +88,38 @@ class Viewer:
     @strawberry.field
     async def tenant(self, info: Info) -> TenantType:
         if self.preloaded_tenant is None:
-            async with info.context.reading() as db:
-                self.preloaded_tenant = await tenants.get(db, self.tenant_id)
+            self.preloaded_tenant = await info.context.read(lambda db: tenants.get(db, self.tenant_id))
         return TenantType.of(self.preloaded_tenant)
 
     @strawberry.field
     async def sessions(self, info: Info) -> list[SessionType]:
-        async with info.context.reading() as db:
-            live = await sessions.live_for_user(db, *self._ids())
+        live = await info.context.read(lambda db: sessions.live_for_user(db, *self._ids()))
         return [SessionType.of(s, self.session_id) for s in live]
 
     @strawberry.field(description="Security-relevant events about this user (logins, password and 2FA changes), newest first.")
     async def activity(self, info: Info, first: int | None = 20, after: str | None = None) -> AuditEventConnection:
-        async with info.context.reading() as db:
-            page = await audit_query.activity(db, *self._ids(), first=20 if first is None else first, after=after)
+        page = await info.context.read(
+            lambda db: audit_query.activity(db, *self._ids(), first=20 if first is None else first, after=after)
+        )
         return AuditEventConnection.of(page)
 
     @strawberry.field
     async def consents(self, info: Info) -> list[ConsentType]:
-        async with info.context.reading() as db:
-            return [ConsentType.of(c) for c in await consents.state(db, *self._ids())]
+        return [ConsentType.of(c) for c in await info.context.read(lambda db: consents.state(db, *self._ids()))]
 
     @strawberry.field
     async def consent_history(self, info: Info) -> list[ConsentEventType]:
-        async with info.context.reading() as db:
-            return [ConsentEventType.of(e) for e in await consents.history(db, *self._ids())]
+        return [ConsentEventType.of(e) for e in await info.context.read(lambda db: consents.history(db, *self._ids()))]
 
     @strawberry.field
     async def data_requests(self, info: Info) -> list[DataRequestType]:
         tenant_id, user_id = self._ids()
-        async with info.context.reading() as db:
-            own = await requests.for_subject(db, tenant_id, user_id)
+        own = await info.context.read(lambda db: requests.for_subject(db, tenant_id, user_id))
         return [DataRequestType.of(r, viewer_id=user_id, settings=info.context.settings) for r in own]
 
     @strawberry.field
     async def recovery_codes_remaining(self, info: Info) -> int:
-        async with info.context.reading() as db:
-            return await mfa.recovery_codes_remaining(db, *self._ids())
+        return await info.context.read(lambda db: mfa.recovery_codes_remaining(db, *self._ids()))
 
     def _ids(self) -> tuple[uuid.UUID, uuid.UUID]:
         return self.tenant_id, self.user_id

@@ -140,7 +140,7 @@ async def _current_user(db: AsyncSession, actor: Actor) -> User:
 
 
 async def _user_and_tenant(db: AsyncSession, actor: Actor) -> tuple[User, Tenant]:
-    user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update=True, populate_existing=True)
+    user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True}, populate_existing=True)
     assert user is not None
     return user, await tenants.get(db, actor.tenant_id)
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,20 +18,14 @@ from starlette.responses import Response
 from api.auth import sessions
 from api.auth.service import Guard
 from api.auth.sessions import SessionInfo
+from api.credentials import NOTHING, Presented
 from api.errors import Forbidden, Unauthenticated
 from api.request_meta import Actor, RequestMeta
 from api.settings import Settings
 
 _UNRESOLVED = object()
-
-
-def presented_token(request: Request, cookie_name: str) -> tuple[str | None, str | None]:
-    """(token, source) from `Authorization: Bearer` or the session cookie."""
-    auth = request.headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip(), "bearer"
-    cookie = request.cookies.get(cookie_name)
-    return (cookie, "cookie") if cookie else (None, None)
+T = TypeVar("T")
+log = logging.getLogger("api.graphql")
 
 
 @dataclass
@@ -48,9 +43,11 @@ class Context:
     request: Request
     services: Services
     meta: RequestMeta
+    credentials: Presented = NOTHING
     # strawberry resolves sibling fields concurrently; the one session is used by one at a time.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _db: AsyncSession | None = None
+    _inflight: set[asyncio.Future[Any]] = field(default_factory=set)
     _session: object = _UNRESOLVED
     _response: Response | None = None
 
@@ -60,6 +57,17 @@ class Context:
         if self._response is None:
             self._response = Response()
         return self._response
+
+    def cookie_mark(self) -> int:
+        return len(self.cookie_headers)
+
+    def reset_cookies(self, mark: int) -> None:
+        """Drop the cookies set since `mark` (a unit of work that is run again)."""
+        if self._response is not None:
+            kept = self.cookie_headers[:mark]
+            del self._response.headers["set-cookie"]
+            for cookie in kept:
+                self._response.headers.append("set-cookie", cookie)
 
     @property
     def cookie_headers(self) -> list[str]:
@@ -74,21 +82,36 @@ class Context:
             self._db = self.services.sessionmaker()
         return self._db
 
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[AsyncSession]:
-        """The request's session for a read, one resolver at a time."""
-        async with self.lock:
-            yield self.db()
+    async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work` on the request's session, one resolver at a time. The work is
+        shielded: when graphql-core cancels a resolver because a sibling failed, its
+        database round-trip still completes (a cancelled one would leave the session
+        half-way through acquiring its connection), and `close` waits for it."""
+
+        async def locked() -> T:
+            async with self.lock:
+                return await work(self.db())
+
+        task = asyncio.ensure_future(locked())
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        return await asyncio.shield(task)
 
     async def close(self) -> None:
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
         if self._db is not None:
-            await self._db.close()
-            self._db = None
+            db, self._db = self._db, None
+            try:
+                await db.close()
+            except Exception:  # a session that cannot close cleanly gives its connection up
+                log.warning("closing the request's database session failed", exc_info=True)
+                await db.invalidate()
 
     # --- authentication -------------------------------------------------------------
 
     def presented_token(self) -> tuple[str | None, str | None]:
-        return presented_token(self.request, self.settings.session_cookie_name)
+        return self.credentials.token, self.credentials.source
 
     async def authenticate(self) -> None:
         """Looks up the presented session once, before the operation runs, so resolvers

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
+from api.credentials import AmbiguousCredentials, Presented, presented
 from api.graphql.context import Context, Services
 from api.graphql.errors import format_error, internal_error
 from api.graphql.executor import Executor, MutationOverGet
@@ -29,9 +30,31 @@ def client_meta(request: Request) -> RequestMeta:
     )
 
 
+NO_STORE = {"cache-control": "no-store"}
+
+
+def _refusal(message: str, code: str, status: int) -> Response:
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=NO_STORE)
+
+
 def _bad_request(message: str) -> Response:
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]}
-    return Response(orjson.dumps(body), status_code=400, media_type="application/json")
+    return _refusal(message, "BAD_USER_INPUT", 400)
+
+
+COOKIE_RULE = "A request authenticated by the session cookie must be JSON or carry an X-Requested-With header."
+
+
+def _cookie_rule_broken(request: Request, credentials: Presented) -> bool:
+    """A request that uses the session cookie must be one a browser cannot send
+    cross-site without a CORS preflight: JSON, or a custom header. A plain form post or
+    a GET link from another site is refused (only the GraphiQL page, with no operation,
+    may be opened by a link)."""
+    if credentials.source != "cookie" or "x-requested-with" in request.headers:
+        return False
+    if request.method == "POST":
+        return not request.headers.get("content-type", "").lower().startswith("application/json")
+    return "query" in request.query_params
 
 
 def _unavailable(request_id: str) -> Response:
@@ -50,8 +73,17 @@ class GraphQLEndpoint:
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
+        try:
+            credentials = presented(request.headers, request.state.services.settings.session_cookie_name)
+        except AmbiguousCredentials:
+            return _bad_request("The request carries its credentials more than once.")
+        if _cookie_rule_broken(request, credentials):
+            return _refusal(COOKIE_RULE, "FORBIDDEN", 403)
         if request.method == "GET":
-            if "query" not in request.query_params:
+            params = request.query_params
+            if any(len(params.getlist(key)) > 1 for key in ("query", "variables", "operationName")):
+                return _bad_request("Give `query`, `variables` and `operationName` at most once each.")
+            if "query" not in params:
                 if self.ide_html is not None and "text/html" in request.headers.get("accept", ""):
                     return HTMLResponse(self.ide_html)
                 return _bad_request("No GraphQL query found in the request.")
@@ -81,7 +113,7 @@ class GraphQLEndpoint:
             return _bad_request("`operationName` must be a string.")
 
         services: Services = request.state.services
-        context = Context(request=request, services=services, meta=client_meta(request))
+        context = Context(request=request, services=services, meta=client_meta(request), credentials=credentials)
         try:
             await context.authenticate()
         except Exception:  # the database is unreachable: masked, logged with the request id
@@ -97,7 +129,7 @@ class GraphQLEndpoint:
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [format_error(error, context.meta.request_id) for error in result.errors]
-        response = Response(orjson.dumps(body), media_type="application/json")
+        response = Response(orjson.dumps(body), media_type="application/json", headers=NO_STORE)
         for cookie in context.cookie_headers:
             response.headers.append("set-cookie", cookie)
         return response

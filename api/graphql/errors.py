@@ -22,9 +22,19 @@ _EXPECTED: dict[type[Exception], tuple[str, str | None]] = {
 }
 
 
+BAD_VALUE_MESSAGE = "A value is malformed or out of range."
+
+
+def _is_bad_value(original: BaseException) -> bool:
+    """PostgreSQL refused a value the request gave (SQLSTATE class 22, data exception:
+    out of range, invalid text, ...): the request's fault, not the server's."""
+    sqlstate = getattr(getattr(original, "orig", original), "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("22")
+
+
 def is_expected(error: GraphQLError) -> bool:
     original = error.original_error
-    return original is None or isinstance(original, GraphQLError) or type(original) in _EXPECTED
+    return original is None or isinstance(original, GraphQLError) or type(original) in _EXPECTED or _is_bad_value(original)
 
 
 def internal_error(request_id: str) -> dict[str, Any]:
@@ -38,6 +48,9 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     if original is None or isinstance(original, GraphQLError):
         # Syntax, validation, variable coercion, depth/alias/token limits.
         out["message"] = error.message
+        extensions = {"code": "BAD_USER_INPUT"}
+    elif _is_bad_value(original):
+        out["message"] = BAD_VALUE_MESSAGE
         extensions = {"code": "BAD_USER_INPUT"}
     elif type(original) in _EXPECTED:
         code, message = _EXPECTED[type(original)]

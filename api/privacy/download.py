@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from api.auth import sessions
-from api.graphql.context import Services, presented_token
+from api.credentials import AmbiguousCredentials, presented
+from api.graphql.context import Services
 from api.privacy import export, requests
 from db.models import DataRequest
 
@@ -22,7 +23,10 @@ async def download_export(request: Request) -> Response:
         request_id = uuid.UUID(request.path_params["request_id"])
     except ValueError:
         return not_found
-    token, _ = presented_token(request, services.settings.session_cookie_name)
+    try:
+        token = presented(request.headers, services.settings.session_cookie_name).token
+    except AmbiguousCredentials:
+        return JSONResponse({"error": "ambiguous credentials"}, status_code=400, headers={"cache-control": "no-store"})
     info = await sessions.resolve(services.pool, token) if token else None
     db = services.sessionmaker()
     try:

@@ -78,7 +78,7 @@ async def delete_own_account(db: AsyncSession, guard: Guard, actor: Actor, meta:
     assert user is not None
     await check_password(db, guard, meta, user, password, field="input.password", failed_action=actions.ACCOUNT_DELETE_FAILED)
     await tenants.lock(db, actor.tenant_id)
-    user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update=True, populate_existing=True)
+    user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True}, populate_existing=True)
     assert user is not None
     await _ensure_not_last_owner(db, user)
     return await erase(db, meta, user, actor=actor, reason="deleted_by_user")

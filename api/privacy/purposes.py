@@ -38,7 +38,7 @@ async def public_list(db: AsyncSession, tenant_slug: str) -> list[Purpose]:
 async def by_key(db: AsyncSession, tenant_id: uuid.UUID, key: str, *, lock: bool = False) -> Purpose | None:
     query = select(Purpose).where(Purpose.tenant_id == tenant_id, Purpose.key == key)
     if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     return (await db.execute(query)).scalar_one_or_none()
 
 

@@ -74,11 +74,8 @@ def _cursor(r: DataRequest) -> str:
 
 
 def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
-    when, rid = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(str(when)), uuid.UUID(str(rid))
-    except ValueError:
-        raise BadInput("Invalid cursor.") from None
+    when, rid = decode_cursor(cursor, "datetime", "uuid")
+    return when, rid
 
 
 async def list_page(db: AsyncSession, actor: Actor, *, first: int, after: str | None, status: str | None) -> RequestPage:

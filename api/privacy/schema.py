@@ -171,14 +171,14 @@ class PurposePayload:
 class PrivacyQuery:
     @strawberry.field(description="Active purposes of a tenant, for consent screens shown before login. Public.")
     async def purposes(self, info: Info, tenant: str) -> list[PurposeType]:
-        async with info.context.reading() as db:
-            return [PurposeType.of(p) for p in await purposes.public_list(db, tenant)]
+        return [PurposeType.of(p) for p in await info.context.read(lambda db: purposes.public_list(db, tenant))]
 
     @strawberry.field(description="ADMIN or OWNER.")
     async def data_requests(self, info: Info, first: int | None = 50, after: str | None = None, status: DataRequestStatus | None = None) -> DataRequestConnection:
         actor = await info.context.admin()
-        async with info.context.reading() as db:
-            page = await requests.list_page(db, actor, first=50 if first is None else first, after=after, status=status.value if status else None)
+        page = await info.context.read(
+            lambda db: requests.list_page(db, actor, first=50 if first is None else first, after=after, status=status.value if status else None)
+        )
         settings = info.context.settings
         return DataRequestConnection(
             edges=[DataRequestEdge(cursor=c, node=DataRequestType.of(r, viewer_id=actor.user_id, settings=settings)) for r, c in zip(page.requests, page.cursors)],
@@ -188,8 +188,7 @@ class PrivacyQuery:
     @strawberry.field(description="ADMIN or OWNER.")
     async def consent_report(self, info: Info) -> list[PurposeConsentCount]:
         actor = await info.context.admin()
-        async with info.context.reading() as db:
-            return [PurposeConsentCount.of(c) for c in await consents.report(db, actor)]
+        return [PurposeConsentCount.of(c) for c in await info.context.read(lambda db: consents.report(db, actor))]
 
 
 @strawberry.type

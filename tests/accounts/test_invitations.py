@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 import os
 import subprocess
 import sys
@@ -156,3 +157,23 @@ async def test_create_tenant_prints_a_link_that_accept_invitation_accepts(api: A
         capture_output=True, text=True, env=env, cwd=Path(__file__).parents[2], timeout=60,
     )
     assert duplicate.returncode == 2 and "exists" in duplicate.stderr
+
+
+async def test_accepting_while_an_administrator_disables_the_account_ends_one_way_or_the_other(api: Api) -> None:
+    """The two lock the account, the tenant's audit chain and the token in different
+    orders; a deadlock between them is retried, never an internal error."""
+    owner = await api.owner("acme")
+    update = "mutation($id: ID!) { updateUser(input: {id: $id, status: DISABLED}) { user { status } errors { code } } }"
+    for round_ in range(12):
+        address = f"race{round_}@acme.example"
+        added = await owner.browser.gql(ADD_USER, {"input": {"username": f"race{round_}", "email": address}})
+        user_id = added.ok("addUser")["user"]["id"]
+        token = await api.queued_token(address)
+        accepted, disabled = await asyncio.gather(
+            api.browser().gql(ACCEPT, {"token": token, "password": PASSWORD}), owner.browser.gql(update, {"id": user_id})
+        )
+        assert not accepted.errors and not disabled.errors, (accepted.body, disabled.body)
+        disabled.ok("updateUser")
+        assert await api.db.fetchval("SELECT status FROM app_user WHERE id = $1", uuid.UUID(user_id)) == "DISABLED"
+        # Whichever came first, no live session of the disabled account is left.
+        assert await api.count("user_session", "user_id = $1", uuid.UUID(user_id)) == 0

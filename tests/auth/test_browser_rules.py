@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from tests.helpers import VIEWER, Api, login
 
 
@@ -57,3 +59,46 @@ async def test_bearer_requests_without_the_cookie_are_not_subject_to_the_cookie_
     client = api.browser()
     response = await client.http.get("/graphql", params={"query": "{ viewer { user { username } } }"}, headers={"authorization": f"Bearer {token}"})
     assert response.json()["data"]["viewer"]["user"]["username"] == "owner"
+
+
+async def test_the_cookie_rule_reads_the_request_as_the_endpoint_does(api: Api) -> None:
+    """What the rule checks is what the endpoint runs: an encoded parameter name is still
+    the query, and a second Cookie header or a repeated parameter is refused, not read
+    one way by the rule and another by the endpoint."""
+    owner = await api.owner("acme")
+    token = owner.browser.session_cookie
+    raw = httpx.AsyncClient(base_url=api.base_url)
+    try:
+        encoded = await raw.get("/graphql?%71uery=%7B%20viewer%20%7B%20user%20%7B%20email%20%7D%20%7D%20%7D", headers={"cookie": f"session={token}"})
+        assert encoded.status_code == 403 and "email" not in encoded.text
+        two_headers = await raw.get(
+            "/graphql", params={"query": "{ viewer { user { email } } }"},
+            headers=[("cookie", "theme=dark"), ("cookie", f"session={token}")],  # type: ignore[arg-type]
+        )
+        assert two_headers.status_code == 403 and "email" not in two_headers.text
+        twice = await raw.post(
+            "/graphql", json={"query": "{ viewer { user { email } } }"},
+            headers={"cookie": f"session={token}; session=other", "content-type": "application/json"},
+        )
+        assert twice.status_code == 400 and "email" not in twice.text
+        repeated = await raw.get(
+            "/graphql?query=%7B__typename%7D&query=%7B%20viewer%20%7B%20user%20%7B%20email%20%7D%20%7D%20%7D",
+            headers={"x-requested-with": "fetch", "cookie": f"session={token}"},
+        )
+        assert repeated.status_code == 400 and "email" not in repeated.text
+        two_authorizations = await raw.post(
+            "/graphql", json={"query": "{ viewer { user { email } } }"},
+            headers=[("authorization", f"Bearer {token}"), ("authorization", "Bearer other")],  # type: ignore[arg-type]
+        )
+        assert two_authorizations.status_code == 400
+    finally:
+        await raw.aclose()
+
+
+async def test_graphql_responses_are_never_cached(api: Api) -> None:
+    owner = await api.owner("acme")
+    answered = await owner.browser.gql(VIEWER)
+    refused = await owner.browser.http.get("/graphql", params={"query": VIEWER})
+    anonymous = await api.browser().gql("{ __typename }")
+    for response in (answered.response, refused, anonymous.response):
+        assert response.headers["cache-control"] == "no-store"
