@@ -37,7 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         loop="uvloop",
         http="httptools",
-        proxy_headers=True,
+        proxy_headers=False,  # the app believes X-Forwarded-For from TRUSTED_PROXIES only
         timeout_graceful_shutdown=20,
         log_level=settings.log_level.lower(),
         log_config=None,  # keep the JSON logging set up above

@@ -18,6 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.auth.limits import Limits
 from api.auth.ratelimit import Limiter
@@ -96,10 +97,13 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
         return JSONResponse({"status": "ready"})
 
     graphql = GraphQLEndpoint(
-        Executor(schema._schema, introspection=settings.is_development), graphiql=settings.is_development
+        Executor(schema._schema, introspection=settings.is_development), graphiql=settings.is_development,
+        suggestions=settings.is_development,
     )
     middleware = [
         *([Middleware(sqlcount.SqlCountMiddleware)] if settings.sql_count_header else []),
+        # Only the configured proxies may say who the client is (X-Forwarded-For).
+        *([Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)] if settings.trusted_proxies else []),
         Middleware(RequestIdMiddleware),
         Middleware(AccessMiddleware),
         Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import re
@@ -170,7 +171,17 @@ class _Collected:
         return self.metrics
 
 
+def metrics_allowed(request: Request, token: str | None) -> bool:
+    """/metrics needs `Authorization: Bearer METRICS_TOKEN`; with no token set it is not served."""
+    if not token:
+        return False
+    presented = request.headers.get("authorization", "")
+    return hmac.compare_digest(presented.encode(), f"Bearer {token}".encode())
+
+
 async def metrics(request: Request) -> Response:
+    if not metrics_allowed(request, request.state.services.settings.metrics_token):
+        return Response('{"error": "not found"}', status_code=404, media_type="application/json")
     depth = GaugeMetricFamily("api_job_queue_depth", "Jobs waiting or running, by queue and status.", labels=["queue", "status"])
     try:
         rows = await request.state.pool.fetch(

@@ -57,12 +57,24 @@ class Settings(BaseSettings):
     login_window_seconds: int = 900
     # Password-reset emails per account per hour (past it, the request is still "ok").
     password_resets_per_hour: int = 3
+    # /metrics is served only to `Authorization: Bearer <METRICS_TOKEN>`; unset, not at all.
+    metrics_token: str | None = None
+    # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; none by default, so a client cannot forge its address.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [p.strip() for p in value.split(",") if p.strip()]
         return value
 
     @field_validator("secret_key_fallbacks", mode="before")

@@ -25,6 +25,7 @@ from db.migrate import upgrade
 from tests.helpers import Api, Mailbox, start_smtp
 
 TEMPLATE_DB = "app_template"
+METRICS_TOKEN = "test-metrics-token"
 _counter = itertools.count()
 
 
@@ -87,7 +88,7 @@ def settings_overrides() -> dict[str, object]:
 
 @pytest.fixture
 def settings(db_url: str, mailbox: Mailbox, tmp_path: Path, settings_overrides: dict[str, object]) -> Settings:
-    return Settings(
+    values: dict[str, object] = dict(
         env="development",
         database_url=db_url,
         secret_key="test-secret-key-" + "x" * 40,
@@ -97,8 +98,9 @@ def settings(db_url: str, mailbox: Mailbox, tmp_path: Path, settings_overrides: 
         allowed_origins=["http://app.test"],
         data_dir=tmp_path / "data",
         db_pool_size=30,
-        **settings_overrides,  # type: ignore[arg-type]
+        metrics_token=METRICS_TOKEN,
     )
+    return Settings(**{**values, **settings_overrides})  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
+from api import text
 from api.errors import ErrorCode, Problem, UserFailure
 
 # ASCII only: look-alike letters from other scripts make usernames that read the same
@@ -35,16 +36,9 @@ def email(value: str, field: str = "input.email") -> str:
 
 
 def display_name(value: str | None, field: str = "input.displayName") -> str | None:
-    if value is None:
+    if value is None or not unicodedata.normalize("NFC", value).strip():
         return None
-    value = unicodedata.normalize("NFC", value).strip()
-    if not value:
-        return None
-    if len(value) > 100:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Display names have at most 100 characters.", field)
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in value):
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Display names cannot contain control characters.", field)
-    return value
+    return text.clean(value, field=field, what="Display names", max_length=100)
 
 
 def tenant_slug(value: str, field: str = "slug") -> str:
@@ -59,10 +53,7 @@ def tenant_slug(value: str, field: str = "slug") -> str:
 
 
 def tenant_name(value: str, field: str = "input.name") -> str:
-    value = unicodedata.normalize("NFC", value).strip()
-    if not 1 <= len(value) <= 200 or any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Tenant names have 1 to 200 printable characters.", field)
-    return value
+    return text.clean(value, field=field, what="Organisation names", max_length=200)
 
 
 def int_range(value: int, low: int, high: int, field: str, what: str) -> Problem | None:

@@ -3,6 +3,7 @@ development, errors in the contract's format, orjson."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import Any
 
@@ -21,10 +22,20 @@ from api.request_meta import RequestMeta
 log = logging.getLogger("api.graphql")
 
 
+def client_address(request: Request) -> str | None:
+    """The client's IP address (a trusted proxy's X-Forwarded-For already applied), or
+    None when what is there is not an address."""
+    host = request.client.host if request.client else None
+    try:
+        return str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
+        return None
+
+
 def client_meta(request: Request) -> RequestMeta:
     user_agent = request.headers.get("user-agent")
     return RequestMeta(
-        ip_address=request.client.host if request.client else None,
+        ip_address=client_address(request),
         user_agent=user_agent[:512] if user_agent else None,
         request_id=request.scope.get("state", {}).get("request_id") or RequestMeta().request_id,
     )
@@ -63,8 +74,9 @@ def _unavailable(request_id: str) -> Response:
 
 
 class GraphQLEndpoint:
-    def __init__(self, executor: Executor, *, graphiql: bool) -> None:
+    def __init__(self, executor: Executor, *, graphiql: bool, suggestions: bool) -> None:
         self.executor = executor
+        self.suggestions = suggestions
         self.ide_html = get_graphql_ide_html("graphiql") if graphiql else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -128,7 +140,7 @@ class GraphQLEndpoint:
             await context.close()
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
-            body["errors"] = [format_error(error, context.meta.request_id) for error in result.errors]
+            body["errors"] = [format_error(error, context.meta.request_id, suggestions=self.suggestions) for error in result.errors]
         response = Response(orjson.dumps(body), media_type="application/json", headers=NO_STORE)
         for cookie in context.cookie_headers:
             response.headers.append("set-cookie", cookie)

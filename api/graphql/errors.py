@@ -4,6 +4,7 @@ unexpected is logged with the request id and masked as INTERNAL_SERVER_ERROR."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from graphql import GraphQLError
@@ -42,12 +43,18 @@ def internal_error(request_id: str) -> dict[str, Any]:
     return {"message": INTERNAL_MESSAGE, "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}}
 
 
-def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def format_error(error: GraphQLError, request_id: str, *, suggestions: bool = True) -> dict[str, Any]:
+    """The error as the contract shows it. Without `suggestions` (production, where
+    introspection is off too) "Did you mean ...?" hints are dropped: they would list the
+    schema's names to anyone who guesses near them."""
     original = error.original_error
     out: dict[str, Any] = {}
     if original is None or isinstance(original, GraphQLError):
         # Syntax, validation, variable coercion, depth/alias/token limits.
-        out["message"] = error.message
+        out["message"] = error.message if suggestions else _SUGGESTION.sub("", error.message)
         extensions = {"code": "BAD_USER_INPUT"}
     elif _is_bad_value(original):
         out["message"] = BAD_VALUE_MESSAGE

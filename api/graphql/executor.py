@@ -17,6 +17,7 @@ from typing import Any
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -41,6 +42,15 @@ MAX_QUERY_LENGTH = 100_000
 # 3 000 tokens cost some 2 MB.
 CACHE_BYTES = 32 * 1024 * 1024
 BYTES_PER_TOKEN = 800
+
+
+def operation_label(operation: OperationDefinitionNode) -> str:
+    """What metrics and logs call an operation: its type and first root field, both
+    known to the schema (the document is valid by now), never the client-chosen
+    operation name or alias, so the set of labels is bounded by the schema."""
+    first = operation.selection_set.selections[0]
+    field = first.name.value if isinstance(first, FieldNode) else "fragment"
+    return f"{operation.operation.value} {field}"
 
 
 class MutationOverGet(Exception):
@@ -146,12 +156,7 @@ class Executor:
             return ExecutionResult(None, [GraphQLError("Unknown or ambiguous operation name.")])
         if operation.operation is OperationType.MUTATION and not allow_mutations:
             raise MutationOverGet()
-        if operation.name is not None:
-            label = operation.name.value
-        else:
-            first = operation.selection_set.selections[0]
-            label = getattr(getattr(first, "name", None), "value", "anonymous")
-        context.request.scope.setdefault("state", {})["operation"] = f"{operation.operation.value} {label}"[:80]
+        context.request.scope.setdefault("state", {})["operation"] = operation_label(operation)
         if operation.operation is OperationType.SUBSCRIPTION:
             return ExecutionResult(None, [GraphQLError("Subscriptions are not supported.")])
         if operation_name in prepared.plans:

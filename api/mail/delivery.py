@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aiosmtplib
 
 from api.mail.templates import Email
+from api.text import one_line
 from api.settings import Settings
 
 log = logging.getLogger("api.mail")
@@ -23,7 +24,7 @@ async def deliver(settings: Settings, email: Email) -> None:
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = email.to
-    message["Subject"] = email.subject
+    message["Subject"] = one_line(email.subject)  # a header holds one line, whatever a name held
     message.set_content(email.body)
     url = urlsplit(settings.smtp_url)
     query = parse_qs(url.query)

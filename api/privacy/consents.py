@@ -120,6 +120,15 @@ async def withdraw_by_token(db: AsyncSession, settings: Settings, meta: RequestM
     current = next((s for s in await state(db, user.tenant_id, user.id) if s.purpose.id == purpose.id), None)
     if current is not None and not current.granted and current.updated_at is not None:
         return  # already withdrawn: nothing to record
+    if (
+        current is not None and current.granted and current.updated_at is not None
+        and claim.issued_at is not None and current.updated_at > claim.issued_at
+    ):
+        raise UserFailure.of(
+            ErrorCode.INVALID_TOKEN,
+            "This link was sent before you last gave this consent; change it in your account instead.",
+            "token",
+        )
     _record(db, user.id, purpose, False, "email-link", meta, None, actor_type="ANONYMOUS")
     await db.flush()
 

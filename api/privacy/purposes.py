@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api import clock
+from api import clock, text
 from api.accounts import tenants
 from api.audit import actions, service as audit
 from api.errors import ErrorCode, Forbidden, Problem, UserFailure
@@ -50,14 +50,18 @@ async def upsert(
     version: consents given under the old one need renewal, and their holders are emailed."""
     if not actor.is_admin:
         raise Forbidden()
-    key, title, description = key.strip(), title.strip(), description.strip()
+    key = key.strip()
     problems = []
     if not KEY_RE.fullmatch(key):
         problems.append(Problem(ErrorCode.INVALID_INPUT, "Keys have 1 to 64 lowercase letters, digits and inner '-'.", "input.key"))
-    if not 1 <= len(title) <= 200:
-        problems.append(Problem(ErrorCode.INVALID_INPUT, "Titles have 1 to 200 characters.", "input.title"))
-    if not 1 <= len(description) <= 5000:
-        problems.append(Problem(ErrorCode.INVALID_INPUT, "Descriptions have 1 to 5000 characters.", "input.description"))
+    try:
+        title = text.clean(title, field="input.title", what="Titles", max_length=200)
+    except UserFailure as failure:
+        problems += failure.problems
+    try:
+        description = text.clean(description, field="input.description", what="Descriptions", max_length=5000, multiline=True)
+    except UserFailure as failure:
+        problems += failure.problems
     if legal_basis not in LEGAL_BASES:
         problems.append(Problem(ErrorCode.INVALID_INPUT, "Unknown legal basis.", "input.legalBasis"))
     if problems:
@@ -72,6 +76,14 @@ async def upsert(
         audit.record(db, tenant_id=actor.tenant_id, action=actions.PURPOSE_CREATED, meta=meta, actor=actor, target_type="purpose",
                      target_id=purpose.id, changes={"key": {"new": key}, "legal_basis": {"new": legal_basis}, "version": {"new": 1}})
         return purpose
+    if legal_basis != purpose.legal_basis:
+        # Decisions recorded under one basis say nothing under another (a withdrawal would
+        # silently read as "applies"): a new basis is a new purpose.
+        raise UserFailure.of(
+            ErrorCode.INVALID_INPUT,
+            "The legal basis of a purpose cannot change; archive it and add a purpose with the new basis.",
+            "input.legalBasis",
+        )
     before = {"title": purpose.title, "description": purpose.description, "legal_basis": purpose.legal_basis,
               "version": purpose.version, "active": purpose.active}
     purpose.title, purpose.description, purpose.legal_basis = title, description, legal_basis

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeSerializer
+
+from api import clock
 
 from api.settings import Settings
 
@@ -19,6 +22,9 @@ class Unsubscribe:
     tenant_id: uuid.UUID
     user_id: uuid.UUID
     purpose_key: str
+    # When the link was made: it must not withdraw a consent given after that. None for
+    # links made before tokens carried it.
+    issued_at: datetime | None = None
 
 
 def _serializer(settings: Settings) -> URLSafeSerializer:
@@ -28,7 +34,8 @@ def _serializer(settings: Settings) -> URLSafeSerializer:
 
 
 def make_token(settings: Settings, *, tenant_id: uuid.UUID, user_id: uuid.UUID, purpose_key: str) -> str:
-    return _serializer(settings).dumps({"t": str(tenant_id), "u": str(user_id), "p": purpose_key})
+    issued_ms = int(clock.now().timestamp() * 1000)
+    return _serializer(settings).dumps({"t": str(tenant_id), "u": str(user_id), "p": purpose_key, "i": issued_ms})
 
 
 def unsubscribe_link(settings: Settings, *, tenant_id: uuid.UUID, user_id: uuid.UUID, purpose_key: str) -> str:
@@ -41,6 +48,8 @@ def read_token(settings: Settings, token: str) -> Unsubscribe | None:
         return None
     try:
         data = _serializer(settings).loads(token)
-        return Unsubscribe(uuid.UUID(data["t"]), uuid.UUID(data["u"]), str(data["p"]))
-    except (BadSignature, KeyError, TypeError, ValueError):
+        issued = data.get("i")
+        issued_at = datetime.fromtimestamp(issued / 1000, timezone.utc) if isinstance(issued, int) else None
+        return Unsubscribe(uuid.UUID(data["t"]), uuid.UUID(data["u"]), str(data["p"]), issued_at)
+    except (BadSignature, KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError):
         return None

@@ -26,7 +26,7 @@ def free_port() -> int:
 def env_for(database_url: str, **extra: str) -> dict[str, str]:
     return {
         **os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key-" + "x" * 40, "APP_URL": "http://app.test",
-        "RUN_WORKER_IN_SERVE": "false", "LOG_LEVEL": "WARNING", **extra,
+        "RUN_WORKER_IN_SERVE": "false", "LOG_LEVEL": "WARNING", "METRICS_TOKEN": "test-metrics-token", **extra,
     }
 
 

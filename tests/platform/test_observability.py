@@ -55,11 +55,14 @@ def test_the_redaction_filter_masks_what_slips_through() -> None:
     assert redact("request 0123456789abcdef0123456789abcdef") == "request 0123456789abcdef0123456789abcdef"
 
 
+SCRAPER = {"authorization": "Bearer test-metrics-token"}
+
+
 async def test_metrics_count_operations_logins_and_the_job_queue(api: Api) -> None:
     await api.owner("acme")
     await login(api.browser())
     await login(api.browser(), "wrong")
-    text = (await api.browser().http.get("/metrics")).text
+    text = (await api.browser().http.get("/metrics", headers=SCRAPER)).text
     assert 'api_requests_total{operation="mutation login",status="200"}' in text
     assert 'api_logins_total{outcome="success"}' in text and 'api_logins_total{outcome="invalid_credentials"}' in text
     assert "api_request_duration_seconds_bucket" in text
@@ -102,5 +105,31 @@ async def test_metrics_count_the_requests_of_every_worker_process(api: Api, tmp_
                 writers = {path.stem.split("_")[-1] for path in shared.glob("*.db")} - {"99999"}
             assert not (shared / "counter_99999.db").exists()  # the stale file was cleared at start
             for _ in range(6):  # whichever worker answers the scrape, it answers for both
-                text = (await client.get("/metrics")).text
+                text = (await client.get("/metrics", headers=SCRAPER)).text
                 assert f'api_requests_total{{operation="/healthz",status="200"}} {sent}.0' in text, text
+
+
+async def test_metrics_are_served_only_to_the_scraper_with_the_token(api: Api, settings) -> None:  # type: ignore[no-untyped-def]
+    browser = api.browser()
+    assert (await browser.http.get("/metrics")).status_code == 404
+    assert (await browser.http.get("/metrics", headers={"authorization": "Bearer wrong"})).status_code == 404
+    assert (await browser.http.get("/metrics", headers=SCRAPER)).status_code == 200
+    from api.observability import metrics_allowed
+    from starlette.requests import Request
+
+    scrape = Request({"type": "http", "headers": [(b"authorization", b"Bearer anything")]})
+    assert not metrics_allowed(scrape, None)  # no token configured: not served at all
+
+
+async def test_operation_labels_come_from_the_schema_not_from_the_client(api: Api) -> None:
+    """Client-chosen operation names and aliases would make series without end."""
+    browser = api.browser()
+    for i in range(150):
+        await browser.gql(f"query Op{i} {{ alias{i}: purposes(tenant: \"acme{i}\") {{ key }} }}")
+        await browser.gql(f"mutation M{i} {{ x{i}: logout }}")
+        await browser.gql(f"query Bad{i} {{ nosuchfield{i} }}")
+    text = (await browser.http.get("/metrics", headers=SCRAPER)).text
+    operations = {line.split('operation="')[1].split('"')[0] for line in text.splitlines() if line.startswith("api_requests_total{")}
+    assert {"query purposes", "mutation logout"} <= operations
+    assert not any("Op1" in o or "alias" in o or "nosuchfield" in o or "M1" in o for o in operations), operations
+    assert len(operations) <= 6, operations

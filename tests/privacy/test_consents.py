@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+
+from api import clock
 
 from api.privacy.unsubscribe import make_token
 from tests.helpers import Api
@@ -134,3 +137,30 @@ async def test_the_consent_report_counts_current_decisions(api: Api) -> None:
     assert report["newsletter"] == (1, 1, 1)
     assert report["product-analytics"] == (0, 0, 3)
     assert (await mia.browser.gql(REPORT)).codes == ["FORBIDDEN"]
+
+
+async def test_an_unsubscribe_link_does_not_withdraw_a_consent_given_after_it_was_sent(api: Api) -> None:
+    owner = await api.owner("acme")
+    tenant_id = uuid.UUID(await api.db.fetchval("SELECT id::text FROM tenant"))
+    (await owner.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+    old_link = make_token(api.settings, tenant_id=tenant_id, user_id=uuid.UUID(owner.id), purpose_key="newsletter")
+    clock.advance(timedelta(seconds=5))
+    (await owner.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": False}]})).ok("setConsents")
+    clock.advance(timedelta(seconds=5))
+    (await owner.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+    refused = await api.browser().gql(WITHDRAW, {"t": old_link})
+    assert refused.user_errors("withdrawConsentByToken") == [("token", "INVALID_TOKEN")]
+    assert consent((await owner.browser.gql(STATE)).data, "newsletter")["granted"] is True
+    fresh = make_token(api.settings, tenant_id=tenant_id, user_id=uuid.UUID(owner.id), purpose_key="newsletter")
+    (await api.browser().gql(WITHDRAW, {"t": fresh})).ok("withdrawConsentByToken")
+    assert consent((await owner.browser.gql(STATE)).data, "newsletter")["granted"] is False
+
+
+async def test_the_legal_basis_of_a_purpose_does_not_change_under_its_decisions(api: Api) -> None:
+    owner = await api.owner("acme")
+    (await owner.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": False}]})).ok("setConsents")
+    for bump in (False, True):
+        moved = await owner.browser.gql(UPSERT, {"k": "newsletter", "t": "Newsletter", "d": "News.", "b": "LEGITIMATE_INTEREST", "bump": bump})
+        assert moved.user_errors("upsertPurpose") == [("input.legalBasis", "INVALID_INPUT")]
+    assert consent((await owner.browser.gql(STATE)).data, "newsletter")["granted"] is False
+    assert await api.db.fetchval("SELECT legal_basis FROM purpose WHERE key = 'newsletter'") == "CONSENT"
