@@ -111,12 +111,15 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
     import asyncpg
 
     from api.audit.chain import verify
+    from api.audit.checkpoints import CheckpointKeys
     from db.engine import database_url
 
+    settings = get_settings()
+
     async def run() -> int:
-        conn = await asyncpg.connect(database_url(get_settings()))
+        conn = await asyncpg.connect(database_url(settings))
         try:
-            reports = await verify(conn, args.tenant)
+            reports = await verify(conn, args.tenant, CheckpointKeys(settings.secret_keys()))
         finally:
             await conn.close()
         if args.tenant and not reports:
@@ -124,11 +127,30 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
             return 2
         for report in reports:
             if report.ok:
-                print(f"{report.slug}: ok, {report.events} events")
+                print(f"{report.slug}: ok, {report.events} events, {report.checkpoints} signed checkpoints")
             else:
-                print(f"{report.slug}: BROKEN at event {report.broken_event_id} "
-                      f"(chain position {report.broken_chain_seq}): {report.reason}")
+                where = f"event {report.broken_event_id} " if report.broken_event_id is not None else ""
+                print(f"{report.slug}: BROKEN at {where}(chain position {report.broken_chain_seq}): {report.reason}")
         return 0 if all(r.ok for r in reports) else 1
+
+    return asyncio.run(run())
+
+
+def cmd_checkpoint_audit(args: argparse.Namespace) -> int:
+    from api.audit import checkpoints
+    from db.engine import database_url, make_engine, make_sessionmaker, transaction
+
+    settings = get_settings()
+
+    async def run() -> int:
+        engine = make_engine(settings, database_url(settings))
+        try:
+            async with transaction(make_sessionmaker(engine)) as db:
+                made = await checkpoints.make(db, checkpoints.CheckpointKeys(settings.secret_keys()))
+        finally:
+            await engine.dispose()
+        print(f"{made} checkpoints made")
+        return 0
 
     return asyncio.run(run())
 
@@ -169,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     verify = sub.add_parser("verify-audit", help="recompute each tenant's audit hash chain; exit 1 at a break")
     verify.add_argument("--tenant", help="only this tenant (slug)")
     verify.set_defaults(func=cmd_verify_audit)
+
+    checkpoint = sub.add_parser("checkpoint-audit", help="sign the head of every audit chain that grew (the worker does this every 5 minutes)")
+    checkpoint.set_defaults(func=cmd_checkpoint_audit)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.set_defaults(func=cmd_export_schema)

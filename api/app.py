@@ -22,7 +22,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.auth.limits import Limits
 from api.auth.ratelimit import Limiter
-from api.auth.service import Guard
+from api.auth.guard import Guard
 from api import bench_floor, sqlcount
 from api.web import console
 from api.graphql.context import Services

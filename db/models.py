@@ -96,6 +96,8 @@ class User(SQLModel, table=True):
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     last_login_at: datetime | None = _ts(nullable=True, default_now=False)
+    # Set when the account was told it will be erased for inactivity; cleared by a login.
+    inactivity_warned_at: datetime | None = _ts(nullable=True, default_now=False)
 
 
 class AccountToken(SQLModel, table=True):
@@ -184,6 +186,23 @@ class AuditEvent(SQLModel, table=True):
 
 
 
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A tenant's audit chain head as the application saw it, with an HMAC under a key
+    derived from SECRET_KEY (which the database does not hold), each linked to the one
+    before: a chain rewritten or cut short below a checkpoint no longer matches it."""
+
+    __tablename__ = "audit_checkpoint"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),)
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    chain_seq: int = Field(sa_type=BigInteger, primary_key=True)  # type: ignore[call-overload]
+    row_hash: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
+    created_at: datetime = _ts()
+    key_id: str = Field(sa_type=String(16))  # type: ignore[call-overload]
+    prev_mac: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
+    mac: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
 
 
 class RateLimitCounter(SQLModel, table=True):

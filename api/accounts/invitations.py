@@ -67,7 +67,7 @@ async def accept(db: AsyncSession, meta: RequestMeta, *, token: str, password: s
     user.password_hash = password_hash
     user.status = "ACTIVE"
     user.email_verified = True
-    user.last_login_at = now
+    user.last_login_at, user.inactivity_warned_at = now, None
     user.updated_at = now
     audit.record(
         db, tenant_id=tenant.id, action=actions.INVITATION_ACCEPTED, meta=meta, actor_id=user.id,

@@ -189,7 +189,7 @@ class AccountsMutation:
     @transactional(OkPayload)
     async def resend_invitation(self, info: Info, id: strawberry.ID) -> OkPayload:
         ctx = info.context
-        await users.resend_invitation(ctx.db(), ctx.settings, await ctx.admin(), ctx.meta, user_id=id)
+        await users.resend_invitation(ctx.db(), ctx.settings, ctx.services.guard, await ctx.admin(), ctx.meta, user_id=id)
         return OkPayload(ok=True)
 
     @strawberry.mutation

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.accounts import validation
+from api.accounts import identifiers, validation
 from api.accounts.invitations import issue_invitation
 from api.privacy.purposes import seed_defaults
 from api.audit import actions, service as audit
@@ -30,7 +30,11 @@ async def get(db: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
 
 
 async def by_slug(db: AsyncSession, slug: str) -> Tenant | None:
-    return (await db.execute(select(Tenant).where(func.lower(Tenant.slug) == slug.strip().lower()))).scalar_one_or_none()
+    """The tenant a typed slug names (see identifiers.slug), or None."""
+    normal = identifiers.slug(slug)
+    if normal is None:
+        return None
+    return (await db.execute(select(Tenant).where(func.lower(Tenant.slug) == normal))).scalar_one_or_none()
 
 
 async def lock(db: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
@@ -122,6 +126,10 @@ async def update_settings(
     inactive_account_retention_days: Maybe[int | None] = UNSET,
 ) -> Tenant:
     if not actor.is_admin:
+        raise Forbidden()
+    if inactive_account_retention_days is not UNSET and not actor.is_owner:
+        # A setting that erases people is the owner's: an administrator could otherwise
+        # have the owners erased by the retention job.
         raise Forbidden()
     wanted: dict[str, object] = {}
     problems: list[Problem] = []

@@ -32,6 +32,16 @@ async def issue(db: AsyncSession, user: User, kind: str, valid: timedelta, data:
     return token
 
 
+async def revoke(db: AsyncSession, user: User, *kinds: str) -> None:
+    """End the user's outstanding tokens of these kinds (a changed password or address
+    makes links sent for the old one worthless)."""
+    await db.execute(
+        delete(AccountToken).where(
+            AccountToken.tenant_id == user.tenant_id, AccountToken.user_id == user.id, AccountToken.kind.in_(kinds)  # type: ignore[arg-type, attr-defined]
+        )
+    )
+
+
 async def take(
     db: AsyncSession, token: str, kind: str, *, account_status: str, field: str, message: str
 ) -> tuple[AccountToken, User, Tenant]:

@@ -14,6 +14,7 @@ from api.accounts import tenants, validation
 from api.accounts.invitations import issue_invitation
 from api.audit import actions, service as audit
 from api.auth import sessions
+from api.auth.guard import Guard
 from api.errors import BadInput, ErrorCode, Forbidden, UserFailure
 from api.pagination import check_first, decode_cursor, encode_cursor
 from api.request_meta import Actor, RequestMeta
@@ -120,11 +121,20 @@ async def add(
     return user
 
 
-async def _other_owners(db: AsyncSession, user: User) -> int:
+async def other_active_owners(db: AsyncSession, user: User) -> int:
+    """ACTIVE owners of the user's tenant besides the user: an INVITED owner cannot act
+    yet and a DISABLED one cannot act at all, so neither keeps the organisation owned."""
     query = select(func.count()).select_from(User).where(
-        User.tenant_id == user.tenant_id, User.role == "OWNER", User.status != "DISABLED", User.id != user.id
+        User.tenant_id == user.tenant_id, User.role == "OWNER", User.status == "ACTIVE", User.id != user.id
     )
     return int((await db.execute(query)).scalar_one())
+
+
+async def ensure_owned_without(db: AsyncSession, user: User, field: str | None = "input.id") -> None:
+    """LAST_OWNER when taking this OWNER away (demoting, disabling, erasing) would leave
+    the tenant with no ACTIVE owner. Call with the tenant locked."""
+    if user.role == "OWNER" and await other_active_owners(db, user) == 0:
+        raise UserFailure.of(ErrorCode.LAST_OWNER, "The organisation needs at least one active owner; appoint another first.", field)
 
 
 async def update(
@@ -168,10 +178,7 @@ async def update(
     # status ACTIVE on an ACTIVE or INVITED account changes nothing.
 
     if user.role == "OWNER" and user.status != "DISABLED" and (new_role != "OWNER" or new_status == "DISABLED"):
-        if await _other_owners(db, user) == 0:
-            raise UserFailure.of(
-                ErrorCode.LAST_OWNER, "The organisation needs at least one owner; appoint another first.", "input.id"
-            )
+        await ensure_owned_without(db, user)
 
     before = {"role": user.role, "status": user.status, "display_name": user.display_name}
     user.role, user.status = new_role, new_status  # type: ignore[assignment]
@@ -197,8 +204,11 @@ async def update(
     return user
 
 
-async def resend_invitation(db: AsyncSession, settings: Settings, actor: Actor, meta: RequestMeta, *, user_id: str) -> None:
+async def resend_invitation(
+    db: AsyncSession, settings: Settings, guard: Guard, actor: Actor, meta: RequestMeta, *, user_id: str
+) -> None:
     _require_admin(actor)
+    await guard.limiter.take(db, guard.limits.invitation_resend, f"{actor.tenant_id}:{parse_id(user_id)}")
     tenant = await tenants.get(db, actor.tenant_id)
     user = await visible(db, actor, user_id, lock=True)
     if user is None:

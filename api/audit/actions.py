@@ -57,6 +57,7 @@ DATA_REQUEST_COMPLETED = "data_request.completed"
 DATA_REQUEST_FAILED = "data_request.failed"
 EXPORT_EXPIRED = "data_request.export_expired"
 USER_ERASED = "user.erased"
+USER_INACTIVITY_WARNED = "user.inactivity_warned"
 ACCOUNT_DELETE_FAILED = "account.delete_failed"
 RETENTION_COMPLETED = "retention.completed"
 

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 import asyncpg
 
+from api.audit.checkpoints import Checkpoint, CheckpointKeys
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -49,10 +51,11 @@ class ChainReport:
     broken_event_id: int | None = None
     broken_chain_seq: int | None = None
     reason: str | None = None
+    checkpoints: int = 0
 
     @property
     def ok(self) -> bool:
-        return self.broken_event_id is None
+        return self.reason is None
 
 
 _ROWS = """
@@ -77,9 +80,34 @@ async def _purged_through(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> int
     return int(value or 0)
 
 
-async def verify_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID, slug: str) -> ChainReport:
+async def _checkpoints(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> list[Checkpoint]:
+    rows = await conn.fetch(
+        "SELECT tenant_id, chain_seq, row_hash, created_at, key_id, prev_mac, mac FROM audit_checkpoint "
+        "WHERE tenant_id = $1 ORDER BY chain_seq", tenant_id,
+    )
+    return [Checkpoint(r["tenant_id"], r["chain_seq"], bytes(r["row_hash"]), r["created_at"], r["key_id"],
+                       bytes(r["prev_mac"]), bytes(r["mac"])) for r in rows]
+
+
+def _forged_checkpoint(checkpoints: list[Checkpoint], keys: CheckpointKeys) -> Checkpoint | None:
+    """The first checkpoint whose signature or link to the one before does not hold."""
+    previous = b""
+    for checkpoint in checkpoints:
+        if checkpoint.prev_mac != previous or not keys.valid(checkpoint):
+            return checkpoint
+        previous = checkpoint.mac
+    return None
+
+
+async def verify_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID, slug: str, keys: CheckpointKeys | None = None) -> ChainReport:
+    checkpoints = await _checkpoints(conn, tenant_id) if keys is not None else []
+    if keys is not None and (forged := _forged_checkpoint(checkpoints, keys)) is not None:
+        return ChainReport(tenant_id, slug, 0, None, forged.chain_seq,
+                           "the checkpoint there is not signed with this service's key or was unlinked", len(checkpoints))
+    anchors = {c.chain_seq: c for c in checkpoints}
     previous: bytes | None = None
     expected_seq: int | None = None
+    last_seq = 0
     count = 0
     purged = await _purged_through(conn, tenant_id)
     async for row in _rows(conn, tenant_id):
@@ -96,17 +124,24 @@ async def verify_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID, slug: st
             problem = "does not link to the event before it"
         if problem is None and row_hash(row) != stored:
             problem = "its content does not match its hash"
+        anchor = anchors.get(row["chain_seq"])
+        if problem is None and anchor is not None and anchor.row_hash != stored:
+            problem = f"the chain was rewritten: it differs from the signed checkpoint of {anchor.created_at:%Y-%m-%d %H:%M} UTC"
         if problem is not None:
-            return ChainReport(tenant_id, slug, count, row["id"], row["chain_seq"], problem)
-        previous, expected_seq = stored, row["chain_seq"] + 1
-    return ChainReport(tenant_id, slug, count)
+            return ChainReport(tenant_id, slug, count, row["id"], row["chain_seq"], problem, len(checkpoints))
+        previous, expected_seq, last_seq = stored, row["chain_seq"] + 1, row["chain_seq"]
+    if checkpoints and checkpoints[-1].chain_seq > last_seq and checkpoints[-1].chain_seq > purged:
+        return ChainReport(tenant_id, slug, count, None, checkpoints[-1].chain_seq,
+                           f"the chain was cut short: it ends at position {last_seq}, a signed checkpoint names position "
+                           f"{checkpoints[-1].chain_seq}", len(checkpoints))
+    return ChainReport(tenant_id, slug, count, checkpoints=len(checkpoints))
 
 
-async def verify(conn: asyncpg.Connection, slug: str | None = None) -> list[ChainReport]:
+async def verify(conn: asyncpg.Connection, slug: str | None = None, keys: CheckpointKeys | None = None) -> list[ChainReport]:
     tenants = await conn.fetch(
         "SELECT id, slug FROM tenant WHERE $1::text IS NULL OR lower(slug) = lower($1) ORDER BY slug", slug
     )
-    return [await verify_tenant(conn, t["id"], t["slug"]) for t in tenants]
+    return [await verify_tenant(conn, t["id"], t["slug"], keys) for t in tenants]
 
 
 __all__ = ["verify", "verify_tenant", "row_hash", "ChainReport"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import Enum
 
@@ -39,12 +40,16 @@ class AuditEventType:
     request_id: str | None
 
     @classmethod
-    def of(cls, e: models.AuditEvent) -> AuditEventType:
+    def of(cls, e: models.AuditEvent, *, subject_id: uuid.UUID | None = None) -> AuditEventType:
+        """As an administrator sees it; with `subject_id`, as that user sees events by or
+        about them: the network data (IP) of their own actions only, not of what others
+        (an administrator, an anonymous caller) did about them."""
+        shown_ip = e.ip_address if subject_id is None or (e.actor_type == "USER" and e.actor_id == subject_id) else None
         return cls(
             id=strawberry.ID(str(e.id)), occurred_at=e.occurred_at, action=e.action, actor_type=ActorType(e.actor_type),
             actor_id=strawberry.ID(str(e.actor_id)) if e.actor_id else None, target_type=e.target_type,
             target_id=strawberry.ID(str(e.target_id)) if e.target_id else None,
-            ip_address=str(e.ip_address) if e.ip_address else None, changes=e.changes, request_id=e.request_id,
+            ip_address=str(shown_ip) if shown_ip else None, changes=e.changes, request_id=e.request_id,
         )
 
 
@@ -60,9 +65,9 @@ class AuditEventConnection:
     page_info: PageInfo
 
     @classmethod
-    def of(cls, page: EventPage) -> AuditEventConnection:
+    def of(cls, page: EventPage, *, subject_id: uuid.UUID | None = None) -> AuditEventConnection:
         return cls(
-            edges=[AuditEventEdge(cursor=c, node=AuditEventType.of(e)) for e, c in zip(page.events, page.cursors)],
+            edges=[AuditEventEdge(cursor=c, node=AuditEventType.of(e, subject_id=subject_id)) for e, c in zip(page.events, page.cursors)],
             page_info=PageInfo.of(page.cursors, page.has_next_page),
         )
 

@@ -16,7 +16,8 @@ from api import clock
 from api.accounts import tenants, users
 from api.audit import actions, service as audit
 from api.auth import sessions, totp
-from api.auth.service import Guard, check_password
+from api.auth.guard import Guard
+from api.auth.service import check_password
 from api.auth.sessions import SessionInfo
 from api.crypto import Cipher
 from api.errors import ErrorCode, Forbidden, RateLimited, RecordedFailure, UserFailure
@@ -184,16 +185,7 @@ async def verify(db: AsyncSession, settings: Settings, guard: Guard, pending: Se
     outcome = await _accept_totp(db, authenticator, settings, code)
     method = "totp"
     if outcome == "invalid":
-        used = await db.execute(
-            update(RecoveryCode)
-            .where(
-                RecoveryCode.tenant_id == user.tenant_id, RecoveryCode.user_id == user.id,  # type: ignore[arg-type]
-                RecoveryCode.code_hash == _hash_recovery_code(code[:64]), RecoveryCode.used_at.is_(None),  # type: ignore[arg-type, union-attr]
-            )
-            .values(used_at=clock.now())
-            .returning(RecoveryCode.id)
-        )
-        if used.first() is not None:
+        if await _spend_recovery_code(db, user.tenant_id, user.id, code):
             outcome, method = "ok", "recovery_code"
             audit.record(db, tenant_id=tenant.id, action=actions.RECOVERY_CODE_USED, meta=meta, actor_id=user.id, target_type="user", target_id=user.id)
     if outcome != "ok":
@@ -225,26 +217,63 @@ async def _remove(db: AsyncSession, user: User) -> None:
     user.mfa_enabled = False
 
 
+async def _prove_second_factor(
+    db: AsyncSession, settings: Settings, guard: Guard, actor: Actor, meta: RequestMeta, code: str | None
+) -> UserTotp:
+    """Changing second factors needs a second factor: a current TOTP code or an unused
+    recovery code. Every guess counts against the account's code budget (the same as at
+    login), before it is checked; a right one gives back only its own attempt."""
+    await _confirmed(db, actor)
+    if not code:
+        raise UserFailure.of(ErrorCode.INVALID_CODE, "Give a code from your authenticator or a recovery code.", "input.code")
+    await guard.limiter.take(db, guard.limits.mfa_account, str(actor.user_id))
+    authenticator = await _confirmed(db, actor)
+    outcome = await _accept_totp(db, authenticator, settings, code)
+    if outcome == "invalid" and await _spend_recovery_code(db, actor.tenant_id, actor.user_id, code):
+        audit.record(db, tenant_id=actor.tenant_id, action=actions.RECOVERY_CODE_USED, meta=meta, actor=actor, target_type="user", target_id=actor.user_id)
+        outcome = "ok"
+    if outcome != "ok":
+        action = actions.MFA_CODE_REPLAYED if outcome == "replayed" else actions.MFA_FAILED
+        audit.record(db, tenant_id=actor.tenant_id, action=action, meta=meta, actor=actor, target_type="user", target_id=actor.user_id)
+        raise RecordedFailure.of(ErrorCode.INVALID_CODE, "That code is not right.", "input.code")
+    await guard.limiter.give_back(db, guard.limits.mfa_account, str(actor.user_id))
+    return authenticator
+
+
+async def _spend_recovery_code(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, code: str) -> bool:
+    """Marks an unused recovery code used (a conditional UPDATE: of concurrent uses one wins)."""
+    used = await db.execute(
+        update(RecoveryCode)
+        .where(
+            RecoveryCode.tenant_id == tenant_id, RecoveryCode.user_id == user_id,  # type: ignore[arg-type]
+            RecoveryCode.code_hash == _hash_recovery_code(code[:64]), RecoveryCode.used_at.is_(None),  # type: ignore[arg-type, union-attr]
+        )
+        .values(used_at=clock.now())
+        .returning(RecoveryCode.id)
+    )
+    return used.first() is not None
+
+
 async def disable(db: AsyncSession, settings: Settings, guard: Guard, actor: Actor, meta: RequestMeta, *, password: str, code: str) -> None:
     user = await db.get(User, (actor.tenant_id, actor.user_id))
     assert user is not None
     await _confirmed(db, actor)
     await check_password(db, guard, meta, user, password, field="input.password", failed_action=actions.MFA_FAILED)
-    authenticator = await _confirmed(db, actor)
-    if await _accept_totp(db, authenticator, settings, code) != "ok":
-        audit.record(db, tenant_id=actor.tenant_id, action=actions.MFA_FAILED, meta=meta, actor=actor, target_type="user", target_id=actor.user_id)
-        raise RecordedFailure.of(ErrorCode.INVALID_CODE, "That code is not right.", "input.code")
+    await _prove_second_factor(db, settings, guard, actor, meta, code)
     await _remove(db, user)
     audit.record(db, tenant_id=actor.tenant_id, action=actions.MFA_DISABLED, meta=meta, actor=actor, target_type="user", target_id=user.id, changes={"mfa_enabled": {"old": True, "new": False}})
     await db.flush()
 
 
-async def regenerate_recovery_codes(db: AsyncSession, guard: Guard, actor: Actor, meta: RequestMeta, *, password: str) -> list[str]:
+async def regenerate_recovery_codes(
+    db: AsyncSession, settings: Settings, guard: Guard, actor: Actor, meta: RequestMeta, *, password: str, code: str | None
+) -> list[str]:
+    """New codes are a new permanent second factor: they need the password and a second factor."""
     user = await db.get(User, (actor.tenant_id, actor.user_id))
     assert user is not None
     await _confirmed(db, actor)
     await check_password(db, guard, meta, user, password, field="input.password", failed_action=actions.MFA_FAILED)
-    await _confirmed(db, actor)
+    await _prove_second_factor(db, settings, guard, actor, meta, code)
     codes = await _replace_recovery_codes(db, user)
     audit.record(db, tenant_id=actor.tenant_id, action=actions.RECOVERY_CODES_GENERATED, meta=meta, actor=actor, target_type="user", target_id=user.id, changes={"count": {"new": RECOVERY_CODE_COUNT}})
     await db.flush()
@@ -254,6 +283,10 @@ async def regenerate_recovery_codes(db: AsyncSession, guard: Guard, actor: Actor
 async def reset_for_user(db: AsyncSession, admin: Actor, meta: RequestMeta, *, user_id: str) -> None:
     """For a user who lost their authenticator: TOTP and codes go, and every session."""
     if not admin.is_admin:
+        raise Forbidden()
+    if users.parse_id(user_id) == admin.user_id:
+        # One's own second factor is changed with a second factor (disableTotp), never by
+        # the administrator power that is meant for others.
         raise Forbidden()
     user = await users.visible(db, admin, user_id, lock=True)
     if user is None:

@@ -71,7 +71,9 @@ class MfaMutation:
     @transactional(RecoveryCodesPayload)
     async def regenerate_recovery_codes(self, info: Info, input: PasswordInput) -> RecoveryCodesPayload:
         ctx = info.context
-        codes = await mfa.regenerate_recovery_codes(ctx.db(), ctx.services.guard, await ctx.actor(), ctx.meta, password=input.password)
+        codes = await mfa.regenerate_recovery_codes(
+            ctx.db(), ctx.settings, ctx.services.guard, await ctx.actor(), ctx.meta, password=input.password, code=input.code
+        )
         return RecoveryCodesPayload(recovery_codes=codes)
 
     @strawberry.mutation

@@ -29,12 +29,12 @@ class Limit:
 
 _TAKE = text(
     """
-    INSERT INTO rate_limit_counter AS c (key, window_start, count) VALUES (:key, CAST(:now AS timestamptz), 1)
+    INSERT INTO rate_limit_counter AS c (key, window_start, count) VALUES (:key, CAST(:now AS timestamptz), :cost)
     ON CONFLICT (key) DO UPDATE SET
         window_start = CASE WHEN c.window_start <= CAST(:now AS timestamptz) - CAST(:window AS interval)
                             THEN CAST(:now AS timestamptz) ELSE c.window_start END,
         count = CASE WHEN c.window_start <= CAST(:now AS timestamptz) - CAST(:window AS interval)
-                     THEN 1 ELSE c.count + 1 END
+                     THEN :cost ELSE c.count + :cost END
     RETURNING count, window_start
     """
 )
@@ -51,14 +51,14 @@ class Limiter:
         self._secret = hashlib.sha256(b"rate-limit:" + secret).digest()
 
     def key(self, limit: Limit, subject: str) -> str:
-        digest = hmac.new(self._secret, f"{limit.name}:{subject}".encode(), hashlib.sha256).hexdigest()
+        digest = hmac.new(self._secret, f"{limit.name}:{subject}".encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
         return f"{limit.name[:15]}:{digest[:60]}"
 
-    async def take(self, db: AsyncSession, limit: Limit, subject: str) -> None:
-        """Count one attempt and commit; RATE_LIMITED (with the seconds until the window
-        ends) past the limit."""
+    async def take(self, db: AsyncSession, limit: Limit, subject: str, cost: int = 1) -> None:
+        """Count one attempt (or `cost` units) and commit; RATE_LIMITED (with the seconds
+        until the window ends) past the limit."""
         now = clock.now()
-        row = (await db.execute(_TAKE, {"key": self.key(limit, subject), "now": now, "window": limit.window})).one()
+        row = (await db.execute(_TAKE, {"key": self.key(limit, subject), "now": now, "window": limit.window, "cost": cost})).one()
         await db.commit()
         if row.count > limit.limit:
             raise RateLimited(retry_after=_seconds_left(row.window_start, limit.window, now))
@@ -67,6 +67,14 @@ class Limiter:
         """An attempt that turned out legitimate (a success) is not a failure: part of the
         caller's transaction."""
         await db.execute(_GIVE_BACK, {"key": self.key(limit, subject), "now": clock.now(), "window": limit.window})
+
+    async def within(self, db: AsyncSession, limit: Limit, subject: str) -> bool:
+        """Count one attempt; False past the limit instead of raising (a silent limit)."""
+        try:
+            await self.take(db, limit, subject)
+        except RateLimited:
+            return False
+        return True
 
     async def clear(self, db: AsyncSession, limit: Limit, subject: str) -> None:
         await db.execute(_CLEAR, {"key": self.key(limit, subject)})

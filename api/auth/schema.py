@@ -101,7 +101,7 @@ class Viewer:
         page = await info.context.read(
             lambda db: audit_query.activity(db, *self._ids(), first=20 if first is None else first, after=after)
         )
-        return AuditEventConnection.of(page)
+        return AuditEventConnection.of(page, subject_id=self.user_id)
 
     @strawberry.field
     async def consents(self, info: Info) -> list[ConsentType]:

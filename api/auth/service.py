@@ -13,11 +13,10 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import clock
-from api.accounts import tenants, tokens, validation
+from api.accounts import identifiers, tenants, tokens, validation
 from api.audit import actions, service as audit
 from api.auth import passwords, sessions
-from api.auth.limits import Limits
-from api.auth.ratelimit import Limiter
+from api.auth.guard import Guard
 from api.auth.sessions import SessionInfo
 from api.errors import ErrorCode, RateLimited, RecordedFailure, UserFailure
 from api.mail import templates
@@ -33,14 +32,8 @@ RESET_VALID = timedelta(hours=1)
 VERIFICATION_VALID = timedelta(hours=24)
 
 BAD_CREDENTIALS = "The organisation, username or password is not right."
-
-
-@dataclass(frozen=True)
-class Guard:
-    """What the password checks need beside the database: the shared limiter and its limits."""
-
-    limiter: Limiter
-    limits: Limits
+# Links that act on the account's credentials: a change of password or email ends them all.
+CREDENTIAL_LINKS = (tokens.PASSWORD_RESET, tokens.EMAIL_VERIFICATION)
 
 
 @dataclass(frozen=True)
@@ -52,16 +45,11 @@ class LoggedIn:
 
 
 async def _find_user(db: AsyncSession, tenant: Tenant, identifier: str) -> User | None:
-    ident = identifier.strip().lower()
+    """The account this normal-form identifier (see identifiers.identifier) names."""
     query = select(User).where(
-        User.tenant_id == tenant.id, or_(func.lower(User.username) == ident, func.lower(User.email) == ident)
+        User.tenant_id == tenant.id, or_(func.lower(User.username) == identifier, func.lower(User.email) == identifier)
     )
     return (await db.execute(query.limit(1))).scalar_one_or_none()
-
-
-def _account_subject(tenant_slug: str, identifier: str, user: User | None) -> str:
-    # Limit the account, not the spelling: username and email of one account share a budget.
-    return str(user.id) if user else f"unknown:{tenant_slug.strip().lower()}:{identifier.strip().lower()[:320]}"
 
 
 async def login(
@@ -69,25 +57,31 @@ async def login(
     previous_token: str | None,
 ) -> LoggedIn:
     """Every failure looks the same from outside (INVALID_CREDENTIALS, same work: a dummy
-    hash is verified when there is no account) and is audited with its reason inside."""
-    tenant = await tenants.by_slug(db, tenant_slug[:63]) if tenant_slug else None
-    user = await _find_user(db, tenant, identifier[:320]) if tenant else None
-    account = _account_subject(tenant_slug[:63], identifier, user)
+    hash is verified when there is no account) and is audited with its reason inside.
+    The visible limits (per client IP, per tenant and identifier in normal form) treat an
+    existing and a missing account alike; the account's own budget, which would tell
+    them apart, is silent."""
+    slug, account_name = identifiers.slug(tenant_slug), identifiers.identifier(identifier)
+    tenant = await tenants.by_slug(db, tenant_slug)
+    user = await _find_user(db, tenant, account_name) if tenant and account_name else None
 
     await guard.limiter.take(db, guard.limits.login_ip, meta.ip_address or "unknown")
     try:
-        await guard.limiter.take(db, guard.limits.login_account, account)
+        await guard.limiter.take(db, guard.limits.login_identifier, identifiers.limit_subject(slug, account_name))
     except RateLimited:
         LOGINS.labels("rate_limited").inc()
         if tenant is not None:
             _audit_failure(db, tenant, user, meta, "rate_limited")
             await db.commit()
         raise
+    account_open = user is None or await guard.limiter.within(db, guard.limits.login_account, str(user.id))
 
-    verified = await passwords.verify_password(user.password_hash if user else None, password[: passwords.MAX_LENGTH * 4])
+    checked_hash = user.password_hash if user is not None and account_open else None
+    verified = await passwords.verify_password(checked_hash, password[: passwords.MAX_LENGTH * 4])
     reason = (
         "unknown_tenant" if tenant is None
         else "unknown_user" if user is None
+        else "account_limited" if not account_open
         else "account_" + user.status.lower() if user.status != "ACTIVE"
         else "wrong_password" if not verified
         else None
@@ -101,13 +95,15 @@ async def login(
         raise RecordedFailure.of(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS)
     assert user is not None and tenant is not None
 
+    await guard.limiter.take(db, guard.limits.login_success, str(user.id))
     await guard.limiter.give_back(db, guard.limits.login_ip, meta.ip_address or "unknown")
-    await guard.limiter.clear(db, guard.limits.login_account, account)
+    await guard.limiter.clear(db, guard.limits.login_identifier, identifiers.limit_subject(slug, account_name))
+    await guard.limiter.clear(db, guard.limits.login_account, str(user.id))
     if passwords.needs_rehash(user.password_hash or ""):
         user.password_hash = await passwords.hash_password(password)
     if previous_token:
         await sessions.end(db, previous_token, meta, reason="replaced_by_login")
-    user.last_login_at = clock.now()
+    user.last_login_at, user.inactivity_warned_at = clock.now(), None
     stage = await sessions.login_stage(db, user, tenant)
     token, _ = await sessions.start(db, user=user, tenant=tenant, meta=meta, stage=stage)
     audit.record(
@@ -149,12 +145,13 @@ async def check_password(
     db: AsyncSession, guard: Guard, meta: RequestMeta, user: User, password: str, *, field: str, failed_action: str
 ) -> None:
     """Re-authentication inside a session; counts against the account's login budget.
-    Call before anything else in the transaction: counting commits."""
+    Call before anything else in the transaction: counting commits. A right password
+    gives back its own attempt only: it does not wipe out failures of other kinds."""
     await guard.limiter.take(db, guard.limits.login_account, str(user.id))
     if not await passwords.verify_password(user.password_hash, password[: passwords.MAX_LENGTH * 4]):
         audit.record(db, tenant_id=user.tenant_id, action=failed_action, meta=meta, actor_id=user.id, target_type="user", target_id=user.id)
         raise RecordedFailure.of(ErrorCode.INVALID_CREDENTIALS, "The password is not right.", field)
-    await guard.limiter.clear(db, guard.limits.login_account, str(user.id))
+    await guard.limiter.give_back(db, guard.limits.login_account, str(user.id))
 
 
 async def change_password(
@@ -170,6 +167,7 @@ async def change_password(
         new_password, username=user.username, email=user.email, tenant_words=[tenant.slug, tenant.name], field="input.newPassword"
     )
     user.updated_at = clock.now()
+    await tokens.revoke(db, user, *CREDENTIAL_LINKS)
     revoked = await sessions.revoke(
         db, tenant_id=user.tenant_id, user_id=user.id, meta=meta, actor=session.actor, reason="password_changed", keep=session.session_id
     )
@@ -185,12 +183,16 @@ async def change_password(
 async def request_password_reset(
     db: AsyncSession, settings: Settings, guard: Guard, meta: RequestMeta, *, tenant_slug: str, email: str
 ) -> None:
-    """Sends a link when an ACTIVE account has this address; says nothing either way."""
-    tenant = await tenants.by_slug(db, tenant_slug[:63]) if tenant_slug else None
-    if tenant is None or len(email) > 320:
+    """Sends a link when an ACTIVE account has this address; says nothing either way.
+    Every request counts against the client's hourly budget, the same whether or not the
+    address exists; the account's own budget is silent."""
+    await guard.limiter.take(db, guard.limits.password_reset_ip, meta.ip_address or "unknown")
+    tenant = await tenants.by_slug(db, tenant_slug)
+    address = identifiers.identifier(email)
+    if tenant is None or address is None:
         return
     user = (
-        await db.execute(select(User).where(User.tenant_id == tenant.id, func.lower(User.email) == email.strip().lower()))
+        await db.execute(select(User).where(User.tenant_id == tenant.id, func.lower(User.email) == address))
     ).scalar_one_or_none()
     if user is None or user.status != "ACTIVE":
         return
@@ -217,6 +219,7 @@ async def reset_password(db: AsyncSession, meta: RequestMeta, *, token: str, new
     )
     user.email_verified = True  # the link reached this address
     user.updated_at = clock.now()
+    await tokens.revoke(db, user, *CREDENTIAL_LINKS)
     revoked = await sessions.revoke(db, tenant_id=tenant.id, user_id=user.id, meta=meta, actor=None, reason="password_reset")
     audit.record(
         db, tenant_id=tenant.id, action=actions.PASSWORD_RESET, meta=meta, actor_id=user.id, target_type="user",
@@ -233,20 +236,26 @@ def _hint(address: str) -> str:
 async def change_email(
     db: AsyncSession, settings: Settings, guard: Guard, actor: Actor, meta: RequestMeta, *, new_email: str, password: str
 ) -> None:
-    """Nothing changes until the new address confirms; the old address is told."""
+    """Nothing changes until the new address confirms; the old address is told. The answer
+    does not say whether another account uses the new address (that would tell anyone
+    with a session who else is in the organisation): that address is told instead, and
+    gets no link."""
     address = validation.email(new_email, "input.newEmail")
     await check_password(db, guard, meta, await _current_user(db, actor), password, field="input.password", failed_action=actions.EMAIL_CHANGE_FAILED)
+    await guard.limiter.take(db, guard.limits.email_change, str(actor.user_id))
     user, tenant = await _user_and_tenant(db, actor)
     if address.lower() == user.email.lower():
         raise UserFailure.of(ErrorCode.INVALID_INPUT, "This is already your address.", "input.newEmail")
     taken = await db.execute(
         select(User.id).where(User.tenant_id == user.tenant_id, func.lower(User.email) == address.lower(), User.id != user.id)
     )
-    if taken.first():
-        raise UserFailure.of(ErrorCode.DUPLICATE, "Another account of your organisation uses this address.", "input.newEmail")
-    token = await tokens.issue(db, user, tokens.EMAIL_VERIFICATION, VERIFICATION_VALID, {"new_email": address})
-    link = f"{settings.app_url}/verify-email?token={quote(token)}"
-    await queue_email(db, settings, templates.email_verification(to=address, tenant_name=tenant.name, link=link), subject_id=user.id)
+    holder = taken.scalar_one_or_none()
+    if holder is not None:
+        await queue_email(db, settings, templates.email_in_use(to=address, tenant_name=tenant.name), subject_id=holder)
+    else:
+        token = await tokens.issue(db, user, tokens.EMAIL_VERIFICATION, VERIFICATION_VALID, {"new_email": address})
+        link = f"{settings.app_url}/verify-email?token={quote(token)}"
+        await queue_email(db, settings, templates.email_verification(to=address, tenant_name=tenant.name, link=link), subject_id=user.id)
     await queue_email(db, settings, templates.email_change_notice(to=user.email, tenant_name=tenant.name, new_address_hint=_hint(address)), subject_id=user.id)
     audit.record(
         db, tenant_id=tenant.id, action=actions.EMAIL_CHANGE_REQUESTED, meta=meta, actor=actor, target_type="user",
@@ -267,6 +276,7 @@ async def verify_email(db: AsyncSession, meta: RequestMeta, *, token: str) -> No
     if not address or taken.first():
         raise UserFailure.of(ErrorCode.DUPLICATE, "Another account of your organisation now uses this address.", "token")
     user.email, user.email_verified, user.updated_at = address, True, clock.now()
+    await tokens.revoke(db, user, *CREDENTIAL_LINKS)
     audit.record(
         db, tenant_id=tenant.id, action=actions.EMAIL_CHANGED, meta=meta, actor_id=user.id, target_type="user",
         target_id=user.id, changes={"email": {"changed": True}, "email_verified": {"new": True}},

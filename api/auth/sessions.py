@@ -72,8 +72,15 @@ class SessionInfo:
 # The hot path of every authenticated request: one indexed statement on a bare asyncpg
 # connection, no ORM and no transaction. It also reads the account, so `viewer { user }`
 # needs nothing more.
+# The tenant's settings as they are now apply to sessions made before: a shorter absolute
+# timeout (counted from the session's start), and a required second factor, which turns a
+# full session without one into one that may only give a code (the user has TOTP) or
+# enroll (the user has none).
 LOOKUP_SQL = """
-SELECT s.id, s.tenant_id, s.user_id, s.stage, s.mfa_verified, s.last_seen_at,
+SELECT s.id, s.tenant_id, s.user_id, s.mfa_verified, s.last_seen_at,
+       CASE WHEN t.require_mfa AND s.stage = 'full' AND NOT s.mfa_verified
+            THEN CASE WHEN u.mfa_enabled THEN 'mfa_pending' ELSE 'mfa_enrollment' END
+            ELSE s.stage END AS stage,
        u.username, u.email, u.display_name, u.role, u.status, u.email_verified, u.mfa_enabled,
        u.created_at, u.last_login_at
 FROM user_session s
@@ -81,6 +88,7 @@ JOIN app_user u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
 JOIN tenant t ON t.id = s.tenant_id
 WHERE s.token_hash = $1
   AND s.expires_at > $2::timestamptz
+  AND s.created_at > $2::timestamptz - make_interval(hours => t.session_absolute_timeout_hours)
   AND s.last_seen_at > $2::timestamptz - make_interval(mins => t.session_idle_timeout_minutes)
   AND u.status = 'ACTIVE'
 """
@@ -171,10 +179,12 @@ async def end(db: AsyncSession, token: str, meta: RequestMeta, reason: str = "lo
 _LIVE_FOR_USER = text(
     """
     SELECT s.id, s.created_at, s.last_seen_at, s.ip_address, s.user_agent, s.mfa_verified,
-           least(s.expires_at, s.last_seen_at + make_interval(mins => t.session_idle_timeout_minutes)) AS expires_at
+           least(s.expires_at, s.last_seen_at + make_interval(mins => t.session_idle_timeout_minutes),
+                 s.created_at + make_interval(hours => t.session_absolute_timeout_hours)) AS expires_at
     FROM user_session s JOIN tenant t ON t.id = s.tenant_id
     WHERE s.tenant_id = :tenant_id AND s.user_id = :user_id AND s.stage = 'full'
       AND s.expires_at > CAST(:now AS timestamptz)
+      AND s.created_at > CAST(:now AS timestamptz) - make_interval(hours => t.session_absolute_timeout_hours)
       AND s.last_seen_at > CAST(:now AS timestamptz) - make_interval(mins => t.session_idle_timeout_minutes)
     ORDER BY s.last_seen_at DESC, s.id
     """
@@ -231,7 +241,9 @@ _PURGE_EXPIRED = text(
     """
     DELETE FROM user_session s USING tenant t
     WHERE t.id = s.tenant_id
-      AND (s.expires_at <= CAST(:now AS timestamptz) OR s.last_seen_at <= CAST(:now AS timestamptz) - make_interval(mins => t.session_idle_timeout_minutes))
+      AND (s.expires_at <= CAST(:now AS timestamptz)
+           OR s.created_at <= CAST(:now AS timestamptz) - make_interval(hours => t.session_absolute_timeout_hours)
+           OR s.last_seen_at <= CAST(:now AS timestamptz) - make_interval(mins => t.session_idle_timeout_minutes))
     RETURNING s.tenant_id
     """
 )

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.auth import sessions
-from api.auth.service import Guard
+from api.auth.guard import Guard
 from api.auth.sessions import SessionInfo
 from api.credentials import NOTHING, Presented
 from api.errors import Forbidden, Unauthenticated

@@ -67,6 +67,9 @@ class OkPayload:
 @strawberry.input
 class PasswordInput:
     password: str
+    code: str | None = strawberry.field(
+        default=None, description="A second factor (TOTP or recovery code) where the action needs one, e.g. regenerateRecoveryCodes."
+    )
 
 
 Info = Info[Context, None]  # type: ignore[misc]

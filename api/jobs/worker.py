@@ -45,6 +45,18 @@ async def purge_expired(timestamp: int) -> None:
     log.info("purged expired data: %s", counts)
 
 
+@tasks.periodic(cron="*/5 * * * *", periodic_id="audit-checkpoints")
+@tasks.task(name="checkpoint_audit", queue="default", queueing_lock="checkpoint_audit")
+async def checkpoint_audit(timestamp: int) -> None:
+    from api.audit import checkpoints
+    from db.engine import transaction
+
+    assert _sessionmaker is not None
+    async with transaction(_sessionmaker) as db:
+        made = await checkpoints.make(db, checkpoints.CheckpointKeys(worker_settings().secret_keys()))
+    log.info("audit checkpoints made: %d", made)
+
+
 @tasks.task(name="build_export", queue="default", pass_context=True, retry=RetryStrategy(max_attempts=3, wait=5))
 async def build_export(context: procrastinate.JobContext, tenant_id: str, request_id: str) -> None:
     import uuid
@@ -65,7 +77,7 @@ async def retention(timestamp: int) -> None:
 
     assert _sessionmaker is not None
     async with transaction(_sessionmaker) as db:
-        totals = await privacy_retention.run(db)
+        totals = await privacy_retention.run(db, worker_settings())
     log.info("retention run: %s", totals)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,34 @@ def email_verification(*, to: str, tenant_name: str, link: str) -> Email:
         body=(
             f"Hello,\n\nTo make this the email address of your {tenant_name} account, open:\n{link}\n\n"
             "The link works once and expires in 24 hours. Until then nothing changes.\n"
+        ),
+    )
+
+
+def email_in_use(*, to: str, tenant_name: str) -> Email:
+    """To an address someone asked to move their account to while another account of the
+    organisation already uses it: no link, nothing changes."""
+    return Email(
+        to=to,
+        subject=f"Your {tenant_name} email address",
+        body=(
+            f"Hello,\n\nSomeone signed in to {tenant_name} asked to use this email address for their account. "
+            "An account of the organisation already uses it, so nothing was changed.\n\n"
+            "If this was you, sign in with the account that has this address instead. If it was not, you need do nothing.\n"
+        ),
+    )
+
+
+def inactivity_warning(*, to: str, tenant_name: str, erase_on: datetime, login_link: str) -> Email:
+    return Email(
+        to=to,
+        subject=f"Your {tenant_name} account will be deleted for inactivity",
+        body=(
+            f"Hello,\n\nYour {tenant_name} account has not been used for a long time. {tenant_name} deletes "
+            f"accounts that are not used, with everything they hold, so on {erase_on:%d %B %Y} (UTC) "
+            "this account will be deleted.\n\n"
+            f"To keep it, sign in before then:\n{login_link}\n\n"
+            "If you cannot sign in, ask your organisation's administrator.\n"
         ),
     )
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import clock
 from api.audit import actions, service as audit
+from api.auth.guard import Guard
 from api.errors import ErrorCode, Forbidden, Problem, UserFailure
 from api.mail import templates
 from api.mail.outbox import queue_emails
@@ -83,11 +84,13 @@ def _record(db: AsyncSession, user_id: uuid.UUID, purpose: Purpose, granted: boo
 
 
 async def decide(
-    db: AsyncSession, actor: Actor, meta: RequestMeta, decisions: list[tuple[str, bool]], *, source: str
+    db: AsyncSession, guard: Guard, actor: Actor, meta: RequestMeta, decisions: list[tuple[str, bool]], *, source: str
 ) -> list[ConsentState]:
-    """Grant or withdraw, as easily one as the other, for purposes based on consent."""
+    """Grant or withdraw, as easily one as the other, for purposes based on consent.
+    Every decision is kept for good, so an account has a generous hourly budget of them."""
     if not decisions or len(decisions) > MAX_DECISIONS:
         raise UserFailure.of(ErrorCode.INVALID_INPUT, f"Give between 1 and {MAX_DECISIONS} decisions.", "input")
+    await guard.limiter.take(db, guard.limits.consent_decisions, str(actor.user_id), cost=len(decisions))
     active = {p.key: p for p in await purposes.active_for_tenant(db, actor.tenant_id)}
     problems, seen = [], set()
     for i, (key, _) in enumerate(decisions):

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 
 
+from typing import Any
+
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import clock
 from api.accounts import tenants, users
 from api.audit import actions, service as audit
-from api.auth.service import Guard, check_password
+from api.auth.guard import Guard
+from api.auth.service import check_password
 from api.errors import ErrorCode, Forbidden, UserFailure
 from api.privacy.requests import due
 from api.request_meta import Actor, RequestMeta
@@ -20,21 +23,11 @@ from api.settings import Settings
 from db.models import DataRequest, ExportChunk, User
 
 
-async def _ensure_not_last_owner(db: AsyncSession, user: User) -> None:
-    if user.role != "OWNER" or user.status == "DISABLED":
-        return
-    others = await db.execute(
-        select(func.count()).select_from(User).where(
-            User.tenant_id == user.tenant_id, User.role == "OWNER", User.status != "DISABLED", User.id != user.id
-        )
-    )
-    if others.scalar_one() == 0:
-        raise UserFailure.of(ErrorCode.LAST_OWNER, "The organisation needs at least one owner; appoint another first.")
-
-
 async def erase(
-    db: AsyncSession, meta: RequestMeta, user: User, *, actor: Actor | None, reason: str
+    db: AsyncSession, meta: RequestMeta, user: User, *, actor: Actor | None, reason: str, details: dict[str, Any] | None = None
 ) -> DataRequest:
+    """Erase the account at once; `details` join the audit event's changes (e.g. the
+    retention policy that erased it)."""
     tenant_id, user_id = user.tenant_id, user.id
     subject_requests = select(DataRequest.id).where(DataRequest.tenant_id == tenant_id, DataRequest.subject_id == user_id)
     await db.execute(
@@ -68,7 +61,7 @@ async def erase(
     event_meta = RequestMeta(ip_address=None, user_agent=None, request_id=meta.request_id) if self_erasure else meta
     audit.record(db, tenant_id=tenant_id, action=actions.USER_ERASED, meta=event_meta, actor=actor if actor and actor.user_id != user_id else None,
                  actor_id=user_id if actor and actor.user_id == user_id else None, actor_type=None if actor else "SYSTEM",
-                 target_type="user", target_id=user_id, changes={"reason": {"new": reason}})
+                 target_type="user", target_id=user_id, changes={"reason": {"new": reason}, **(details or {})})
     await db.flush()
     return proof
 
@@ -80,7 +73,7 @@ async def delete_own_account(db: AsyncSession, guard: Guard, actor: Actor, meta:
     await tenants.lock(db, actor.tenant_id)
     user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True}, populate_existing=True)
     assert user is not None
-    await _ensure_not_last_owner(db, user)
+    await users.ensure_owned_without(db, user, field=None)
     return await erase(db, meta, user, actor=actor, reason="deleted_by_user")
 
 
@@ -88,7 +81,7 @@ async def erase_as_admin(db: AsyncSession, settings: Settings, admin: Actor, met
     if user.role == "OWNER" and not admin.is_owner:
         raise Forbidden()
     await tenants.lock(db, admin.tenant_id)
-    await _ensure_not_last_owner(db, user)
+    await users.ensure_owned_without(db, user, field=None)
     return await erase(db, meta, user, actor=admin, reason="removed_by_admin")
 
 

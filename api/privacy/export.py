@@ -96,8 +96,12 @@ async def _write_document(db: AsyncSession, out: ChunkWriter, user: User, tenant
     first = True
     result = await db.stream(
         text(
-            "SELECT id, occurred_at, action, actor_type, actor_id, target_type, target_id, host(ip_address) AS ip, "
-            "user_agent, request_id, changes FROM audit_event "
+            # Network data of the subject's own actions only: what others did about them
+            # shows without the others' IP address and browser.
+            "SELECT id, occurred_at, action, actor_type, actor_id, target_type, target_id, "
+            "CASE WHEN actor_type = 'USER' AND actor_id = :u THEN host(ip_address) END AS ip, "
+            "CASE WHEN actor_type = 'USER' AND actor_id = :u THEN user_agent END AS user_agent, "
+            "request_id, changes FROM audit_event "
             "WHERE tenant_id = :t AND (actor_id = :u OR target_id = :u) ORDER BY chain_seq"
         ).execution_options(yield_per=2000),
         {"t": user.tenant_id, "u": user.id},

@@ -31,7 +31,7 @@ async def active_for_tenant(db: AsyncSession, tenant_id: uuid.UUID) -> list[Purp
 
 async def public_list(db: AsyncSession, tenant_slug: str) -> list[Purpose]:
     """For consent screens before login; an unknown tenant has none (no hint)."""
-    tenant = await tenants.by_slug(db, tenant_slug[:63]) if tenant_slug else None
+    tenant = await tenants.by_slug(db, tenant_slug)
     return await active_for_tenant(db, tenant.id) if tenant else []
 
 

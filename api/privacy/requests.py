@@ -14,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import clock
 from api.accounts import users
 from api.audit import actions, service as audit
+from api.auth.guard import Guard
 from api.errors import BadInput, ErrorCode, Forbidden, UserFailure
 from api.jobs.queue import enqueue
 from api.pagination import check_first, decode_cursor, encode_cursor
 from api.request_meta import Actor, RequestMeta
+from api.settings import Settings
 from db.models import DataRequest, User
 
 BUILD_EXPORT_TASK = "build_export"
@@ -51,8 +53,10 @@ async def start_export(db: AsyncSession, meta: RequestMeta, *, subject: User, re
     return request
 
 
-async def request_own_export(db: AsyncSession, actor: Actor, meta: RequestMeta) -> DataRequest:
-    subject = await db.get(User, (actor.tenant_id, actor.user_id))
+async def request_own_export(db: AsyncSession, guard: Guard, actor: Actor, meta: RequestMeta) -> DataRequest:
+    await guard.limiter.take(db, guard.limits.data_export, str(actor.user_id))
+    # The account's row lock makes "one open export at a time" hold under concurrency.
+    subject = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True}, populate_existing=True)
     assert subject is not None
     return await start_export(db, meta, subject=subject, requested_by=None)
 
@@ -93,10 +97,14 @@ async def list_page(db: AsyncSession, actor: Actor, *, first: int, after: str | 
     return RequestPage(page, [_cursor(r) for r in page], len(rows) > first)
 
 
-async def create_for_user(db: AsyncSession, settings, admin: Actor, meta: RequestMeta, *, user_id: str, kind: str) -> DataRequest:  # type: ignore[no-untyped-def]
+async def create_for_user(
+    db: AsyncSession, settings: Settings, guard: Guard, admin: Actor, meta: RequestMeta, *, user_id: str, kind: str
+) -> DataRequest:
     """A request received outside the API, fulfilled by an administrator."""
     if not admin.is_admin:
         raise Forbidden()
+    if kind == "EXPORT":
+        await guard.limiter.take(db, guard.limits.data_export, str(users.parse_id(user_id)))
     subject = await users.visible(db, admin, user_id, lock=True)
     if subject is None:
         raise UserFailure.of(ErrorCode.NOT_FOUND, "No such account.", "userId")

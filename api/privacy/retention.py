@@ -1,40 +1,72 @@
-"""The retention run: erase accounts idle past the tenant's limit, drop export archives
-past their download window, purge audit events past the tenant's audit retention.
-Each run leaves one SYSTEM audit event per tenant with what it did."""
+"""The retention run: warn, then erase, accounts idle past the tenant's limit; drop export
+archives past their download window; purge audit events past the tenant's audit
+retention. Each run leaves one SYSTEM audit event per tenant with what it did.
+
+An idle account is first emailed (WARNING_DAYS before the limit is reached, or at once if
+the policy is new) and erased only when it is past the limit and was warned at least
+WARNING_DAYS before; signing in in between clears the warning."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import clock
+from api.accounts import users
 from api.audit import actions, service as audit
 from api.audit.retention import purge_expired_events
 from api.privacy.erasure import erase
+from api.mail import templates
+from api.mail.outbox import queue_email
 from api.request_meta import SYSTEM_META
+from api.settings import Settings
 from db.models import DataRequest, ExportChunk, Tenant, User
 
 
-async def run(db: AsyncSession) -> dict[str, int]:
-    totals = {"erased_accounts": 0, "expired_exports": 0, "audit_events_purged": 0}
+WARNING_DAYS = 14
+
+
+async def _erase_or_warn_idle(db: AsyncSession, settings: Settings, tenant: Tenant, now: datetime) -> tuple[int, int]:
+    """(erased, warned) for one tenant's inactivity policy."""
+    days = tenant.inactive_account_retention_days
+    assert days is not None
+    warning = timedelta(days=WARNING_DAYS)
+    last_seen = func.coalesce(User.last_login_at, User.created_at)
+    idle = await db.execute(
+        select(User).where(User.tenant_id == tenant.id, last_seen < now - timedelta(days=days) + warning)
+        .order_by(User.id).with_for_update(skip_locked=True)
+    )
+    erased = warned = 0
+    policy = {"inactive_account_retention_days": days, "warning_days": WARNING_DAYS}
+    for user in list(idle.scalars()):
+        if user.role == "OWNER" and await users.other_active_owners(db, user) == 0:
+            continue  # never leave a tenant without an active owner
+        seen = user.last_login_at or user.created_at
+        if user.inactivity_warned_at is None:
+            erase_on = max(seen + timedelta(days=days), now + warning)
+            await queue_email(db, settings, templates.inactivity_warning(
+                to=user.email, tenant_name=tenant.name, erase_on=erase_on, login_link=f"{settings.app_url}/login",
+            ), subject_id=user.id)
+            user.inactivity_warned_at = now
+            audit.record(db, tenant_id=tenant.id, action=actions.USER_INACTIVITY_WARNED, meta=SYSTEM_META, actor_type="SYSTEM",
+                         target_type="user", target_id=user.id, changes={"erase_on": {"new": erase_on.isoformat()}, "policy": {"new": policy}})
+            warned += 1
+        elif seen < now - timedelta(days=days) and user.inactivity_warned_at <= now - warning:
+            await erase(db, SYSTEM_META, user, actor=None, reason="inactive_retention",
+                        details={"policy": {"new": {**policy, "warned_at": user.inactivity_warned_at.isoformat()}}})
+            erased += 1
+    return erased, warned
+
+
+async def run(db: AsyncSession, settings: Settings) -> dict[str, int]:
+    totals = {"erased_accounts": 0, "warned_accounts": 0, "expired_exports": 0, "audit_events_purged": 0}
     now = clock.now()
     for tenant in list((await db.execute(select(Tenant).order_by(Tenant.created_at))).scalars()):
-        erased = expired = 0
+        erased = warned = expired = 0
         if tenant.inactive_account_retention_days is not None:
-            cutoff = now - timedelta(days=tenant.inactive_account_retention_days)
-            idle = await db.execute(
-                select(User).where(
-                    User.tenant_id == tenant.id,
-                    func.coalesce(User.last_login_at, User.created_at) < cutoff,
-                ).with_for_update(skip_locked=True)
-            )
-            for user in list(idle.scalars()):
-                if user.role == "OWNER" and await _owners_left(db, user) == 0:
-                    continue  # never leave a tenant without an owner
-                await erase(db, SYSTEM_META, user, actor=None, reason="inactive_retention")
-                erased += 1
+            erased, warned = await _erase_or_warn_idle(db, settings, tenant, now)
         expired_ids = list((await db.execute(
             update(DataRequest)
             .where(DataRequest.tenant_id == tenant.id, DataRequest.kind == "EXPORT", DataRequest.download_expires_at <= now)  # type: ignore[operator]
@@ -46,16 +78,12 @@ async def run(db: AsyncSession) -> dict[str, int]:
             expired = len(expired_ids)
         purged = await purge_expired_events(db, tenant.id)
         audit.record(db, tenant_id=tenant.id, action=actions.RETENTION_COMPLETED, meta=SYSTEM_META, actor_type="SYSTEM",
-                     changes={"erased_accounts": {"new": erased}, "expired_exports": {"new": expired}, "audit_events_purged": {"new": purged}})
+                     changes={"erased_accounts": {"new": erased}, "warned_accounts": {"new": warned},
+                              "expired_exports": {"new": expired}, "audit_events_purged": {"new": purged}})
         totals["erased_accounts"] += erased
+        totals["warned_accounts"] += warned
         totals["expired_exports"] += expired
         totals["audit_events_purged"] += purged
     await db.flush()
     return totals
 
-
-async def _owners_left(db: AsyncSession, user: User) -> int:
-    query = select(func.count()).select_from(User).where(
-        User.tenant_id == user.tenant_id, User.role == "OWNER", User.status != "DISABLED", User.id != user.id
-    )
-    return int((await db.execute(query)).scalar_one())

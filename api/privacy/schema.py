@@ -214,7 +214,7 @@ class PrivacyMutation:
         ctx = info.context
         _, source = ctx.presented_token()
         state = await consents.decide(
-            ctx.db(), await ctx.actor(), ctx.meta, [(d.purpose_key, d.granted) for d in input],
+            ctx.db(), ctx.services.guard, await ctx.actor(), ctx.meta, [(d.purpose_key, d.granted) for d in input],
             source="api" if source == "bearer" else "web",
         )
         return ConsentsPayload(consents=[ConsentType.of(c) for c in state])
@@ -224,7 +224,7 @@ class PrivacyMutation:
     async def request_data_export(self, info: Info) -> DataRequestPayload:
         ctx = info.context
         actor = await ctx.actor()
-        request = await requests.request_own_export(ctx.db(), actor, ctx.meta)
+        request = await requests.request_own_export(ctx.db(), ctx.services.guard, actor, ctx.meta)
         return DataRequestPayload(data_request=DataRequestType.of(request, viewer_id=actor.user_id, settings=ctx.settings))
 
     @strawberry.mutation(description="Erases the account at once: profile, sessions, 2FA, consents; audit events keep only the bare account id.")
@@ -264,6 +264,6 @@ class PrivacyMutation:
     async def create_data_request(self, info: Info, user_id: strawberry.ID, kind: DataRequestKind) -> DataRequestPayload:
         ctx = info.context
         admin = await ctx.admin()
-        request = await requests.create_for_user(ctx.db(), ctx.settings, admin, ctx.meta, user_id=user_id, kind=kind.value)
+        request = await requests.create_for_user(ctx.db(), ctx.settings, ctx.services.guard, admin, ctx.meta, user_id=user_id, kind=kind.value)
         return DataRequestPayload(data_request=DataRequestType.of(request, viewer_id=admin.user_id, settings=ctx.settings))
 

@@ -17,12 +17,11 @@ async def test_admin_changes_settings_and_the_values_are_audited(api: Api) -> No
     owner = await api.owner("acme", seats=5)
     admin = await api.member(owner, "ada", role="ADMIN")
     result = await admin.browser.gql(UPDATE, {"input": {
-        "name": "Acme Europe", "requireMfa": True, "sessionIdleTimeoutMinutes": 15,
-        "sessionAbsoluteTimeoutHours": 8, "inactiveAccountRetentionDays": 365,
+        "name": "Acme Europe", "requireMfa": True, "sessionIdleTimeoutMinutes": 15, "sessionAbsoluteTimeoutHours": 8,
     }})
     assert result.ok("updateTenantSettings")["tenant"] == {
         "name": "Acme Europe", "requireMfa": True, "sessionIdleTimeoutMinutes": 15, "sessionAbsoluteTimeoutHours": 8,
-        "inactiveAccountRetentionDays": 365, "seatLimit": 5, "seatsUsed": 2,
+        "inactiveAccountRetentionDays": None, "seatLimit": 5, "seatsUsed": 2,
     }
     changes = json.loads(await api.db.fetchval("SELECT changes FROM audit_event WHERE action = 'tenant.settings_changed'"))
     assert changes["session_idle_timeout_minutes"] == {"old": 30, "new": 15}
@@ -63,3 +62,13 @@ async def test_members_cannot_change_settings(api: Api) -> None:
     assert (await member.browser.gql(UPDATE, {"input": {"requireMfa": True}})).codes == ["FORBIDDEN"]
     assert (await api.browser().gql(UPDATE, {"input": {"requireMfa": True}})).codes == ["UNAUTHENTICATED"]
     assert await api.db.fetchval("SELECT require_mfa FROM tenant") is False
+
+
+async def test_only_an_owner_sets_the_policy_that_erases_inactive_accounts(api: Api) -> None:
+    """An administrator could otherwise have the owners erased by the retention job."""
+    owner = await api.owner("acme")
+    admin = await api.member(owner, "ada", role="ADMIN")
+    for value in (30, None):
+        assert (await admin.browser.gql(UPDATE, {"input": {"inactiveAccountRetentionDays": value}})).codes == ["FORBIDDEN"]
+    assert (await owner.browser.gql(UPDATE, {"input": {"inactiveAccountRetentionDays": 30}})).ok("updateTenantSettings")
+    assert await api.db.fetchval("SELECT inactive_account_retention_days FROM tenant") == 30

@@ -114,3 +114,17 @@ async def test_invalid_display_name_is_refused(api: Api) -> None:
     assert result.user_errors("updateUser") == [("input.displayName", "INVALID_INPUT")]
     result = await owner.browser.gql(UPDATE, {"input": {"id": member.id, "displayName": "bell\u0007"}})
     assert result.user_errors("updateUser") == [("input.displayName", "INVALID_INPUT")]
+
+
+async def test_an_active_owner_always_remains(api: Api) -> None:
+    """An INVITED owner cannot act yet: it does not count as the owner that must remain."""
+    owner = await api.owner("acme")
+    invited = await owner.browser.gql(ADD_USER, {"input": {"username": "heir", "email": "heir@acme.example", "role": "OWNER"}})
+    heir = invited.ok("addUser")["user"]["id"]
+    for change in ({"role": "ADMIN"}, {"role": "MEMBER"}, {"status": "DISABLED"}):
+        result = await owner.browser.gql(UPDATE, {"input": {"id": owner.id, **change}})
+        assert result.user_errors("updateUser") == [("input.id", "LAST_OWNER")], change
+    delete = "mutation($p: String!) { deleteAccount(input: {password: $p}) { errors { field code } } }"
+    assert (await owner.browser.gql(delete, {"p": "lumen-quarry-velvet-7-oboe"})).user_errors("deleteAccount") == [(None, "LAST_OWNER")]
+    assert await api.db.fetchval("SELECT count(*) FROM app_user WHERE role = 'OWNER' AND status = 'ACTIVE'") == 1
+    assert heir

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -168,3 +169,83 @@ async def test_events_carry_who_when_and_from_where(api: Api) -> None:
     assert str(row["actor_id"]) == owner.id and str(row["ip_address"]) == "127.0.0.1"
     assert row["request_id"] == response.response.headers["x-request-id"]
     assert row["user_agent"] == "pytest-browser/1.0" and row["occurred_at"] is not None
+
+
+def checkpoint_cli(api: Api) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": api.settings.database_url, "SECRET_KEY": api.settings.secret_key or ""}
+    return subprocess.run([sys.executable, "-m", "api", "checkpoint-audit"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+# What an attacker with database access (but not SECRET_KEY) does: switch the triggers off,
+# change history, and recompute every hash after the change with the database's own function.
+REHASH_FROM = """
+DO $$
+DECLARE r record; prev bytea;
+BEGIN
+  SELECT row_hash INTO prev FROM audit_event WHERE tenant_id = $T AND chain_seq = $S - 1;
+  FOR r IN SELECT id FROM audit_event WHERE tenant_id = $T AND chain_seq >= $S ORDER BY chain_seq LOOP
+    UPDATE audit_event SET prev_hash = coalesce(prev, '\\x'::bytea) WHERE tenant_id = $T AND id = r.id;
+    UPDATE audit_event e SET row_hash = sha256(convert_to(audit_event_content(e), 'UTF8'))
+      WHERE e.tenant_id = $T AND e.id = r.id RETURNING e.row_hash INTO prev;
+  END LOOP;
+END $$;
+"""
+
+
+async def _tamper(api: Api, statement: str, rehash_from: int | None, tenant_id: str) -> None:
+    await api.db.execute("ALTER TABLE audit_event DISABLE TRIGGER USER")
+    await api.db.execute(statement)
+    if rehash_from is not None:
+        await api.db.execute(REHASH_FROM.replace("$T", f"'{tenant_id}'::uuid").replace("$S", str(rehash_from)))
+    await api.db.execute("ALTER TABLE audit_event ENABLE TRIGGER USER")
+
+
+async def test_a_rewritten_chain_with_recomputed_hashes_is_found_by_the_signed_checkpoint(api: Api) -> None:
+    owner = await api.owner("acme")
+    await api.member(owner, "mia")
+    assert checkpoint_cli(api).stdout.splitlines()[-1] == "1 checkpoints made"
+    await api.member(owner, "max")  # events after the checkpoint
+    tenant_id = await api.db.fetchval("SELECT id::text FROM tenant")
+    seq = await api.db.fetchval("SELECT chain_seq FROM audit_event WHERE action = 'user.created' AND actor_type = 'USER' ORDER BY chain_seq LIMIT 1")
+    await _tamper(api, f"UPDATE audit_event SET changes = jsonb_set(changes, '{{role,new}}', '\"OWNER\"') WHERE chain_seq = {seq}", seq, tenant_id)
+    [plain] = await verify(api.db, "acme")  # the hashes alone are consistent again
+    assert plain.ok
+    run = verify_cli(api, "--tenant", "acme")
+    assert run.returncode == 1 and "the chain was rewritten" in run.stdout, run.stdout
+
+
+async def test_a_chain_cut_short_below_a_checkpoint_is_found(api: Api) -> None:
+    owner = await api.owner("acme")
+    await api.member(owner, "mia")
+    checkpoint_cli(api)
+    last = await api.db.fetchval("SELECT max(chain_seq) FROM audit_event")
+    await _tamper(api, f"DELETE FROM audit_event WHERE chain_seq > {last - 3}", None, "")
+    run = verify_cli(api, "--tenant", "acme")
+    assert run.returncode == 1 and "cut short" in run.stdout and f"names position {last}" in run.stdout, run.stdout
+
+
+async def test_a_forged_or_unlinked_checkpoint_is_found(api: Api) -> None:
+    owner = await api.owner("acme")
+    checkpoint_cli(api)
+    await api.member(owner, "mia")
+    checkpoint_cli(api)
+    assert verify_cli(api).returncode == 0
+    # Without the key, a checkpoint cannot be made to agree with a rewritten head...
+    await api.db.execute("UPDATE audit_checkpoint SET row_hash = sha256('x') WHERE chain_seq = (SELECT max(chain_seq) FROM audit_checkpoint)")
+    assert "not signed with this service's key" in verify_cli(api).stdout
+    # ...nor can an older one be dropped unseen.
+    await api.db.execute("DELETE FROM audit_checkpoint WHERE chain_seq = (SELECT min(chain_seq) FROM audit_checkpoint)")
+    assert verify_cli(api).returncode == 1
+
+
+async def test_checkpoints_are_made_only_when_a_chain_grew_and_say_so_in_the_log(api: Api) -> None:
+    await api.owner("acme")
+    await api.owner("globex")
+    made = checkpoint_cli(api).stdout.splitlines()
+    assert made[-1] == "2 checkpoints made"
+    logged = [json.loads(line) for line in made[:-1]]
+    assert [entry["message"] for entry in logged] == ["audit checkpoint"] * 2 and all(len(e["checkpoint_mac"]) == 67 for e in logged)
+    again = checkpoint_cli(api)
+    assert again.stdout.splitlines()[-1] == "0 checkpoints made"
+    run = verify_cli(api)
+    assert run.returncode == 0 and "1 signed checkpoints" in run.stdout

@@ -157,11 +157,12 @@ async def s_confirm_totp_enrollment(api: Api) -> Act:
 
 async def s_regenerate_recovery_codes(api: Api) -> Act:
     owner = await api.owner("acme")
-    await enroll(owner.browser)
-    query = "mutation($p: String!) { regenerateRecoveryCodes(input: {password: $p}) { errors { code } } }"
+    secret, _ = await enroll(owner.browser)
+    clock.advance(timedelta(seconds=30))
+    query = "mutation($p: String!, $c: String) { regenerateRecoveryCodes(input: {password: $p, code: $c}) { errors { code } } }"
 
     async def act() -> None:
-        (await owner.browser.gql(query, {"p": PASSWORD})).ok("regenerateRecoveryCodes")
+        (await owner.browser.gql(query, {"p": PASSWORD, "c": code(secret)})).ok("regenerateRecoveryCodes")
 
     return act
 

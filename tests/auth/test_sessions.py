@@ -120,3 +120,35 @@ async def test_the_purge_job_deletes_expired_sessions_and_audits_it_as_system(ap
     assert await api.count("user_session", "user_id = $1::uuid", owner.id) == 1
     event = await api.db.fetchrow("SELECT actor_type, changes FROM audit_event WHERE action = 'session.purged'")
     assert event["actor_type"] == "SYSTEM" and event["changes"] == '{"count": {"new": 1}}'
+
+
+async def test_requiring_a_second_factor_reaches_sessions_made_without_one(api: Api) -> None:
+    """Turning requireMfa on does not leave sessions without a second factor working:
+    they can enroll (or give a code) and do nothing else."""
+    from tests.auth.test_totp import BEGIN, CONFIRM, code
+
+    owner = await api.owner("acme")
+    member = await api.member(owner, "mia")
+    (await owner.browser.gql(SETTINGS, {"i": {"requireMfa": True}})).ok("updateTenantSettings")
+    for who in (owner, member):
+        assert (await who.browser.gql(VIEWER)).data == {"viewer": None}
+        assert (await who.browser.gql(REVOKE_OTHERS)).codes == ["UNAUTHENTICATED"]
+    begun = (await member.browser.gql(BEGIN)).ok("beginTotpEnrollment")
+    (await member.browser.gql(CONFIRM, {"c": code(begun["secret"])})).ok("confirmTotpEnrollment")
+    assert (await member.browser.gql(VIEWER)).data["viewer"]["user"]["username"] == "mia"
+
+
+async def test_a_shorter_absolute_timeout_applies_to_sessions_already_made(api: Api) -> None:
+    owner = await api.owner("acme")
+    laptop = api.browser()
+    (await login(laptop)).ok("login")
+    for _ in range(6):  # two and a half hours of use, within the idle timeout each time
+        clock.advance(timedelta(minutes=25))
+        assert (await laptop.gql(VIEWER)).data["viewer"] is not None
+        assert (await owner.browser.gql(VIEWER)).data["viewer"] is not None
+    (await owner.browser.gql(SETTINGS, {"i": {"sessionAbsoluteTimeoutHours": 2}})).ok("updateTenantSettings")
+    assert (await laptop.gql(VIEWER)).data == {"viewer": None}
+    assert (await owner.browser.gql(VIEWER)).data == {"viewer": None}
+    fresh = api.browser()
+    (await login(fresh)).ok("login")
+    assert (await fresh.gql(SESSIONS)).data["viewer"]["sessions"][0]["expiresAt"] is not None

@@ -20,7 +20,7 @@ BEGIN = "mutation { beginTotpEnrollment { secret otpauthUri qrCodeSvg errors { f
 CONFIRM = "mutation($c: String!) { confirmTotpEnrollment(input: {code: $c}) { recoveryCodes errors { field code } } }"
 VERIFY = "mutation($c: String!) { verifyMfa(input: {code: $c}) { status viewer { user { username mfaEnabled } } errors { field code } } }"
 DISABLE = "mutation($p: String!, $c: String!) { disableTotp(input: {password: $p, code: $c}) { ok errors { field code } } }"
-REGENERATE = "mutation($p: String!) { regenerateRecoveryCodes(input: {password: $p}) { recoveryCodes errors { field code } } }"
+REGENERATE = "mutation($p: String!, $c: String) { regenerateRecoveryCodes(input: {password: $p, code: $c}) { recoveryCodes errors { field code } } }"
 RESET = "mutation($id: ID!) { resetUserMfa(id: $id) { ok errors { field code } } }"
 REMAINING = "{ viewer { recoveryCodesRemaining user { mfaEnabled } sessions { current mfaVerified } } }"
 
@@ -229,9 +229,10 @@ async def test_disabling_needs_the_password_and_a_current_code(api: Api) -> None
 async def test_regenerated_recovery_codes_replace_the_old_ones(api: Api) -> None:
     owner = await api.owner("acme")
     assert (await owner.browser.gql(REGENERATE, {"p": PASSWORD})).user_errors("regenerateRecoveryCodes") == [(None, "NOT_ENABLED")]
-    _, old_codes = await enroll(owner.browser)
-    assert (await owner.browser.gql(REGENERATE, {"p": "wrong"})).user_errors("regenerateRecoveryCodes") == [("input.password", "INVALID_CREDENTIALS")]
-    new_codes = (await owner.browser.gql(REGENERATE, {"p": PASSWORD})).ok("regenerateRecoveryCodes")["recoveryCodes"]
+    secret, old_codes = await enroll(owner.browser)
+    assert (await owner.browser.gql(REGENERATE, {"p": "wrong", "c": code(secret)})).user_errors("regenerateRecoveryCodes") == [("input.password", "INVALID_CREDENTIALS")]
+    assert (await owner.browser.gql(REGENERATE, {"p": PASSWORD})).user_errors("regenerateRecoveryCodes") == [("input.code", "INVALID_CODE")]
+    new_codes = (await owner.browser.gql(REGENERATE, {"p": PASSWORD, "c": code(secret)})).ok("regenerateRecoveryCodes")["recoveryCodes"]
     assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
     assert (await (await pending(api)).gql(VERIFY, {"c": old_codes[0]})).user_errors("verifyMfa") == [("input.code", "INVALID_CODE")]
     assert (await (await pending(api)).gql(VERIFY, {"c": new_codes[0]})).ok("verifyMfa")["status"] == "SUCCESS"
@@ -270,3 +271,31 @@ async def test_a_tenant_that_requires_2fa_makes_users_enroll_first(api: Api) -> 
     assert (await login(next_time, identifier="mia")).ok("login")["status"] == "MFA_REQUIRED"
     assert (await next_time.gql(VERIFY, {"c": code(secret)})).ok("verifyMfa")["status"] == "SUCCESS"
     assert member.id
+
+
+async def test_changing_second_factors_needs_a_second_factor_and_every_guess_counts(api: Api) -> None:
+    """A stolen session with the password is not enough: disabling and new recovery codes
+    need a code, and code guesses there count against the same budget as at login, which
+    a right password does not wipe out."""
+    owner = await api.owner("acme")
+    secret, _ = await enroll(owner.browser)
+    wrong = lambda i: f"{(int(code(secret)) + 1 + i) % 1_000_000:06d}"  # noqa: E731
+    answers = []
+    for i in range(11):
+        attempt = DISABLE if i % 2 else REGENERATE
+        result = await owner.browser.gql(attempt, {"p": PASSWORD, "c": wrong(i)})
+        name = "disableTotp" if i % 2 else "regenerateRecoveryCodes"
+        answers.append(result.codes[0] if result.codes else result.user_errors(name)[0][1])
+    assert answers == ["INVALID_CODE"] * 10 + ["RATE_LIMITED"]
+    assert (await owner.browser.gql(DISABLE, {"p": PASSWORD, "c": code(secret)})).codes == ["RATE_LIMITED"]
+    assert await api.count("user_totp", "confirmed_at IS NOT NULL") == 1
+
+
+async def test_administrators_cannot_reset_their_own_second_factor(api: Api) -> None:
+    owner = await api.owner("acme")
+    admin = await api.member(owner, "ada", role="ADMIN")
+    await enroll(owner.browser)
+    await enroll(admin.browser)
+    for who in (owner, admin):
+        assert (await who.browser.gql(RESET, {"id": who.id})).codes == ["FORBIDDEN"]
+    assert await api.count("user_totp", "confirmed_at IS NOT NULL") == 2

@@ -168,13 +168,28 @@ async def test_retention_erases_exactly_the_idle_accounts(api: Api) -> None:
     await api.db.execute("UPDATE app_user SET created_at = now() - interval '95 days' WHERE id = $1::uuid", never)
     await api.db.execute("UPDATE app_user SET last_login_at = now() - interval '120 days' WHERE id = $1::uuid", owner.id)  # the last owner stays
     async with api.transaction() as db:
-        totals = await retention.run(db)
+        first = await retention.run(db, api.settings)
+    # First a warning to everyone the policy will reach (not the last owner, who stays).
+    assert (first["erased_accounts"], first["warned_accounts"]) == (0, 3)
+    for address in ("idle@acme.example", "recent@acme.example", "never@acme.example"):
+        received = await api.mailbox.wait_for(address, count=2)  # the invitation, then the warning
+        assert "will be deleted" in received[-1].subject and "/login" in received[-1].body
+    assert not api.mailbox.to("owner@acme.example")[1:]
+    (await login(api.browser(), identifier="recent")).ok("login")  # signing in keeps the account
+    clock.advance(timedelta(days=14, minutes=1))
+    async with api.transaction() as db:
+        totals = await retention.run(db, api.settings)
     assert totals["erased_accounts"] == 2
     remaining = {r["username"] for r in await api.db.fetch("SELECT username FROM app_user")}
     assert remaining == {"owner", "recent"}
-    event = await api.db.fetchrow("SELECT actor_type, changes FROM audit_event WHERE action = 'retention.completed'")
+    event = await api.db.fetchrow("SELECT actor_type, changes FROM audit_event WHERE action = 'retention.completed' ORDER BY chain_seq DESC LIMIT 1")
     assert event["actor_type"] == "SYSTEM" and json.loads(event["changes"])["erased_accounts"] == {"new": 2}
-    assert await api.count("audit_event", "action = 'user.erased' AND actor_type = 'SYSTEM'") == 2
+    erasures = await api.db.fetch("SELECT changes FROM audit_event WHERE action = 'user.erased' AND actor_type = 'SYSTEM'")
+    assert len(erasures) == 2
+    for erasure in erasures:  # each names the policy that erased it
+        changes = json.loads(erasure["changes"])
+        assert changes["reason"] == {"new": "inactive_retention"}
+        assert changes["policy"]["new"]["inactive_account_retention_days"] == 90 and changes["policy"]["new"]["warning_days"] == 14
     [report] = await verify(api.db, "acme")
     assert report.ok
 
@@ -186,6 +201,35 @@ async def test_retention_drops_expired_export_archives(api: Api) -> None:
     assert await api.count("export_chunk") > 0
     clock.advance(timedelta(hours=25))
     async with api.transaction() as db:
-        assert (await retention.run(db))["expired_exports"] == 1
+        assert (await retention.run(db, api.settings))["expired_exports"] == 1
     assert await api.count("export_chunk") == 0
     assert worker.QUEUES
+
+
+async def test_a_member_sees_their_own_network_data_and_not_the_administrators(api: Api) -> None:
+    """Events an administrator (or an anonymous caller) made about a member show in the
+    member's export and activity without the administrator's IP address and browser."""
+    from tests.auth.test_totp import enroll
+
+    owner = await api.owner("acme")
+    member = await api.member(owner, "mia")
+    await enroll(member.browser)
+    admin_agent = {"user-agent": "AdminBrowser/9.9 (secret build)"}
+    (await owner.browser.gql("mutation($id: ID!) { resetUserMfa(id: $id) { ok } }", {"id": member.id}, **admin_agent)).payload("resetUserMfa")
+    await owner.browser.gql('mutation($id: ID!) { updateUser(input: {id: $id, displayName: "Mia"}) { errors { code } } }', {"id": member.id}, **admin_agent)
+    await login(api.browser(), "wrong", identifier="mia")
+    relogged = api.browser()
+    (await login(relogged, identifier="mia")).ok("login")
+    activity = (await relogged.gql("{ viewer { activity(first: 50) { edges { node { action actorId ipAddress } } } } }")).data
+    nodes = [e["node"] for e in activity["viewer"]["activity"]["edges"]]
+    assert any(n["actorId"] == owner.id for n in nodes) and any(n["actorId"] is None for n in nodes)
+    assert all(n["ipAddress"] is None for n in nodes if n["actorId"] != member.id)
+    assert any(n["ipAddress"] for n in nodes if n["actorId"] == member.id)  # their own stay
+    request_id = (await relogged.gql(EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
+    await completed_export(relogged, request_id)
+    archive = json.loads((await relogged.http.get(f"/exports/{request_id}")).content)
+    others = [e for e in archive["auditEvents"] if e["actorId"] != member.id]
+    assert others and all(e["ipAddress"] is None and e["userAgent"] is None for e in others)
+    assert "AdminBrowser" not in json.dumps(archive)
+    own = [e for e in archive["auditEvents"] if e["actorId"] == member.id and e["actorType"] == "USER"]
+    assert any(e["userAgent"] == "pytest-browser/1.0" for e in own)
