@@ -29,6 +29,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         database_url(settings)
     if args.workers > 1:
         _share_metrics_between_workers()
+    from api.server import GuardedHttpToolsProtocol
+
+    GuardedHttpToolsProtocol.header_timeout = settings.header_timeout_seconds
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -36,7 +39,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
+        http=GuardedHttpToolsProtocol,
+        timeout_keep_alive=5,
         proxy_headers=False,  # the app believes X-Forwarded-For from TRUSTED_PROXIES only
         timeout_graceful_shutdown=20,
         log_level=settings.log_level.lower(),

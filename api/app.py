@@ -30,7 +30,7 @@ from api.graphql.endpoint import GraphQLEndpoint
 from api.graphql.errors import internal_error
 from api.graphql.executor import Executor
 from api.graphql.schema import schema
-from api.jobs.worker import run_worker
+from api.jobs.worker import WorkerHealth, run_worker
 from api.privacy.download import download_export
 from api.observability import AccessMiddleware, BodyLimitMiddleware, metrics, setup_logging
 from api.middleware import RequestIdMiddleware
@@ -67,14 +67,18 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
         )
         services = Services(settings=settings, sessionmaker=make_sessionmaker(engine), guard=guard, pool=pool)
         worker: asyncio.Task[None] | None = None
+        worker_health: WorkerHealth | None = None
         if settings.run_worker_in_serve:
-            worker = asyncio.create_task(run_worker(url, settings, install_signal_handlers=False), name="in-process-worker")
+            worker_health = WorkerHealth()
+            worker = asyncio.create_task(
+                run_worker(url, settings, install_signal_handlers=False, health=worker_health), name="in-process-worker"
+            )
         # Everything built so far lives as long as the process: keep the cyclic garbage
         # collector from walking it on every collection.
         gc.collect()
         gc.freeze()
         try:
-            yield {"services": services, "engine": engine, "pool": pool}
+            yield {"services": services, "engine": engine, "pool": pool, "worker": worker, "worker_health": worker_health}
         finally:
             await pool.close()
             if worker is not None:
@@ -94,6 +98,10 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
         except Exception:  # any failure means not ready; the reason goes to the log only
             log.warning("readiness check failed", exc_info=True)
             return JSONResponse({"status": "unavailable"}, status_code=503)
+        # A serve that runs the jobs is ready only while its worker runs.
+        worker, health = request.state.worker, request.state.worker_health
+        if worker is not None and (worker.done() or not health.ok):
+            return JSONResponse({"status": "unavailable", "worker": "down" if worker.done() else health.state}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     graphql = GraphQLEndpoint(
@@ -106,7 +114,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
         *([Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)] if settings.trusted_proxies else []),
         Middleware(RequestIdMiddleware),
         Middleware(AccessMiddleware),
-        Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),
+        Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, timeout=settings.body_timeout_seconds),
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     # This API's own public base URL, for download links (default: APP_URL).
     api_url: str | None = None
     export_download_hours: int = 24
+    # A download that the client does not read for this long is closed; how many one
+    # person may have open at once (per process).
+    export_send_timeout_seconds: float = 30
+    export_downloads_per_user: int = 2
     smtp_url: str | None = None
     mail_from: str = "Accounts <no-reply@localhost>"
     allowed_origins: Annotated[list[str], NoDecode] = []
@@ -44,6 +48,9 @@ class Settings(BaseSettings):
     db_pgbouncer: bool = False
     log_level: str = "INFO"
     max_body_bytes: int = 1_048_576
+    # A client must finish its request headers, and then its body, within these.
+    header_timeout_seconds: float = 10
+    body_timeout_seconds: float = 30
     # A worker that sends no heartbeat for this long is dead; its jobs are retried.
     worker_heartbeat_seconds: float = 10
     worker_stalled_after_seconds: float = 30

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,6 +24,49 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class Mailbox:
+    """A real SMTP server on loopback that keeps what it receives (aiosmtpd)."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[tuple[list[str], str]] = []
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        import email
+
+        parsed = email.message_from_bytes(envelope.content)
+        body = parsed.get_payload(decode=True)
+        self.messages.append((list(envelope.rcpt_tos), body.decode() if isinstance(body, bytes) else str(body)))
+        return "250 OK"
+
+    def token_for(self, address: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for to, body in reversed(self.messages):
+                if address in to and "token=" in body:
+                    return body.split("token=", 1)[1].split()[0]
+            time.sleep(0.05)
+        raise TimeoutError(f"no email with a link to {address}")
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+def stop_embedded(data_dir: Path) -> None:
+    """Stop the embedded PostgreSQL a benchmark started, and delete its data: a benchmark
+    leaves nothing running behind it."""
+    if (data_dir / "pg" / "postmaster.pid").exists():
+        import pgserver
+
+        with contextlib.suppress(Exception):
+            pgserver.get_server(data_dir / "pg", cleanup_mode="delete").cleanup()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -43,6 +88,7 @@ def running_server(extra_env: dict[str, str] | None = None) -> Iterator[tuple[st
     finally:
         server.terminate()
         server.wait(timeout=30)
+        stop_embedded(Path(data))
 
 
 def create_owner(base: str, env: dict[str, str], slug: str = "bench") -> str:

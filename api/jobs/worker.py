@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+from dataclasses import dataclass
 
 import procrastinate
 from procrastinate import RetryStrategy
@@ -102,27 +106,88 @@ def connected_app(conninfo: str) -> procrastinate.App:
     return app
 
 
+@dataclass
+class WorkerHealth:
+    """What `/readyz` of a `serve` that runs the jobs reports about its worker."""
+
+    state: str = "starting"  # starting, running, restarting, stopped
+    restarts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.state in ("starting", "running")
+
+
+RESTART_BACKOFF_SECONDS = (1, 2, 5, 10, 30)
+
+
 async def run_worker(
-    conninfo: str, settings: Settings, *, install_signal_handlers: bool = True, concurrency: int = 4
+    conninfo: str, settings: Settings, *, install_signal_handlers: bool = True, concurrency: int = 4,
+    health: WorkerHealth | None = None,
 ) -> None:
-    """Run until cancelled (or, standalone, until SIGTERM/SIGINT)."""
+    """Run the jobs until cancelled (or, standalone, until SIGTERM/SIGINT).
+
+    procrastinate stops its worker when its LISTEN connection dies (a database restart):
+    here the worker is started again, with a growing pause, for as long as it takes, so a
+    restarted database never leaves emails and exports unsent."""
     from db.engine import make_engine, make_sessionmaker
 
     global _settings, _sessionmaker
     _settings = settings
+    health = health or WorkerHealth()
     engine = make_engine(settings.model_copy(update={"db_pool_size": concurrency, "db_max_overflow": 0}), conninfo)
     _sessionmaker = make_sessionmaker(engine)
-    worker_app = connected_app(conninfo)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if install_signal_handlers:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+    failures = 0
     try:
-        async with worker_app.open_async():
-            await retry_stalled(worker_app, settings)
-            await worker_app.run_worker_async(
-                queues=QUEUES,
-                concurrency=concurrency,
-                install_signal_handlers=install_signal_handlers,
-                wait=True,
-                update_heartbeat_interval=settings.worker_heartbeat_seconds,
-                stalled_worker_timeout=settings.worker_stalled_after_seconds,
-            )
+        while not stop.is_set():
+            started = loop.time()
+            try:
+                await _run_once(conninfo, settings, concurrency, health, stop)
+                if stop.is_set():
+                    break
+                log.warning("the job worker stopped by itself (its database connection was lost); starting it again")
+            except Exception:
+                log.warning("the job worker failed; starting it again", exc_info=True)
+            health.state, health.restarts = "restarting", health.restarts + 1
+            failures = 0 if loop.time() - started > 60 else failures + 1
+            pause = RESTART_BACKOFF_SECONDS[min(failures, len(RESTART_BACKOFF_SECONDS) - 1)]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
     finally:
+        health.state = "stopped"
+        if install_signal_handlers:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
         await engine.dispose()
+
+
+async def _run_once(conninfo: str, settings: Settings, concurrency: int, health: WorkerHealth, stop: asyncio.Event) -> None:
+    """One life of the procrastinate worker: until it stops by itself, fails, or `stop` is set."""
+    worker_app = connected_app(conninfo)
+    async with worker_app.open_async():
+        await retry_stalled(worker_app, settings)
+        run = asyncio.create_task(worker_app.run_worker_async(
+            queues=QUEUES,
+            concurrency=concurrency,
+            install_signal_handlers=False,
+            wait=True,
+            update_heartbeat_interval=settings.worker_heartbeat_seconds,
+            stalled_worker_timeout=settings.worker_stalled_after_seconds,
+        ), name="procrastinate-worker")
+        stopping = asyncio.create_task(stop.wait())
+        health.state = "running"
+        try:
+            await asyncio.wait({run, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not run.done():  # asked to stop: procrastinate finishes gracefully when cancelled
+                run.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await run
+        if not stop.is_set():
+            run.result()  # raises what stopped it, if anything did

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import clock
@@ -153,16 +153,3 @@ async def build(sessionmaker: async_sessionmaker[AsyncSession], settings: Settin
                         audit.record(db, tenant_id=tenant_id, action=actions.DATA_REQUEST_FAILED, meta=SYSTEM_META,
                                      actor_type="SYSTEM", target_type="data_request", target_id=request_id)
             raise
-
-
-async def chunks(db: AsyncSession, tenant_id: uuid.UUID, request_id: uuid.UUID):  # type: ignore[no-untyped-def]
-    """The archive's bytes, chunk by chunk (one row in memory at a time)."""
-    seq = 0
-    while True:
-        data = (await db.execute(
-            select(ExportChunk.data).where(ExportChunk.tenant_id == tenant_id, ExportChunk.request_id == request_id, ExportChunk.seq == seq)
-        )).scalar_one_or_none()
-        if data is None:
-            return
-        yield data
-        seq += 1

@@ -115,9 +115,8 @@ async def create_for_user(
     return await erase_as_admin(db, settings, admin, meta, subject)
 
 
-def download_available(request: DataRequest, now: datetime | None = None) -> bool:
+def download_available(kind: str, status: str, download_expires_at: datetime | None) -> bool:
     return (
-        request.kind == "EXPORT" and request.status == "COMPLETED" and request.download_expires_at is not None
-        and request.download_expires_at > (now or clock.now())
+        kind == "EXPORT" and status == "COMPLETED" and download_expires_at is not None and download_expires_at > clock.now()
     )
 

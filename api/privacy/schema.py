@@ -96,7 +96,7 @@ class DataRequestType:
 
     @classmethod
     def of(cls, r: models.DataRequest, *, viewer_id: uuid.UUID | None, settings: Settings) -> DataRequestType:
-        mine = viewer_id is not None and r.subject_id == viewer_id and requests.download_available(r)
+        mine = viewer_id is not None and r.subject_id == viewer_id and requests.download_available(r.kind, r.status, r.download_expires_at)
         return cls(
             id=strawberry.ID(str(r.id)), kind=DataRequestKind(r.kind), status=DataRequestStatus(r.status),
             subject_id=strawberry.ID(str(r.subject_id)) if r.subject_id else None, requested_at=r.requested_at, due_at=r.due_at,
