@@ -1,25 +1,57 @@
 # `make run` and `make test` work from a fresh clone with only Python 3.11+.
-PYTHON ?= python3
-VENV   := .venv
-PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+# Dependencies come from uv.lock (made by uv from pyproject.toml); uv itself is
+# bootstrapped with pip into its own small venv, pinned to UV_VERSION.
+PYTHON     ?= python3
+VENV       := .venv
+PY         := $(VENV)/bin/python
+STAMP      := $(VENV)/.installed
+UV_VERSION := 0.13.9
+UV_VENV    := .venv-uv
+UV         := $(UV_VENV)/bin/uv
+UV_STAMP   := $(UV_VENV)/.uv-$(UV_VERSION)
 
-.PHONY: run test migrate worker schema check-contract clean
+# uv installs into the project's .venv, with the interpreter named by PYTHON, and never
+# downloads a Python of its own.
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export UV_PYTHON              := $(PYTHON)
+export UV_PYTHON_DOWNLOADS    := never
 
-$(PY):
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+LOCK_HINT := uv.lock does not match pyproject.toml: run 'make relock' (or 'make lock' to also upgrade) and commit uv.lock
 
-# Re-install when pyproject.toml changes.
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+.PHONY: run test migrate worker schema check-contract clean lock relock check-lock
+
+# uv in a venv of its own (`uv sync` keeps .venv exactly as locked, so it cannot live there).
+# A new UV_VERSION means a new stamp name, so a bump re-installs uv.
+$(UV_STAMP):
+	test -x $(UV_VENV)/bin/python || $(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
+	rm -f $(UV_VENV)/.uv-*
+	touch $@
+
+# Re-install when the lock or pyproject.toml changes: exactly what uv.lock says (runtime +
+# dev extra), the project itself editable. --frozen: never re-resolve here.
+$(STAMP): pyproject.toml uv.lock | $(UV_STAMP)
+	@$(UV) lock --check || { echo "error: $(LOCK_HINT)" >&2; exit 1; }
+	$(UV) sync --frozen --extra dev
+	touch $@
+
+# Fails fast (before installing anything) when pyproject.toml and uv.lock disagree.
+check-lock: | $(UV_STAMP)
+	@$(UV) lock --check || { echo "error: $(LOCK_HINT)" >&2; exit 1; }
+
+# Upgrade every locked version within the ranges in pyproject.toml.
+lock: | $(UV_STAMP)
+	$(UV) lock --upgrade
+
+# Re-resolve after editing pyproject.toml, keeping the locked versions where they still fit.
+relock: | $(UV_STAMP)
+	$(UV) lock
 
 run: $(STAMP)
 	$(PY) -m api migrate
 	$(PY) -m api serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP)
+test: check-lock $(STAMP)
 	$(PY) -m pytest -q
 
 migrate: $(STAMP)
@@ -36,4 +68,4 @@ check-contract: $(STAMP)
 	$(PY) ../shared/contract/check.py schema.graphql
 
 clean:
-	rm -rf $(VENV) .data *.egg-info
+	rm -rf $(VENV) $(UV_VENV) .data *.egg-info
