@@ -1,0 +1,30 @@
+// DOM helpers. Everything shown is built with createElement and text nodes: nothing from the
+// API is ever parsed as HTML.
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+export function when(value) {
+  return value ? new Date(value).toLocaleString() : "—";
+}
+
+export function card(title, ...children) {
+  return h("section", { class: "card", "aria-label": title }, h("h2", {}, title), ...children);
+}
+
+// A table head with one column header per title.
+export function thead(titles) {
+  return h("thead", {}, h("tr", {}, titles.map((t) => h("th", { scope: "col" }, t))));
+}
