@@ -17,50 +17,10 @@ def _setup_logging() -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from api.server import serve
 
-    settings = get_settings()
-    settings.check_production_safety()
-    os.environ["API_CONFIGURE_LOGGING"] = "1"
-    if not settings.database_url:
-        # Start the embedded server once here, so every worker process joins the same one.
-        from db.engine import database_url
-
-        database_url(settings)
-    if args.workers > 1:
-        _share_metrics_between_workers()
-    from api.server import GuardedHttpToolsProtocol
-
-    GuardedHttpToolsProtocol.header_timeout = settings.header_timeout_seconds
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        loop="uvloop",
-        http=GuardedHttpToolsProtocol,
-        timeout_keep_alive=5,
-        proxy_headers=False,  # the app believes X-Forwarded-For from TRUSTED_PROXIES only
-        timeout_graceful_shutdown=20,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # keep the JSON logging set up above
-        access_log=False,  # api.observability logs each request, without query strings
-    )
+    serve("api.app:create_app", host=args.host, port=args.port, workers=args.workers)
     return 0
-
-
-def _share_metrics_between_workers() -> None:
-    """Counters in files that every worker process writes and any one of them reads at
-    scrape time (prometheus_client's multiprocess mode). Set before the workers import
-    prometheus_client; emptied at start, as counters must not survive a restart."""
-    import tempfile
-    from pathlib import Path
-
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="api-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-    for stale in Path(directory).glob("*.db"):
-        stale.unlink()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -82,20 +42,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_create_tenant(args: argparse.Namespace) -> int:
-    from api.accounts import tenants
     from api.errors import UserFailure
     from api.request_meta import RequestMeta
-    from db.engine import database_url, make_engine, make_sessionmaker, transaction
+    from api.usecases.onboarding import create_tenant
+    from api.work import background_work
+    from db.engine import database_url, make_engine, make_sessionmaker
 
     settings = get_settings()
 
     async def run() -> int:
         engine = make_engine(settings, database_url(settings))
         try:
-            async with transaction(make_sessionmaker(engine)) as db:
-                created = await tenants.create(
-                    db, settings, RequestMeta(user_agent="cli", request_id="cli-create-tenant"),
-                    slug=args.slug, name=args.name, owner_username=args.owner_username,
+            meta = RequestMeta(user_agent="cli", request_id="cli-create-tenant")
+            async with background_work(make_sessionmaker(engine), settings, meta) as work:
+                created = await create_tenant(
+                    work, slug=args.slug, name=args.name, owner_username=args.owner_username,
                     owner_email=args.owner_email, seats=args.seats,
                 )
         except UserFailure as failure:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 import asyncpg
-import logging
-from collections.abc import AsyncIterator
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -17,24 +18,21 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api.auth.limits import Limits
-from api.auth.ratelimit import Limiter
-from api.auth.guard import Guard
-from api import bench_floor, sqlcount
-from api.web import console
-from api.graphql.context import Services
+from api.attempts import Attempts, Limits
 from api.graphql.endpoint import GraphQLEndpoint
 from api.graphql.errors import internal_error
 from api.graphql.executor import Executor
 from api.graphql.schema import schema
 from api.jobs.worker import WorkerHealth, run_worker
-from api.privacy.download import download_export
-from api.observability import AccessMiddleware, BodyLimitMiddleware, metrics, setup_logging
 from api.middleware import RequestIdMiddleware
+from api.observability import AccessMiddleware, BodyLimitMiddleware, metrics, setup_logging
+from api.services import Services
 from api.settings import Settings, get_settings
+from api.web import console
+from api.web.downloads import download_export
 from db import urls
 from db.engine import database_url, make_engine, make_sessionmaker
 
@@ -49,7 +47,17 @@ class LookupConnection(asyncpg.Connection):  # type: ignore[misc]
         return ""
 
 
-def create_app(settings: Settings | None = None, db_url: str | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    db_url: str | None = None,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    extra_middleware: Sequence[Middleware] = (),
+    pool_init: Callable[[asyncpg.Connection], Awaitable[Any]] | None = None,
+) -> Starlette:
+    """The application. Benchmarks and tests plug their instrumentation in through
+    `extra_routes` (outermost routes), `extra_middleware` (outermost middleware) and
+    `pool_init` (for each connection of the session-lookup pool)."""
     settings = settings or get_settings()
     settings.check_production_safety()
     if os.environ.get("API_CONFIGURE_LOGGING") == "1":  # set by `serve`, also for each worker process
@@ -59,13 +67,13 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
         url = db_url or database_url(settings)
         engine = make_engine(settings, url)
-        guard = Guard(Limiter(settings.effective_secret_key()), Limits.from_settings(settings))
+        sessionmaker = make_sessionmaker(engine)
         pool = await asyncpg.create_pool(
             urls.for_libpq(url), min_size=0, max_size=settings.db_pool_size, connection_class=LookupConnection,
-            statement_cache_size=0 if settings.db_pgbouncer else 100, server_settings={"timezone": "UTC"},
-            init=sqlcount.init_asyncpg_connection if settings.sql_count_header else None,
+            statement_cache_size=0 if settings.db_pgbouncer else 100, server_settings={"timezone": "UTC"}, init=pool_init,
         )
-        services = Services(settings=settings, sessionmaker=make_sessionmaker(engine), guard=guard, pool=pool)
+        attempts = Attempts(settings.effective_secret_key(), Limits.from_settings(settings), sessionmaker, pool)
+        services = Services(settings=settings, sessionmaker=sessionmaker, attempts=attempts, pool=pool)
         worker: asyncio.Task[None] | None = None
         worker_health: WorkerHealth | None = None
         if settings.run_worker_in_serve:
@@ -109,7 +117,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
         suggestions=settings.is_development,
     )
     middleware = [
-        *([Middleware(sqlcount.SqlCountMiddleware)] if settings.sql_count_header else []),
+        *extra_middleware,
         # Only the configured proxies may say who the client is (X-Forwarded-For).
         *([Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)] if settings.trusted_proxies else []),
         Middleware(RequestIdMiddleware),
@@ -126,7 +134,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> S
         ),
     ]
     routes = [
-        *([Route("/_bench/floor", bench_floor.floor, methods=["GET", "POST"])] if settings.bench_floor else []),
+        *extra_routes,
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),

@@ -20,22 +20,17 @@ import sys
 import time
 from contextvars import ContextVar
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from pythonjsonlogger.json import JsonFormatter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.metrics import LATENCY, REQUESTS, process_registry
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-REGISTRY = CollectorRegistry()
-REQUESTS = Counter("api_requests_total", "HTTP requests by route or GraphQL operation and status.", ["operation", "status"], registry=REGISTRY)
-LATENCY = Histogram(
-    "api_request_duration_seconds", "Request latency by route or GraphQL operation.", ["operation"], registry=REGISTRY,
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
-LOGINS = Counter("api_logins_total", "Login attempts by outcome.", ["outcome"], registry=REGISTRY)
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{40,}")
@@ -174,15 +169,6 @@ async def _refuse(send: Send, status: int, body: bytes) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": body})
-
-
-def process_registry() -> CollectorRegistry:
-    """This process's metrics, or every worker's when they share a multiprocess directory."""
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        return REGISTRY
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
-    return registry
 
 
 class _Collected:

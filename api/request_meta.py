@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from db.enums import Role
+
 
 @dataclass(frozen=True)
 class RequestMeta:
@@ -19,16 +21,16 @@ class Actor:
 
     tenant_id: uuid.UUID
     user_id: uuid.UUID
-    role: str
+    role: Role
     session_id: uuid.UUID | None = None
 
     @property
     def is_admin(self) -> bool:
-        return self.role in ("OWNER", "ADMIN")
+        return self.role in (Role.OWNER, Role.ADMIN)
 
     @property
     def is_owner(self) -> bool:
-        return self.role == "OWNER"
+        return self.role == Role.OWNER
 
 
 SYSTEM_META = RequestMeta(ip_address=None, user_agent="system", request_id="system")

@@ -7,8 +7,14 @@ the body has its own deadline (api.observability.BodyLimitMiddleware)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import tempfile
+from pathlib import Path
 
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from api.settings import get_settings
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -45,3 +51,44 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._header_timer = None
         if not self.transport.is_closing():
             self.transport.close()
+
+
+def serve(app_factory: str, *, host: str, port: int, workers: int) -> None:
+    """Run uvicorn the way production does: uvloop, httptools with the header deadline,
+    JSON logs, graceful shutdown, forwarded headers only from TRUSTED_PROXIES (in the app)."""
+    settings = get_settings()
+    settings.check_production_safety()
+    os.environ["API_CONFIGURE_LOGGING"] = "1"
+    if not settings.database_url:
+        # Start the embedded server once here, so every worker process joins the same one.
+        from db.engine import database_url
+
+        database_url(settings)
+    if workers > 1:
+        _share_metrics_between_workers()
+    GuardedHttpToolsProtocol.header_timeout = settings.header_timeout_seconds
+    uvicorn.run(
+        app_factory,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http=GuardedHttpToolsProtocol,
+        timeout_keep_alive=5,
+        proxy_headers=False,  # the app believes X-Forwarded-For from TRUSTED_PROXIES only
+        timeout_graceful_shutdown=20,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # keep the JSON logging set up by the app
+        access_log=False,  # api.observability logs each request, without query strings
+    )
+
+
+def _share_metrics_between_workers() -> None:
+    """Counters in files that every worker process writes and any one of them reads at
+    scrape time (prometheus_client's multiprocess mode). Set before the workers import
+    prometheus_client; emptied at start, as counters must not survive a restart."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="api-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    for stale in Path(directory).glob("*.db"):
+        stale.unlink()

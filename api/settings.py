@@ -54,10 +54,6 @@ class Settings(BaseSettings):
     # A worker that sends no heartbeat for this long is dead; its jobs are retried.
     worker_heartbeat_seconds: float = 10
     worker_stalled_after_seconds: float = 30
-    # Benchmarks only: serve /_bench/floor, the bare Starlette + asyncpg session lookup.
-    bench_floor: bool = False
-    # Tests only: report the number of SQL statements of each request in X-SQL-Statements.
-    sql_count_header: bool = False
     # Failed logins (and other password checks) per account and per client IP, per window.
     login_failures_per_account: int = 10
     login_failures_per_ip: int = 50

@@ -70,12 +70,15 @@ def stop_embedded(data_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def running_server(extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, dict[str, str]]]:
+def running_server(extra_env: dict[str, str] | None = None, *, module: str = "api") -> Iterator[tuple[str, dict[str, str]]]:
+    """`python -m api serve` (or `module`, e.g. bench.floor, which serves the same app with
+    more routes) on a throwaway embedded database; stopped and removed afterwards."""
     data = tempfile.mkdtemp(prefix="account-api-bench-")
     env = {**os.environ, "DATA_DIR": data, "ENV": "development", "LOG_LEVEL": "WARNING", **(extra_env or {})}
     port = free_port()
     subprocess.run([sys.executable, "-m", "api", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
-    server = subprocess.Popen([sys.executable, "-m", "api", "serve", "--port", str(port)], env=env, cwd=ROOT,
+    command = ["-m", "api", "serve"] if module == "api" else ["-m", module]
+    server = subprocess.Popen([sys.executable, *command, "--port", str(port)], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.throughput [--seconds 10] [--connections 16] [--rounds 3]
 
 Needs `wrk` (Debian: apt-get install wrk). Starts `python -m api serve` (one process,
-uvloop + httptools, embedded PostgreSQL) with BENCH_FLOOR=true and measures:
+uvloop + httptools, embedded PostgreSQL) with the floor route (bench.floor) and measures:
   (a) { viewer { user { id username } } } with a session cookie
   (b) /_bench/floor: bare Starlette + asyncpg doing the same session lookup (the floor)
   (c) users(first: 50) with the fields the admin screen shows
@@ -68,8 +68,8 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
-    env = {"BENCH_FLOOR": "true", "LOGIN_FAILURES_PER_IP": "100000", "LOG_LEVEL": "WARNING"}
-    with running_server(env) as (base, server_env):
+    env = {"LOGIN_FAILURES_PER_IP": "100000", "LOG_LEVEL": "WARNING"}
+    with running_server(env, module="bench.floor") as (base, server_env):
         token = create_owner(base, server_env)
         body = lambda q: json.dumps({"query": q})  # noqa: E731
         add = 'mutation($u: String!) { addUser(input: {username: $u, email: "%s"}) { errors { code } } }'

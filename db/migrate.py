@@ -22,3 +22,14 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+def compare_options() -> dict[str, object]:
+    """How autogenerate compares the models with a database (the agreement test and
+    `alembic revision --autogenerate` alike)."""
+    return {"compare_type": True, "compare_server_default": False, "include_object": _include_object}
+
+
+def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    # The job queue's tables belong to procrastinate's own migrations.
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -21,12 +22,23 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlmodel import Field, SQLModel
 
-ROLES = ("OWNER", "ADMIN", "MEMBER")
-ACCOUNT_STATUSES = ("INVITED", "ACTIVE", "DISABLED")
-TOKEN_KINDS = ("invitation", "password_reset", "email_verification")
+from db.enums import (
+    AccountStatus,
+    ActorType,
+    ConsentSource,
+    DataRequestKind,
+    DataRequestStatus,
+    LegalBasis,
+    Role,
+    SessionStage,
+    TokenKind,
+    check_in,
+)
+
 
 
 def utcnow() -> datetime:
@@ -42,8 +54,13 @@ def _ts(nullable: bool = False, default_now: bool = True) -> Any:
     )
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+def _enum(values: type[StrEnum], length: int = 16) -> SAEnum:
+    """A VARCHAR holding the enum's values (not names), read back as enum members; the
+    CHECK constraint is declared with the table (check_in), as the migrations made it."""
+    return SAEnum(
+        values, native_enum=False, create_constraint=False, length=length, validate_strings=True,
+        values_callable=lambda enum: [member.value for member in enum],
+    )
 
 
 class Tenant(SQLModel, table=True):
@@ -78,8 +95,8 @@ class User(SQLModel, table=True):
         Index("app_user_username_key", "tenant_id", text("lower(username)"), unique=True),
         Index("app_user_email_key", "tenant_id", text("lower(email)"), unique=True),
         Index("app_user_tenant_status_idx", "tenant_id", "status", "role"),
-        CheckConstraint(_in("role", ROLES), name="app_user_role_check"),
-        CheckConstraint(_in("status", ACCOUNT_STATUSES), name="app_user_status_check"),
+        CheckConstraint(check_in("role", Role), name="app_user_role_check"),
+        CheckConstraint(check_in("status", AccountStatus), name="app_user_status_check"),
     )
 
     tenant_id: uuid.UUID = Field(primary_key=True)
@@ -87,8 +104,8 @@ class User(SQLModel, table=True):
     username: str = Field(sa_type=String(64))  # type: ignore[call-overload]
     email: str = Field(sa_type=String(320))  # type: ignore[call-overload]
     display_name: str | None = Field(default=None, sa_type=String(100))  # type: ignore[call-overload]
-    role: str = Field(default="MEMBER", sa_type=String(16))  # type: ignore[call-overload]
-    status: str = Field(default="INVITED", sa_type=String(16))  # type: ignore[call-overload]
+    role: Role = Field(default=Role.MEMBER, sa_type=_enum(Role))  # type: ignore[call-overload]
+    status: AccountStatus = Field(default=AccountStatus.INVITED, sa_type=_enum(AccountStatus))  # type: ignore[call-overload]
     email_verified: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
     # Kept in step with a confirmed user_totp row, so lists need no join.
     mfa_enabled: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
@@ -109,13 +126,13 @@ class AccountToken(SQLModel, table=True):
         Index("account_token_hash_key", "tenant_id", "token_hash", unique=True),
         Index("account_token_hash_idx", "token_hash"),
         Index("account_token_user_idx", "tenant_id", "user_id", "kind"),
-        CheckConstraint(_in("kind", TOKEN_KINDS), name="account_token_kind_check"),
+        CheckConstraint(check_in("kind", TokenKind), name="account_token_kind_check"),
     )
 
     tenant_id: uuid.UUID = Field(primary_key=True)
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     user_id: uuid.UUID
-    kind: str = Field(sa_type=String(32))  # type: ignore[call-overload]
+    kind: TokenKind = Field(sa_type=_enum(TokenKind, 32))  # type: ignore[call-overload]
     token_hash: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
     expires_at: datetime = _ts(default_now=False)
     used_at: datetime | None = _ts(nullable=True, default_now=False)
@@ -134,14 +151,14 @@ class UserSession(SQLModel, table=True):
         Index("user_session_hash_idx", "token_hash"),
         Index("user_session_user_idx", "tenant_id", "user_id"),
         Index("user_session_expires_idx", "expires_at"),
-        CheckConstraint("stage IN ('full', 'mfa_pending', 'mfa_enrollment')", name="user_session_stage_check"),
+        CheckConstraint(check_in("stage", SessionStage), name="user_session_stage_check"),
     )
 
     tenant_id: uuid.UUID = Field(primary_key=True)
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     user_id: uuid.UUID
     token_hash: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
-    stage: str = Field(default="full", sa_type=String(16))  # type: ignore[call-overload]
+    stage: SessionStage = Field(default=SessionStage.FULL, sa_type=_enum(SessionStage))  # type: ignore[call-overload]
     mfa_verified: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
     created_at: datetime = _ts()
     last_seen_at: datetime = _ts()
@@ -161,7 +178,7 @@ class AuditEvent(SQLModel, table=True):
         Index("audit_event_actor_idx", "tenant_id", "actor_id", text("chain_seq DESC")),
         Index("audit_event_action_idx", "tenant_id", "action", text("chain_seq DESC")),
         Index("audit_event_time_idx", "tenant_id", "occurred_at", "chain_seq"),
-        CheckConstraint("actor_type IN ('USER', 'SYSTEM', 'ANONYMOUS')", name="audit_event_actor_type_check"),
+        CheckConstraint(check_in("actor_type", ActorType), name="audit_event_actor_type_check"),
     )
 
     tenant_id: uuid.UUID = Field(primary_key=True)
@@ -171,7 +188,7 @@ class AuditEvent(SQLModel, table=True):
     )
     occurred_at: datetime = _ts()
     action: str = Field(sa_type=String(64))  # type: ignore[call-overload]
-    actor_type: str = Field(sa_type=String(16))  # type: ignore[call-overload]
+    actor_type: ActorType = Field(sa_type=_enum(ActorType))  # type: ignore[call-overload]
     actor_id: uuid.UUID | None = None
     target_type: str | None = Field(default=None, sa_type=String(32))  # type: ignore[call-overload]
     target_id: uuid.UUID | None = None
@@ -180,9 +197,9 @@ class AuditEvent(SQLModel, table=True):
     request_id: str | None = Field(default=None, sa_type=String(64))  # type: ignore[call-overload]
     changes: dict[str, Any] | None = Field(default=None, sa_type=JSONB)  # type: ignore[call-overload]
     # Set by the database's chain trigger (see migration 0004), never by the application.
-    chain_seq: int | None = Field(default=None, sa_type=BigInteger)  # type: ignore[call-overload]
-    prev_hash: bytes | None = Field(default=None, sa_type=LargeBinary)  # type: ignore[call-overload]
-    row_hash: bytes | None = Field(default=None, sa_type=LargeBinary)  # type: ignore[call-overload]
+    chain_seq: int | None = Field(default=None, nullable=False, sa_type=BigInteger)  # type: ignore[call-overload]
+    prev_hash: bytes | None = Field(default=None, nullable=False, sa_type=LargeBinary)  # type: ignore[call-overload]
+    row_hash: bytes | None = Field(default=None, nullable=False, sa_type=LargeBinary)  # type: ignore[call-overload]
 
 
 
@@ -250,8 +267,6 @@ class RecoveryCode(SQLModel, table=True):
 
 
 
-LEGAL_BASES = ("CONTRACT", "CONSENT", "LEGITIMATE_INTEREST", "LEGAL_OBLIGATION")
-CONSENT_SOURCES = ("web", "api", "admin", "email-link", "system")
 
 
 class Purpose(SQLModel, table=True):
@@ -261,7 +276,7 @@ class Purpose(SQLModel, table=True):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
         Index("purpose_key_key", "tenant_id", "key", unique=True),
-        CheckConstraint(_in("legal_basis", LEGAL_BASES), name="purpose_legal_basis_check"),
+        CheckConstraint(check_in("legal_basis", LegalBasis), name="purpose_legal_basis_check"),
     )
 
     tenant_id: uuid.UUID = Field(primary_key=True)
@@ -269,7 +284,7 @@ class Purpose(SQLModel, table=True):
     key: str = Field(sa_type=String(64))  # type: ignore[call-overload]
     title: str = Field(sa_type=String(200))  # type: ignore[call-overload]
     description: str = Field(sa_type=Text)  # type: ignore[call-overload]
-    legal_basis: str = Field(sa_type=String(32))  # type: ignore[call-overload]
+    legal_basis: LegalBasis = Field(sa_type=_enum(LegalBasis, 32))  # type: ignore[call-overload]
     version: int = 1
     active: bool = True
     created_at: datetime = _ts()
@@ -285,7 +300,7 @@ class ConsentEvent(SQLModel, table=True):
         ForeignKeyConstraint(["tenant_id", "purpose_id"], ["purpose.tenant_id", "purpose.id"]),
         Index("consent_event_user_idx", "tenant_id", "user_id", "purpose_id", text("recorded_at DESC")),
         Index("consent_event_purpose_idx", "tenant_id", "purpose_id"),
-        CheckConstraint(_in("source", CONSENT_SOURCES), name="consent_event_source_check"),
+        CheckConstraint(check_in("source", ConsentSource), name="consent_event_source_check"),
     )
 
     tenant_id: uuid.UUID = Field(primary_key=True)
@@ -295,13 +310,11 @@ class ConsentEvent(SQLModel, table=True):
     purpose_key: str = Field(sa_type=String(64))  # type: ignore[call-overload]
     purpose_version: int
     granted: bool
-    source: str = Field(sa_type=String(16))  # type: ignore[call-overload]
+    source: ConsentSource = Field(sa_type=_enum(ConsentSource))  # type: ignore[call-overload]
     ip_address: str | None = Field(default=None, sa_type=INET)  # type: ignore[call-overload]
     recorded_at: datetime = _ts()
 
 
-DATA_REQUEST_KINDS = ("EXPORT", "ERASURE")
-DATA_REQUEST_STATUSES = ("PENDING", "PROCESSING", "COMPLETED", "FAILED", "REJECTED")
 
 
 class DataRequest(SQLModel, table=True):
@@ -311,16 +324,19 @@ class DataRequest(SQLModel, table=True):
     __tablename__ = "data_request"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
+        # Erasing the subject keeps the request (as proof) without them.
+        ForeignKeyConstraint(["tenant_id", "subject_id"], ["app_user.tenant_id", "app_user.id"],
+                             ondelete="SET NULL (subject_id)", name="data_request_subject_fkey"),
         Index("data_request_time_idx", "tenant_id", text("requested_at DESC"), text("id DESC")),
         Index("data_request_subject_idx", "tenant_id", "subject_id"),
-        CheckConstraint(_in("kind", DATA_REQUEST_KINDS), name="data_request_kind_check"),
-        CheckConstraint(_in("status", DATA_REQUEST_STATUSES), name="data_request_status_check"),
+        CheckConstraint(check_in("kind", DataRequestKind), name="data_request_kind_check"),
+        CheckConstraint(check_in("status", DataRequestStatus), name="data_request_status_check"),
     )
 
     tenant_id: uuid.UUID = Field(primary_key=True)
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    kind: str = Field(sa_type=String(16))  # type: ignore[call-overload]
-    status: str = Field(default="PENDING", sa_type=String(16))  # type: ignore[call-overload]
+    kind: DataRequestKind = Field(sa_type=_enum(DataRequestKind))  # type: ignore[call-overload]
+    status: DataRequestStatus = Field(default=DataRequestStatus.PENDING, sa_type=_enum(DataRequestStatus))  # type: ignore[call-overload]
     subject_id: uuid.UUID | None = None
     requested_by: uuid.UUID | None = None
     requested_at: datetime = _ts()

@@ -104,14 +104,21 @@ def settings(db_url: str, mailbox: Mailbox, tmp_path: Path, settings_overrides: 
 
 
 @pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[str]:
+def app_instrumentation() -> dict[str, object]:
+    """Override in a test module to plug instrumentation into its server (create_app's
+    extra_routes, extra_middleware, pool_init)."""
+    return {}
+
+
+@pytest.fixture
+async def server(settings: Settings, app_instrumentation: dict[str, object]) -> AsyncIterator[str]:
     """The real app on a real socket; yields its base URL."""
     clock.reset()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), lifespan="on", log_level="warning", access_log=False)
+    config = uvicorn.Config(create_app(settings, **app_instrumentation), lifespan="on", log_level="warning", access_log=False)  # type: ignore[arg-type]
     srv = uvicorn.Server(config)
     task = asyncio.create_task(srv.serve(sockets=[sock]))
     while not srv.started:

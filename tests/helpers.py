@@ -16,7 +16,8 @@ import asyncpg
 import httpx
 from aiosmtpd.controller import Controller
 
-from api.accounts import tenants
+from api.usecases.onboarding import create_tenant
+from api.work import background_work
 from api.mail.outbox import open_sealed
 from api.request_meta import RequestMeta
 from api.settings import Settings
@@ -185,9 +186,9 @@ class Api:
 
     async def create_tenant(self, slug: str, *, seats: int | None = None, owner: str = "owner") -> str:
         """Like `python -m api create-tenant`; returns the invitation token."""
-        async with transaction(self._sessionmaker) as session:
-            created = await tenants.create(
-                session, self.settings, RequestMeta(request_id="test-setup"), slug=slug, name=f"{slug.title()} Ltd",
+        async with self.unit() as work:
+            created = await create_tenant(
+                work, slug=slug, name=f"{slug.title()} Ltd",
                 owner_username=owner, owner_email=f"{owner}@{slug}.example", seats=seats,
             )
         return parse_qs(urlsplit(created.invitation_link).query)["token"][0]
@@ -223,8 +224,12 @@ class Api:
         return Member(browser, user["id"], username, address)
 
     def transaction(self):  # type: ignore[no-untyped-def]
-        """A unit of work on the test database, as a background job would run it."""
+        """A transaction on the test database, as a background job would run one."""
         return transaction(self._sessionmaker)
+
+    def unit(self, meta: RequestMeta | None = None):  # type: ignore[no-untyped-def]
+        """A unit of work for calling services directly, as a job or the CLI does."""
+        return background_work(self._sessionmaker, self.settings, meta or RequestMeta(request_id="test-setup"))
 
     async def count(self, table: str, where: str = "TRUE", *args: Any) -> int:
         return int(await self.db.fetchval(f"SELECT count(*) FROM {table} WHERE {where}", *args))

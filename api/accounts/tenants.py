@@ -1,25 +1,22 @@
-"""Tenants: creation with their first OWNER, settings, seats."""
+"""Tenants: lookup, settings, seats. Creating one with its first owner is a use case
+(api.usecases.onboarding)."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts import identifiers, validation
-from api.accounts.invitations import issue_invitation
-from api.privacy.purposes import seed_defaults
 from api.audit import actions, service as audit
 from api.errors import ErrorCode, Forbidden, Problem, UserFailure
-from api.request_meta import Actor, RequestMeta
-from api.settings import Settings
 from api.values import UNSET, Maybe
+from api.work import Work
+from db.enums import AccountStatus
 from db.models import Tenant, User
 
-SEAT_STATUSES = ("INVITED", "ACTIVE")
+SEAT_STATUSES = (AccountStatus.INVITED, AccountStatus.ACTIVE)
 
 
 async def get(db: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
@@ -58,66 +55,13 @@ async def ensure_free_seat(db: AsyncSession, tenant: Tenant) -> None:
         )
 
 
-@dataclass(frozen=True)
-class NewTenant:
-    tenant: Tenant
-    owner: User
-    invitation_link: str
-
-
-async def create(
-    db: AsyncSession,
-    settings: Settings,
-    meta: RequestMeta,
-    *,
-    slug: str,
-    name: str,
-    owner_username: str,
-    owner_email: str,
-    seats: int | None,
-) -> NewTenant:
-    """A tenant and its first OWNER (INVITED), with the invitation email queued."""
-    slug = validation.tenant_slug(slug, "slug")
-    name = validation.tenant_name(name, "name")
-    owner_username = validation.username(owner_username, "owner-username")
-    owner_email = validation.email(owner_email, "owner-email")
-    if seats is not None and seats < 1:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "A tenant needs at least one seat for its owner.", "seats")
-    if await by_slug(db, slug):
-        raise UserFailure.of(ErrorCode.DUPLICATE, f"A tenant with the slug {slug!r} exists.", "slug")
-    tenant = Tenant(slug=slug, name=name, seat_limit=seats)
-    owner = User(tenant_id=tenant.id, username=owner_username, email=owner_email, role="OWNER", status="INVITED")
-    db.add(tenant)
-    try:
-        await db.flush()
-        seed_defaults(db, tenant.id)
-        db.add(owner)
-        await db.flush()
-    except IntegrityError:
-        raise UserFailure.of(ErrorCode.DUPLICATE, f"A tenant with the slug {slug!r} exists.", "slug") from None
-    audit.record(
-        db, tenant_id=tenant.id, action=actions.TENANT_CREATED, meta=meta, actor_type="SYSTEM",
-        target_type="tenant", target_id=tenant.id,
-        changes={"slug": {"new": slug}, "seat_limit": {"new": seats}},
-    )
-    audit.record(
-        db, tenant_id=tenant.id, action=actions.USER_CREATED, meta=meta, actor_type="SYSTEM",
-        target_type="user", target_id=owner.id,
-        changes={"username": {"changed": True}, "email": {"changed": True}, "role": {"new": "OWNER"}, "status": {"new": "INVITED"}},
-    )
-    link = await issue_invitation(db, settings, meta, tenant=tenant, user=owner, actor=None)
-    return NewTenant(tenant, owner, link)
-
-
 IDLE_MINUTES = (5, 1440)
 ABSOLUTE_HOURS = (1, 720)
 RETENTION_DAYS = (30, 3650)
 
 
 async def update_settings(
-    db: AsyncSession,
-    actor: Actor,
-    meta: RequestMeta,
+    work: Work,
     *,
     name: Maybe[str | None] = UNSET,
     require_mfa: Maybe[bool | None] = UNSET,
@@ -125,8 +69,7 @@ async def update_settings(
     session_absolute_timeout_hours: Maybe[int | None] = UNSET,
     inactive_account_retention_days: Maybe[int | None] = UNSET,
 ) -> Tenant:
-    if not actor.is_admin:
-        raise Forbidden()
+    actor = work.admin()
     if inactive_account_retention_days is not UNSET and not actor.is_owner:
         # A setting that erases people is the owner's: an administrator could otherwise
         # have the owners erased by the retention job.
@@ -158,6 +101,7 @@ async def update_settings(
     if problems:
         raise UserFailure(*problems)
 
+    db = work.db
     tenant = await lock(db, actor.tenant_id)
     idle = wanted.get("session_idle_timeout_minutes", tenant.session_idle_timeout_minutes)
     absolute = wanted.get("session_absolute_timeout_hours", tenant.session_absolute_timeout_hours)
@@ -176,7 +120,7 @@ async def update_settings(
         if "name" in changes:
             changes["name"] = {"old": before["name"], "new": wanted["name"]}
         audit.record(
-            db, tenant_id=tenant.id, action=actions.TENANT_SETTINGS_CHANGED, meta=meta, actor=actor,
+            db, tenant_id=tenant.id, action=actions.TENANT_SETTINGS_CHANGED, meta=work.meta, actor=actor,
             target_type="tenant", target_id=tenant.id, changes=changes,
         )
     await db.flush()

@@ -13,14 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import clock
 from api.crypto import hash_token, new_token
 from api.errors import ErrorCode, UserFailure
+from db.enums import AccountStatus, TokenKind
 from db.models import AccountToken, Tenant, User
 
-INVITATION = "invitation"
-PASSWORD_RESET = "password_reset"
-EMAIL_VERIFICATION = "email_verification"
-
-
-async def issue(db: AsyncSession, user: User, kind: str, valid: timedelta, data: dict[str, Any] | None = None) -> str:
+async def issue(db: AsyncSession, user: User, kind: TokenKind, valid: timedelta, data: dict[str, Any] | None = None) -> str:
     """A new token of this kind for the user, replacing any earlier one; returns the token."""
     await db.execute(
         delete(AccountToken).where(
@@ -32,7 +28,7 @@ async def issue(db: AsyncSession, user: User, kind: str, valid: timedelta, data:
     return token
 
 
-async def revoke(db: AsyncSession, user: User, *kinds: str) -> None:
+async def revoke(db: AsyncSession, user: User, *kinds: TokenKind) -> None:
     """End the user's outstanding tokens of these kinds (a changed password or address
     makes links sent for the old one worthless)."""
     await db.execute(
@@ -43,7 +39,7 @@ async def revoke(db: AsyncSession, user: User, *kinds: str) -> None:
 
 
 async def take(
-    db: AsyncSession, token: str, kind: str, *, account_status: str, field: str, message: str
+    db: AsyncSession, token: str, kind: TokenKind, *, account_status: AccountStatus, field: str, message: str
 ) -> tuple[AccountToken, User, Tenant]:
     """The live token (locked, marked used), its user and tenant; INVALID_TOKEN when the
     token is unknown, used, expired, or its account is not in `account_status`. The

@@ -13,18 +13,14 @@ from api import clock
 from api.accounts import tenants, validation
 from api.accounts.invitations import issue_invitation
 from api.audit import actions, service as audit
-from api.auth import sessions
-from api.auth.guard import Guard
 from api.errors import BadInput, ErrorCode, Forbidden, UserFailure
 from api.pagination import check_first, decode_cursor, encode_cursor
-from api.request_meta import Actor, RequestMeta
-from api.settings import Settings
+from api.request_meta import Actor
+from api.security import sessions
 from api.values import UNSET, Maybe
+from api.work import Work
+from db.enums import AccountStatus, Role
 from db.models import User
-
-def _require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise Forbidden()
 
 
 def _not_found(field: str = "input.id") -> UserFailure:
@@ -60,19 +56,9 @@ async def _taken(db: AsyncSession, tenant_id: uuid.UUID, *, username: str | None
     return found.first() is not None
 
 
-async def add(
-    db: AsyncSession,
-    settings: Settings,
-    actor: Actor,
-    meta: RequestMeta,
-    *,
-    username: str,
-    email: str,
-    role: str,
-    display_name: str | None,
-) -> User:
+async def add(work: Work, *, username: str, email: str, role: Role, display_name: str | None) -> User:
     """An INVITED account plus its invitation email; fails past the seat limit."""
-    _require_admin(actor)
+    actor, db = work.admin(), work.db
     problems = []
     for check in (
         lambda: validation.username(username),
@@ -87,9 +73,7 @@ async def add(
         raise UserFailure(*problems)
     username, email = validation.username(username), validation.email(email)
     display_name = validation.display_name(display_name)
-    if role not in validation.ROLES:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Unknown role.", "input.role")
-    if role == "OWNER" and not actor.is_owner:
+    if role == Role.OWNER and not actor.is_owner:
         raise Forbidden()
 
     tenant = await tenants.lock(db, actor.tenant_id)
@@ -100,7 +84,7 @@ async def add(
     await tenants.ensure_free_seat(db, tenant)
 
     user = User(
-        tenant_id=tenant.id, username=username, email=email, display_name=display_name, role=role, status="INVITED"
+        tenant_id=tenant.id, username=username, email=email, display_name=display_name, role=role, status=AccountStatus.INVITED
     )
     db.add(user)
     try:
@@ -108,16 +92,16 @@ async def add(
     except IntegrityError:
         raise UserFailure.of(ErrorCode.DUPLICATE, "This username or email is taken in your organisation.", "input.username") from None
     audit.record(
-        db, tenant_id=tenant.id, action=actions.USER_CREATED, meta=meta, actor=actor, target_type="user", target_id=user.id,
+        db, tenant_id=tenant.id, action=actions.USER_CREATED, meta=work.meta, actor=actor, target_type="user", target_id=user.id,
         changes={
             "username": {"changed": True},
             "email": {"changed": True},
             **({"display_name": {"changed": True}} if display_name else {}),
             "role": {"new": role},
-            "status": {"new": "INVITED"},
+            "status": {"new": AccountStatus.INVITED},
         },
     )
-    await issue_invitation(db, settings, meta, tenant=tenant, user=user, actor=actor)
+    await issue_invitation(work, tenant=tenant, user=user)
     return user
 
 
@@ -125,7 +109,7 @@ async def other_active_owners(db: AsyncSession, user: User) -> int:
     """ACTIVE owners of the user's tenant besides the user: an INVITED owner cannot act
     yet and a DISABLED one cannot act at all, so neither keeps the organisation owned."""
     query = select(func.count()).select_from(User).where(
-        User.tenant_id == user.tenant_id, User.role == "OWNER", User.status == "ACTIVE", User.id != user.id
+        User.tenant_id == user.tenant_id, User.role == Role.OWNER, User.status == AccountStatus.ACTIVE, User.id != user.id
     )
     return int((await db.execute(query)).scalar_one())
 
@@ -133,27 +117,23 @@ async def other_active_owners(db: AsyncSession, user: User) -> int:
 async def ensure_owned_without(db: AsyncSession, user: User, field: str | None = "input.id") -> None:
     """LAST_OWNER when taking this OWNER away (demoting, disabling, erasing) would leave
     the tenant with no ACTIVE owner. Call with the tenant locked."""
-    if user.role == "OWNER" and await other_active_owners(db, user) == 0:
+    if user.role == Role.OWNER and await other_active_owners(db, user) == 0:
         raise UserFailure.of(ErrorCode.LAST_OWNER, "The organisation needs at least one active owner; appoint another first.", field)
 
 
 async def update(
-    db: AsyncSession,
-    actor: Actor,
-    meta: RequestMeta,
+    work: Work,
     *,
     user_id: str,
-    role: Maybe[str | None] = UNSET,
-    status: Maybe[str | None] = UNSET,
+    role: Maybe[Role | None] = UNSET,
+    status: Maybe[AccountStatus | None] = UNSET,
     display_name: Maybe[str | None] = UNSET,
 ) -> User:
     """Change role, status or display name. Only an OWNER touches OWNER accounts or grants
     OWNER; the last OWNER who can act cannot be demoted or disabled; disabling revokes
     every session; re-enabling takes a seat again."""
-    _require_admin(actor)
-    if role not in (UNSET, None) and role not in validation.ROLES:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Unknown role.", "input.role")
-    if status not in (UNSET, None) and status not in ("ACTIVE", "DISABLED"):
+    actor, db, meta = work.admin(), work.db, work.meta
+    if status not in (UNSET, None) and status not in (AccountStatus.ACTIVE, AccountStatus.DISABLED):
         raise UserFailure.of(
             ErrorCode.INVALID_INPUT, "Status can be set to ACTIVE or DISABLED; invitations set INVITED.", "input.status"
         )
@@ -164,20 +144,22 @@ async def update(
     user = await visible(db, actor, user_id, lock=True)
     if user is None:
         raise _not_found()
-    if (user.role == "OWNER" or role == "OWNER") and not actor.is_owner:
+    if (user.role == Role.OWNER or role == Role.OWNER) and not actor.is_owner:
         raise Forbidden()
 
     new_role = user.role if role in (UNSET, None) else role
     new_status = user.status
-    if status == "DISABLED":
-        new_status = "DISABLED"
-    elif status == "ACTIVE" and user.status == "DISABLED":
+    if status == AccountStatus.DISABLED:
+        new_status = AccountStatus.DISABLED
+    elif status == AccountStatus.ACTIVE and user.status == AccountStatus.DISABLED:
         # An account that never set a password goes back to waiting for its invitation.
-        new_status = "ACTIVE" if user.password_hash else "INVITED"
+        new_status = AccountStatus.ACTIVE if user.password_hash else AccountStatus.INVITED
         await tenants.ensure_free_seat(db, tenant)
     # status ACTIVE on an ACTIVE or INVITED account changes nothing.
 
-    if user.role == "OWNER" and user.status != "DISABLED" and (new_role != "OWNER" or new_status == "DISABLED"):
+    if user.role == Role.OWNER and user.status != AccountStatus.DISABLED and (
+        new_role != Role.OWNER or new_status == AccountStatus.DISABLED
+    ):
         await ensure_owned_without(db, user)
 
     before = {"role": user.role, "status": user.status, "display_name": user.display_name}
@@ -188,7 +170,7 @@ async def update(
     after = {"role": user.role, "status": user.status, "display_name": user.display_name}
 
     revoked = 0
-    if new_status == "DISABLED" and before["status"] != "DISABLED":
+    if new_status == AccountStatus.DISABLED and before["status"] != AccountStatus.DISABLED:
         revoked = len(await sessions.revoke(db, tenant_id=user.tenant_id, user_id=user.id, meta=meta, actor=actor, reason="account_disabled"))
     common = dict(tenant_id=tenant.id, meta=meta, actor=actor, target_type="user", target_id=user.id)
     if before["role"] != after["role"]:
@@ -204,22 +186,33 @@ async def update(
     return user
 
 
-async def resend_invitation(
-    db: AsyncSession, settings: Settings, guard: Guard, actor: Actor, meta: RequestMeta, *, user_id: str
-) -> None:
-    _require_admin(actor)
-    await guard.limiter.take(db, guard.limits.invitation_resend, f"{actor.tenant_id}:{parse_id(user_id)}")
+async def revoke_sessions(work: Work, *, user_id: str) -> int:
+    """An administrator ends every session of an account (only an OWNER, an OWNER's)."""
+    actor, db = work.admin(), work.db
+    user = await visible(db, actor, user_id)
+    if user is None:
+        raise _not_found("id")
+    if user.role == Role.OWNER and not actor.is_owner:
+        raise Forbidden()
+    revoked = await sessions.revoke(db, tenant_id=actor.tenant_id, user_id=user.id, meta=work.meta, actor=actor, reason="revoked_by_admin")
+    return len(revoked)
+
+
+async def resend_invitation(work: Work, *, user_id: str) -> None:
+    actor, db = work.admin(), work.db
+    await work.attempts.take(work.attempts.limits.invitation_resend, f"{actor.tenant_id}:{parse_id(user_id)}")
     tenant = await tenants.get(db, actor.tenant_id)
     user = await visible(db, actor, user_id, lock=True)
     if user is None:
         raise _not_found("id")
-    if user.status != "INVITED":
+    if user.status != AccountStatus.INVITED:
         raise UserFailure.of(ErrorCode.INVALID_INPUT, "Only accounts still waiting for their invitation can get a new one.", "id")
-    await issue_invitation(db, settings, meta, tenant=tenant, user=user, actor=actor)
+    await issue_invitation(work, tenant=tenant, user=user)
 
 
-async def update_own_profile(db: AsyncSession, actor: Actor, meta: RequestMeta, *, display_name: Maybe[str | None]) -> User:
+async def update_own_profile(work: Work, *, display_name: Maybe[str | None]) -> User:
     """Rectification by the user: the display name (email has its own verified flow)."""
+    actor, db, meta = work.acting(), work.db, work.meta
     user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True}, populate_existing=True)
     assert user is not None
     if display_name is not UNSET:
@@ -249,7 +242,7 @@ def _decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
     return key, uid
 
 
-def _filtered(query: Select, tenant_id: uuid.UUID, search: str | None, role: str | None, status: str | None) -> Select:  # type: ignore[type-arg]
+def _filtered(query: Select, tenant_id: uuid.UUID, search: str | None, role: Role | None, status: AccountStatus | None) -> Select:  # type: ignore[type-arg]
     query = query.where(User.tenant_id == tenant_id)
     if search:
         pattern = "%" + search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -268,17 +261,10 @@ def _filtered(query: Select, tenant_id: uuid.UUID, search: str | None, role: str
 
 
 async def list_page(
-    db: AsyncSession,
-    actor: Actor,
-    *,
-    first: int,
-    after: str | None,
-    search: str | None,
-    role: str | None,
-    status: str | None,
+    work: Work, *, first: int, after: str | None, search: str | None, role: Role | None, status: AccountStatus | None
 ) -> UserPage:
     """Accounts ordered by username (case-insensitive), keyset-paginated."""
-    _require_admin(actor)
+    actor, db = work.admin(), work.db
     check_first(first)
     if search is not None and len(search) > 200:
         raise BadInput("`search` has at most 200 characters.")
@@ -293,9 +279,8 @@ async def list_page(
     return UserPage(page, [_encode_cursor(u) for u in page], len(rows) > first, int(total))
 
 
-async def get_visible(db: AsyncSession, actor: Actor, user_id: str) -> User | None:
-    _require_admin(actor)
-    return await visible(db, actor, user_id)
+async def get_visible(work: Work, user_id: str) -> User | None:
+    return await visible(work.db, work.admin(), user_id)
 
 
 __all__ = ["add", "update", "resend_invitation", "list_page", "get_visible", "visible"]

@@ -12,9 +12,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit import actions
-from api.errors import BadInput, Forbidden
+from api.errors import BadInput
 from api.pagination import check_first, decode_cursor, encode_cursor
-from api.request_meta import Actor
+from api.work import Work
 from db.models import AuditEvent
 
 
@@ -55,9 +55,8 @@ async def _page(db: AsyncSession, query, first: int, after: str | None) -> Event
     return EventPage(page, [encode_cursor(e.chain_seq) for e in page], len(rows) > first)
 
 
-async def search(db: AsyncSession, actor: Actor, *, first: int, after: str | None, where: EventFilter) -> EventPage:
-    if not actor.is_admin:
-        raise Forbidden()
+async def search(work: Work, *, first: int, after: str | None, where: EventFilter) -> EventPage:
+    actor, db = work.admin(), work.db
     query = select(AuditEvent).where(AuditEvent.tenant_id == actor.tenant_id)
     if where.action:
         query = query.where(AuditEvent.action == where.action)

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import clock
 from api.audit import actions
 from api.request_meta import Actor, RequestMeta
+from api.work import Work
+from db.enums import ActorType
 from db.models import AuditEvent
 
 # Fields whose values identify a person: the audit log names them but keeps no value.
@@ -49,7 +51,7 @@ def record(
     action: str,
     meta: RequestMeta,
     actor: Actor | None = None,
-    actor_type: str | None = None,
+    actor_type: ActorType | None = None,
     actor_id: uuid.UUID | None = None,
     target_type: str | None = None,
     target_id: uuid.UUID | None = None,
@@ -64,7 +66,7 @@ def record(
         tenant_id=tenant_id,
         occurred_at=clock.now(),
         action=action,
-        actor_type=actor_type or ("USER" if actor or actor_id else "ANONYMOUS"),
+        actor_type=actor_type or (ActorType.USER if actor or actor_id else ActorType.ANONYMOUS),
         actor_id=actor.user_id if actor else actor_id,
         target_type=target_type,
         target_id=target_id,
@@ -75,3 +77,14 @@ def record(
     )
     db.add(event)
     return event
+
+
+def record_failure(work: Work, **event: Any) -> None:
+    """The audit event of a failed attempt (record's arguments without db and meta): it
+    stands although the unit of work rolls back (written after it, see api.attempts)."""
+    meta = work.meta
+
+    async def write(db: AsyncSession) -> None:
+        record(db, meta=meta, **event)
+
+    work.stand(write)

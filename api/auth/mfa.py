@@ -15,14 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import clock
 from api.accounts import tenants, users
 from api.audit import actions, service as audit
-from api.auth import sessions, totp
-from api.auth.guard import Guard
-from api.auth.service import check_password
-from api.auth.sessions import SessionInfo
 from api.crypto import Cipher
-from api.errors import ErrorCode, Forbidden, RateLimited, RecordedFailure, UserFailure
-from api.request_meta import Actor, RequestMeta
+from api.errors import ErrorCode, Forbidden, RateLimited, UserFailure
+from api.request_meta import Actor
+from api.security import sessions, totp
+from api.security.reauth import confirm_password
+from api.security.sessions import SessionInfo
 from api.settings import Settings
+from api.work import Work
+from db.enums import Role, SessionStage
 from db.models import RecoveryCode, Tenant, User, UserSession, UserTotp
 
 RECOVERY_CODE_COUNT = 10
@@ -100,7 +101,8 @@ class Enrollment:
     qr_svg: str
 
 
-async def begin_enrollment(db: AsyncSession, settings: Settings, session: SessionInfo, meta: RequestMeta) -> Enrollment:
+async def begin_enrollment(work: Work, session: SessionInfo) -> Enrollment:
+    db, settings, meta = work.db, work.settings, work.meta
     user = await db.get(User, (session.tenant_id, session.user_id))
     tenant = await tenants.get(db, session.tenant_id)
     assert user is not None
@@ -128,12 +130,11 @@ class Confirmed:
     session_token: str
 
 
-async def confirm_enrollment(
-    db: AsyncSession, settings: Settings, guard: Guard, session: SessionInfo, meta: RequestMeta, *, code: str
-) -> Confirmed:
+async def confirm_enrollment(work: Work, session: SessionInfo, *, code: str) -> Confirmed:
     """Turns TOTP on, returns the recovery codes (shown once) and a new session token:
     an enrollment-only session becomes a full one."""
-    await guard.limiter.take(db, guard.limits.mfa_account, str(session.user_id))
+    db, settings, meta, attempts = work.db, work.settings, work.meta, work.attempts
+    await attempts.take(attempts.limits.mfa_account, str(session.user_id))
     authenticator = await _authenticator(db, session.tenant_id, session.user_id, lock=True)
     if authenticator is None:
         raise UserFailure.of(ErrorCode.NOT_ENABLED, "Start the enrollment first.")
@@ -146,11 +147,11 @@ async def confirm_enrollment(
     assert user is not None
     authenticator.confirmed_at = clock.now()
     user.mfa_enabled = True
-    await guard.limiter.clear(db, guard.limits.mfa_account, str(user.id))
+    await attempts.clear(attempts.limits.mfa_account, str(user.id))
     codes = await _replace_recovery_codes(db, user)
     audit.record(db, tenant_id=tenant.id, action=actions.MFA_ENABLED, meta=meta, actor=session.actor, target_type="user", target_id=user.id, changes={"mfa_enabled": {"old": False, "new": True}})
     audit.record(db, tenant_id=tenant.id, action=actions.RECOVERY_CODES_GENERATED, meta=meta, actor=session.actor, target_type="user", target_id=user.id, changes={"count": {"new": RECOVERY_CODE_COUNT}})
-    upgraded = SessionInfo(session.session_id, session.tenant_id, session.user_id, session.role, "full", True)
+    upgraded = SessionInfo(session.session_id, session.tenant_id, session.user_id, session.role, SessionStage.FULL, True)
     token = await sessions.rotate(db, upgraded, user=user, tenant=tenant, meta=meta)
     await db.flush()
     return Confirmed(codes, token)
@@ -166,16 +167,20 @@ class Verified:
     session_token: str
 
 
-async def verify(db: AsyncSession, settings: Settings, guard: Guard, pending: SessionInfo, meta: RequestMeta, *, code: str) -> Verified:
+async def verify(work: Work, pending: SessionInfo, *, code: str) -> Verified:
     """A TOTP code or an unused recovery code turns the pending session into a full one."""
+    db, settings, meta, attempts = work.db, work.settings, work.meta, work.attempts
     try:
-        await guard.limiter.take(db, guard.limits.mfa_session, str(pending.session_id))
-        await guard.limiter.take(db, guard.limits.mfa_account, str(pending.user_id))
+        await attempts.take(attempts.limits.mfa_session, str(pending.session_id))
+        await attempts.take(attempts.limits.mfa_account, str(pending.user_id))
     except RateLimited:
         # The pending session is spent: the user logs in again once the limit allows.
-        await db.execute(delete(UserSession).where(UserSession.tenant_id == pending.tenant_id, UserSession.id == pending.session_id))  # type: ignore[arg-type]
-        audit.record(db, tenant_id=pending.tenant_id, action=actions.MFA_ATTEMPTS_EXHAUSTED, meta=meta, actor_id=pending.user_id, target_type="user", target_id=pending.user_id)
-        await db.commit()
+        async def spend(standing_db: AsyncSession) -> None:
+            await standing_db.execute(delete(UserSession).where(UserSession.tenant_id == pending.tenant_id, UserSession.id == pending.session_id))  # type: ignore[arg-type]
+            audit.record(standing_db, tenant_id=pending.tenant_id, action=actions.MFA_ATTEMPTS_EXHAUSTED, meta=meta,
+                         actor_id=pending.user_id, target_type="user", target_id=pending.user_id)
+
+        work.stand(spend)
         raise
     authenticator = await _authenticator(db, pending.tenant_id, pending.user_id)
     user = await db.get(User, (pending.tenant_id, pending.user_id))
@@ -190,12 +195,12 @@ async def verify(db: AsyncSession, settings: Settings, guard: Guard, pending: Se
             audit.record(db, tenant_id=tenant.id, action=actions.RECOVERY_CODE_USED, meta=meta, actor_id=user.id, target_type="user", target_id=user.id)
     if outcome != "ok":
         action = actions.MFA_CODE_REPLAYED if outcome == "replayed" else actions.MFA_FAILED
-        audit.record(db, tenant_id=tenant.id, action=action, meta=meta, actor_id=user.id, target_type="user", target_id=user.id)
-        raise RecordedFailure.of(ErrorCode.INVALID_CODE, "That code is not right.", "input.code")
+        audit.record_failure(work, tenant_id=tenant.id, action=action, actor_id=user.id, target_type="user", target_id=user.id)
+        raise UserFailure.of(ErrorCode.INVALID_CODE, "That code is not right.", "input.code")
 
     await db.execute(delete(UserSession).where(UserSession.tenant_id == pending.tenant_id, UserSession.id == pending.session_id))  # type: ignore[arg-type]
-    await guard.limiter.clear(db, guard.limits.mfa_account, str(user.id))
-    token, _ = await sessions.start(db, user=user, tenant=tenant, meta=meta, stage="full", mfa_verified=True)
+    await attempts.clear(attempts.limits.mfa_account, str(user.id))
+    token, _ = await sessions.start(db, user=user, tenant=tenant, meta=meta, stage=SessionStage.FULL, mfa_verified=True)
     audit.record(db, tenant_id=tenant.id, action=actions.MFA_VERIFIED, meta=meta, actor_id=user.id, target_type="user", target_id=user.id, changes={"method": {"new": method}})
     await db.flush()
     return Verified(user, tenant, token)
@@ -217,26 +222,25 @@ async def _remove(db: AsyncSession, user: User) -> None:
     user.mfa_enabled = False
 
 
-async def _prove_second_factor(
-    db: AsyncSession, settings: Settings, guard: Guard, actor: Actor, meta: RequestMeta, code: str | None
-) -> UserTotp:
+async def _prove_second_factor(work: Work, actor: Actor, code: str | None) -> UserTotp:
     """Changing second factors needs a second factor: a current TOTP code or an unused
     recovery code. Every guess counts against the account's code budget (the same as at
     login), before it is checked; a right one gives back only its own attempt."""
+    db, attempts = work.db, work.attempts
     await _confirmed(db, actor)
     if not code:
         raise UserFailure.of(ErrorCode.INVALID_CODE, "Give a code from your authenticator or a recovery code.", "input.code")
-    await guard.limiter.take(db, guard.limits.mfa_account, str(actor.user_id))
+    await attempts.take(attempts.limits.mfa_account, str(actor.user_id))
     authenticator = await _confirmed(db, actor)
-    outcome = await _accept_totp(db, authenticator, settings, code)
+    outcome = await _accept_totp(db, authenticator, work.settings, code)
     if outcome == "invalid" and await _spend_recovery_code(db, actor.tenant_id, actor.user_id, code):
-        audit.record(db, tenant_id=actor.tenant_id, action=actions.RECOVERY_CODE_USED, meta=meta, actor=actor, target_type="user", target_id=actor.user_id)
+        audit.record(db, tenant_id=actor.tenant_id, action=actions.RECOVERY_CODE_USED, meta=work.meta, actor=actor, target_type="user", target_id=actor.user_id)
         outcome = "ok"
     if outcome != "ok":
         action = actions.MFA_CODE_REPLAYED if outcome == "replayed" else actions.MFA_FAILED
-        audit.record(db, tenant_id=actor.tenant_id, action=action, meta=meta, actor=actor, target_type="user", target_id=actor.user_id)
-        raise RecordedFailure.of(ErrorCode.INVALID_CODE, "That code is not right.", "input.code")
-    await guard.limiter.give_back(db, guard.limits.mfa_account, str(actor.user_id))
+        audit.record_failure(work, tenant_id=actor.tenant_id, action=action, actor=actor, target_type="user", target_id=actor.user_id)
+        raise UserFailure.of(ErrorCode.INVALID_CODE, "That code is not right.", "input.code")
+    await attempts.give_back(attempts.limits.mfa_account, str(actor.user_id))
     return authenticator
 
 
@@ -254,36 +258,35 @@ async def _spend_recovery_code(db: AsyncSession, tenant_id: uuid.UUID, user_id: 
     return used.first() is not None
 
 
-async def disable(db: AsyncSession, settings: Settings, guard: Guard, actor: Actor, meta: RequestMeta, *, password: str, code: str) -> None:
+async def disable(work: Work, *, password: str, code: str) -> None:
+    actor, db = work.acting(), work.db
     user = await db.get(User, (actor.tenant_id, actor.user_id))
     assert user is not None
     await _confirmed(db, actor)
-    await check_password(db, guard, meta, user, password, field="input.password", failed_action=actions.MFA_FAILED)
-    await _prove_second_factor(db, settings, guard, actor, meta, code)
+    await confirm_password(work, user, password, field="input.password", failed_action=actions.MFA_FAILED)
+    await _prove_second_factor(work, actor, code)
     await _remove(db, user)
-    audit.record(db, tenant_id=actor.tenant_id, action=actions.MFA_DISABLED, meta=meta, actor=actor, target_type="user", target_id=user.id, changes={"mfa_enabled": {"old": True, "new": False}})
+    audit.record(db, tenant_id=actor.tenant_id, action=actions.MFA_DISABLED, meta=work.meta, actor=actor, target_type="user", target_id=user.id, changes={"mfa_enabled": {"old": True, "new": False}})
     await db.flush()
 
 
-async def regenerate_recovery_codes(
-    db: AsyncSession, settings: Settings, guard: Guard, actor: Actor, meta: RequestMeta, *, password: str, code: str | None
-) -> list[str]:
+async def regenerate_recovery_codes(work: Work, *, password: str, code: str | None) -> list[str]:
     """New codes are a new permanent second factor: they need the password and a second factor."""
+    actor, db = work.acting(), work.db
     user = await db.get(User, (actor.tenant_id, actor.user_id))
     assert user is not None
     await _confirmed(db, actor)
-    await check_password(db, guard, meta, user, password, field="input.password", failed_action=actions.MFA_FAILED)
-    await _prove_second_factor(db, settings, guard, actor, meta, code)
+    await confirm_password(work, user, password, field="input.password", failed_action=actions.MFA_FAILED)
+    await _prove_second_factor(work, actor, code)
     codes = await _replace_recovery_codes(db, user)
-    audit.record(db, tenant_id=actor.tenant_id, action=actions.RECOVERY_CODES_GENERATED, meta=meta, actor=actor, target_type="user", target_id=user.id, changes={"count": {"new": RECOVERY_CODE_COUNT}})
+    audit.record(db, tenant_id=actor.tenant_id, action=actions.RECOVERY_CODES_GENERATED, meta=work.meta, actor=actor, target_type="user", target_id=user.id, changes={"count": {"new": RECOVERY_CODE_COUNT}})
     await db.flush()
     return codes
 
 
-async def reset_for_user(db: AsyncSession, admin: Actor, meta: RequestMeta, *, user_id: str) -> None:
+async def reset_for_user(work: Work, *, user_id: str) -> None:
     """For a user who lost their authenticator: TOTP and codes go, and every session."""
-    if not admin.is_admin:
-        raise Forbidden()
+    admin, db, meta = work.admin(), work.db, work.meta
     if users.parse_id(user_id) == admin.user_id:
         # One's own second factor is changed with a second factor (disableTotp), never by
         # the administrator power that is meant for others.
@@ -291,7 +294,7 @@ async def reset_for_user(db: AsyncSession, admin: Actor, meta: RequestMeta, *, u
     user = await users.visible(db, admin, user_id, lock=True)
     if user is None:
         raise UserFailure.of(ErrorCode.NOT_FOUND, "No such account.", "id")
-    if user.role == "OWNER" and not admin.is_owner:
+    if user.role == Role.OWNER and not admin.is_owner:
         raise Forbidden()
     if not user.mfa_enabled and await _authenticator(db, user.tenant_id, user.id) is None:
         raise UserFailure.of(ErrorCode.NOT_ENABLED, "This account has no two-factor authentication.", "id")

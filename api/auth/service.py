@@ -15,15 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import clock
 from api.accounts import identifiers, tenants, tokens, validation
 from api.audit import actions, service as audit
-from api.auth import passwords, sessions
-from api.auth.guard import Guard
-from api.auth.sessions import SessionInfo
-from api.errors import ErrorCode, RateLimited, RecordedFailure, UserFailure
+from api.errors import ErrorCode, RateLimited, UserFailure
 from api.mail import templates
 from api.mail.outbox import queue_email
-from api.observability import LOGINS
-from api.request_meta import Actor, RequestMeta
-from api.settings import Settings
+from api.metrics import LOGINS
+from api.request_meta import Actor
+from api.security import passwords, sessions
+from api.security.reauth import confirm_password
+from api.security.sessions import SessionInfo
+from api.work import Work
+from db.enums import AccountStatus, ActorType, SessionStage, TokenKind
 from db.models import AccountToken, Tenant, User
 
 log = logging.getLogger("api.auth")
@@ -33,7 +34,10 @@ VERIFICATION_VALID = timedelta(hours=24)
 
 BAD_CREDENTIALS = "The organisation, username or password is not right."
 # Links that act on the account's credentials: a change of password or email ends them all.
-CREDENTIAL_LINKS = (tokens.PASSWORD_RESET, tokens.EMAIL_VERIFICATION)
+CREDENTIAL_LINKS = (TokenKind.PASSWORD_RESET, TokenKind.EMAIL_VERIFICATION)
+_STAGE_OUTCOMES = {
+    SessionStage.FULL: "success", SessionStage.MFA_PENDING: "mfa_required", SessionStage.MFA_ENROLLMENT: "mfa_enrollment_required",
+}
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class LoggedIn:
     user: User
     tenant: Tenant
     session_token: str
-    stage: str
+    stage: SessionStage
 
 
 async def _find_user(db: AsyncSession, tenant: Tenant, identifier: str) -> User | None:
@@ -52,29 +56,28 @@ async def _find_user(db: AsyncSession, tenant: Tenant, identifier: str) -> User 
     return (await db.execute(query.limit(1))).scalar_one_or_none()
 
 
-async def login(
-    db: AsyncSession, guard: Guard, meta: RequestMeta, *, tenant_slug: str, identifier: str, password: str,
-    previous_token: str | None,
-) -> LoggedIn:
+async def login(work: Work, *, tenant_slug: str, identifier: str, password: str, previous_token: str | None) -> LoggedIn:
     """Every failure looks the same from outside (INVALID_CREDENTIALS, same work: a dummy
     hash is verified when there is no account) and is audited with its reason inside.
     The visible limits (per client IP, per tenant and identifier in normal form) treat an
     existing and a missing account alike; the account's own budget, which would tell
     them apart, is silent."""
+    db, meta, attempts = work.db, work.meta, work.attempts
+    limits = attempts.limits
     slug, account_name = identifiers.slug(tenant_slug), identifiers.identifier(identifier)
     tenant = await tenants.by_slug(db, tenant_slug)
     user = await _find_user(db, tenant, account_name) if tenant and account_name else None
+    subject = identifiers.limit_subject(slug, account_name)
 
-    await guard.limiter.take(db, guard.limits.login_ip, meta.ip_address or "unknown")
+    await attempts.take(limits.login_ip, meta.ip_address or "unknown")
     try:
-        await guard.limiter.take(db, guard.limits.login_identifier, identifiers.limit_subject(slug, account_name))
+        await attempts.take(limits.login_identifier, subject)
     except RateLimited:
         LOGINS.labels("rate_limited").inc()
         if tenant is not None:
-            _audit_failure(db, tenant, user, meta, "rate_limited")
-            await db.commit()
+            _audit_failure(work, tenant, user, "rate_limited")
         raise
-    account_open = user is None or await guard.limiter.within(db, guard.limits.login_account, str(user.id))
+    account_open = user is None or await attempts.within(limits.login_account, str(user.id))
 
     checked_hash = user.password_hash if user is not None and account_open else None
     verified = await passwords.verify_password(checked_hash, password[: passwords.MAX_LENGTH * 4])
@@ -82,7 +85,7 @@ async def login(
         "unknown_tenant" if tenant is None
         else "unknown_user" if user is None
         else "account_limited" if not account_open
-        else "account_" + user.status.lower() if user.status != "ACTIVE"
+        else "account_" + user.status.lower() if user.status != AccountStatus.ACTIVE
         else "wrong_password" if not verified
         else None
     )
@@ -90,15 +93,15 @@ async def login(
         if tenant is None:
             log.info("login failed: unknown tenant (request %s)", meta.request_id)
         else:
-            _audit_failure(db, tenant, user, meta, reason)
+            _audit_failure(work, tenant, user, reason)
         LOGINS.labels("invalid_credentials").inc()
-        raise RecordedFailure.of(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS)
+        raise UserFailure.of(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS)
     assert user is not None and tenant is not None
 
-    await guard.limiter.take(db, guard.limits.login_success, str(user.id))
-    await guard.limiter.give_back(db, guard.limits.login_ip, meta.ip_address or "unknown")
-    await guard.limiter.clear(db, guard.limits.login_identifier, identifiers.limit_subject(slug, account_name))
-    await guard.limiter.clear(db, guard.limits.login_account, str(user.id))
+    await attempts.take(limits.login_success, str(user.id))
+    await attempts.give_back(limits.login_ip, meta.ip_address or "unknown")
+    await attempts.clear(limits.login_identifier, subject)
+    await attempts.clear(limits.login_account, str(user.id))
     if passwords.needs_rehash(user.password_hash or ""):
         user.password_hash = await passwords.hash_password(password)
     if previous_token:
@@ -111,25 +114,24 @@ async def login(
         target_type="user", target_id=user.id, changes={"stage": {"new": stage}},
     )
     await db.flush()
-    LOGINS.labels({"full": "success", "mfa_pending": "mfa_required", "mfa_enrollment": "mfa_enrollment_required"}[stage]).inc()
+    LOGINS.labels(_STAGE_OUTCOMES[stage]).inc()
     return LoggedIn(user, tenant, token, stage)
 
 
-def _audit_failure(db: AsyncSession, tenant: Tenant, user: User | None, meta: RequestMeta, reason: str) -> None:
+def _audit_failure(work: Work, tenant: Tenant, user: User | None, reason: str) -> None:
     # The identifier someone typed is not stored: it may be a mistyped password.
-    audit.record(
-        db, tenant_id=tenant.id, action=actions.LOGIN_FAILED, meta=meta, actor_type="ANONYMOUS",
-        target_type="user" if user else None, target_id=user.id if user else None,
-        changes={"reason": {"new": reason}},
+    audit.record_failure(work, 
+        tenant_id=tenant.id, action=actions.LOGIN_FAILED, actor_type=ActorType.ANONYMOUS,
+        target_type="user" if user else None, target_id=user.id if user else None, changes={"reason": {"new": reason}},
     )
 
 
-async def logout(db: AsyncSession, meta: RequestMeta, token: str | None) -> None:
+async def logout(work: Work, token: str | None) -> None:
     if token:
-        await sessions.end(db, token, meta, reason="logout")
+        await sessions.end(work.db, token, work.meta, reason="logout")
 
 
-async def _current_user(db: AsyncSession, actor: Actor) -> User:
+async def current_user(db: AsyncSession, actor: Actor) -> User:
     user = await db.get(User, (actor.tenant_id, actor.user_id))
     assert user is not None
     return user
@@ -141,25 +143,11 @@ async def _user_and_tenant(db: AsyncSession, actor: Actor) -> tuple[User, Tenant
     return user, await tenants.get(db, actor.tenant_id)
 
 
-async def check_password(
-    db: AsyncSession, guard: Guard, meta: RequestMeta, user: User, password: str, *, field: str, failed_action: str
-) -> None:
-    """Re-authentication inside a session; counts against the account's login budget.
-    Call before anything else in the transaction: counting commits. A right password
-    gives back its own attempt only: it does not wipe out failures of other kinds."""
-    await guard.limiter.take(db, guard.limits.login_account, str(user.id))
-    if not await passwords.verify_password(user.password_hash, password[: passwords.MAX_LENGTH * 4]):
-        audit.record(db, tenant_id=user.tenant_id, action=failed_action, meta=meta, actor_id=user.id, target_type="user", target_id=user.id)
-        raise RecordedFailure.of(ErrorCode.INVALID_CREDENTIALS, "The password is not right.", field)
-    await guard.limiter.give_back(db, guard.limits.login_account, str(user.id))
-
-
-async def change_password(
-    db: AsyncSession, guard: Guard, session: SessionInfo, meta: RequestMeta, *, current_password: str, new_password: str
-) -> str:
+async def change_password(work: Work, session: SessionInfo, *, current_password: str, new_password: str) -> str:
     """Returns the new token of the current session; every other session is revoked."""
-    await check_password(
-        db, guard, meta, await _current_user(db, session.actor), current_password,
+    db, meta = work.db, work.meta
+    await confirm_password(
+        work, await current_user(db, session.actor), current_password,
         field="input.currentPassword", failed_action=actions.PASSWORD_CHANGE_FAILED,
     )
     user, tenant = await _user_and_tenant(db, session.actor)
@@ -180,13 +168,12 @@ async def change_password(
     return token
 
 
-async def request_password_reset(
-    db: AsyncSession, settings: Settings, guard: Guard, meta: RequestMeta, *, tenant_slug: str, email: str
-) -> None:
+async def request_password_reset(work: Work, *, tenant_slug: str, email: str) -> None:
     """Sends a link when an ACTIVE account has this address; says nothing either way.
     Every request counts against the client's hourly budget, the same whether or not the
     address exists; the account's own budget is silent."""
-    await guard.limiter.take(db, guard.limits.password_reset_ip, meta.ip_address or "unknown")
+    db, meta, attempts = work.db, work.meta, work.attempts
+    await attempts.take(attempts.limits.password_reset_ip, meta.ip_address or "unknown")
     tenant = await tenants.by_slug(db, tenant_slug)
     address = identifiers.identifier(email)
     if tenant is None or address is None:
@@ -194,24 +181,24 @@ async def request_password_reset(
     user = (
         await db.execute(select(User).where(User.tenant_id == tenant.id, func.lower(User.email) == address))
     ).scalar_one_or_none()
-    if user is None or user.status != "ACTIVE":
+    if user is None or user.status != AccountStatus.ACTIVE:
         return
-    try:
-        await guard.limiter.take(db, guard.limits.password_reset, str(user.id))
-    except RateLimited:
+    if not await attempts.within(attempts.limits.password_reset, str(user.id)):
         log.info("password reset not sent: hourly limit reached (request %s)", meta.request_id)
         return
-    token = await tokens.issue(db, user, tokens.PASSWORD_RESET, RESET_VALID)
-    link = f"{settings.app_url}/reset-password?token={quote(token)}"
-    await queue_email(db, settings, templates.password_reset(to=user.email, tenant_name=tenant.name, link=link), subject_id=user.id)
-    audit.record(db, tenant_id=tenant.id, action=actions.PASSWORD_RESET_REQUESTED, meta=meta, actor_type="ANONYMOUS", target_type="user", target_id=user.id)
+    token = await tokens.issue(db, user, TokenKind.PASSWORD_RESET, RESET_VALID)
+    link = f"{work.settings.app_url}/reset-password?token={quote(token)}"
+    await queue_email(db, work.settings, templates.password_reset(to=user.email, tenant_name=tenant.name, link=link), subject_id=user.id)
+    audit.record(db, tenant_id=tenant.id, action=actions.PASSWORD_RESET_REQUESTED, meta=meta, actor_type=ActorType.ANONYMOUS,
+                 target_type="user", target_id=user.id)
     await db.flush()
 
 
-async def reset_password(db: AsyncSession, meta: RequestMeta, *, token: str, new_password: str) -> None:
+async def reset_password(work: Work, *, token: str, new_password: str) -> None:
     """Single use, one hour; sets the password and revokes every session of the account."""
+    db, meta = work.db, work.meta
     _, user, tenant = await tokens.take(
-        db, token, tokens.PASSWORD_RESET, account_status="ACTIVE", field="input.token",
+        db, token, TokenKind.PASSWORD_RESET, account_status=AccountStatus.ACTIVE, field="input.token",
         message="This reset link is invalid or has expired.",
     )
     user.password_hash = await passwords.hash_new_password(
@@ -233,16 +220,15 @@ def _hint(address: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-async def change_email(
-    db: AsyncSession, settings: Settings, guard: Guard, actor: Actor, meta: RequestMeta, *, new_email: str, password: str
-) -> None:
+async def change_email(work: Work, *, new_email: str, password: str) -> None:
     """Nothing changes until the new address confirms; the old address is told. The answer
     does not say whether another account uses the new address (that would tell anyone
     with a session who else is in the organisation): that address is told instead, and
     gets no link."""
+    actor, db, settings = work.acting(), work.db, work.settings
     address = validation.email(new_email, "input.newEmail")
-    await check_password(db, guard, meta, await _current_user(db, actor), password, field="input.password", failed_action=actions.EMAIL_CHANGE_FAILED)
-    await guard.limiter.take(db, guard.limits.email_change, str(actor.user_id))
+    await confirm_password(work, await current_user(db, actor), password, field="input.password", failed_action=actions.EMAIL_CHANGE_FAILED)
+    await work.attempts.take(work.attempts.limits.email_change, str(actor.user_id))
     user, tenant = await _user_and_tenant(db, actor)
     if address.lower() == user.email.lower():
         raise UserFailure.of(ErrorCode.INVALID_INPUT, "This is already your address.", "input.newEmail")
@@ -253,20 +239,21 @@ async def change_email(
     if holder is not None:
         await queue_email(db, settings, templates.email_in_use(to=address, tenant_name=tenant.name), subject_id=holder)
     else:
-        token = await tokens.issue(db, user, tokens.EMAIL_VERIFICATION, VERIFICATION_VALID, {"new_email": address})
+        token = await tokens.issue(db, user, TokenKind.EMAIL_VERIFICATION, VERIFICATION_VALID, {"new_email": address})
         link = f"{settings.app_url}/verify-email?token={quote(token)}"
         await queue_email(db, settings, templates.email_verification(to=address, tenant_name=tenant.name, link=link), subject_id=user.id)
     await queue_email(db, settings, templates.email_change_notice(to=user.email, tenant_name=tenant.name, new_address_hint=_hint(address)), subject_id=user.id)
     audit.record(
-        db, tenant_id=tenant.id, action=actions.EMAIL_CHANGE_REQUESTED, meta=meta, actor=actor, target_type="user",
+        db, tenant_id=tenant.id, action=actions.EMAIL_CHANGE_REQUESTED, meta=work.meta, actor=actor, target_type="user",
         target_id=user.id, changes={"new_email": {"changed": True}},
     )
     await db.flush()
 
 
-async def verify_email(db: AsyncSession, meta: RequestMeta, *, token: str) -> None:
+async def verify_email(work: Work, *, token: str) -> None:
+    db = work.db
     row, user, tenant = await tokens.take(
-        db, token, tokens.EMAIL_VERIFICATION, account_status="ACTIVE", field="token",
+        db, token, TokenKind.EMAIL_VERIFICATION, account_status=AccountStatus.ACTIVE, field="token",
         message="This confirmation link is invalid or has expired.",
     )
     address = (row.data or {}).get("new_email", "")
@@ -278,7 +265,7 @@ async def verify_email(db: AsyncSession, meta: RequestMeta, *, token: str) -> No
     user.email, user.email_verified, user.updated_at = address, True, clock.now()
     await tokens.revoke(db, user, *CREDENTIAL_LINKS)
     audit.record(
-        db, tenant_id=tenant.id, action=actions.EMAIL_CHANGED, meta=meta, actor_id=user.id, target_type="user",
+        db, tenant_id=tenant.id, action=actions.EMAIL_CHANGED, meta=work.meta, actor_id=user.id, target_type="user",
         target_id=user.id, changes={"email": {"changed": True}, "email_verified": {"new": True}},
     )
     await db.flush()
@@ -296,6 +283,3 @@ async def purge_expired_tokens(db: AsyncSession) -> dict[uuid.UUID, int]:
     for row in result:
         counts[row.tenant_id] = counts.get(row.tenant_id, 0) + 1
     return counts
-
-
-__all__ = ["Guard", "login", "logout", "change_password", "request_password_reset", "reset_password", "change_email", "verify_email"]

@@ -1,41 +1,33 @@
-"""Per-request GraphQL context: the request's one database session, who is asking,
-and the cookie the response will carry."""
+"""Per-request GraphQL context: who is asking, the request's one database session (used
+by one resolver at a time), the units of work of its mutations, and the cookie the
+response will carry."""
 
 from __future__ import annotations
 
 import asyncio
-
-import asyncpg
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.auth import sessions
-from api.auth.guard import Guard
-from api.auth.sessions import SessionInfo
 from api.credentials import NOTHING, Presented
-from api.errors import Forbidden, Unauthenticated
 from api.request_meta import Actor, RequestMeta
+from api.security import sessions
+from api.security.sessions import SessionInfo
+from api.services import Services
 from api.settings import Settings
+from api.work import Work
+from db.engine import UnitOfWorkSession
+from db.enums import SessionStage
+
+__all__ = ["Context", "Services"]
 
 _UNRESOLVED = object()
 T = TypeVar("T")
 log = logging.getLogger("api.graphql")
-
-
-@dataclass
-class Services:
-    """What the app builds once at start-up and every request shares."""
-
-    settings: Settings
-    sessionmaker: async_sessionmaker[AsyncSession]
-    guard: Guard
-    pool: asyncpg.Pool  # bare connections for the per-request session lookup
 
 
 @dataclass
@@ -46,51 +38,36 @@ class Context:
     credentials: Presented = NOTHING
     # strawberry resolves sibling fields concurrently; the one session is used by one at a time.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _db: AsyncSession | None = None
+    _db: UnitOfWorkSession | None = None
     _inflight: set[asyncio.Future[Any]] = field(default_factory=set)
     _session: object = _UNRESOLVED
     _response: Response | None = None
 
     @property
-    def response(self) -> Response:
-        """Headers (cookies) for the HTTP response; made only when a resolver sets one."""
-        if self._response is None:
-            self._response = Response()
-        return self._response
-
-    def cookie_mark(self) -> int:
-        return len(self.cookie_headers)
-
-    def reset_cookies(self, mark: int) -> None:
-        """Drop the cookies set since `mark` (a unit of work that is run again)."""
-        if self._response is not None:
-            kept = self.cookie_headers[:mark]
-            del self._response.headers["set-cookie"]
-            for cookie in kept:
-                self._response.headers.append("set-cookie", cookie)
-
-    @property
-    def cookie_headers(self) -> list[str]:
-        return self._response.headers.getlist("set-cookie") if self._response is not None else []
-
-    @property
     def settings(self) -> Settings:
         return self.services.settings
 
-    def db(self) -> AsyncSession:
+    # --- the database -----------------------------------------------------------------
+
+    def db(self) -> UnitOfWorkSession:
         if self._db is None:
             self._db = self.services.sessionmaker()
         return self._db
 
-    async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run `work` on the request's session, one resolver at a time. The work is
+    def work(self, actor: Actor | None) -> Work:
+        """What a service needs, on this request's session."""
+        return Work(db=self.db(), settings=self.settings, attempts=self.services.attempts, meta=self.meta, actor=actor)
+
+    async def read(self, work: Callable[[Work], Awaitable[T]]) -> T:
+        """Run a read on the request's session, one resolver at a time. The work is
         shielded: when graphql-core cancels a resolver because a sibling failed, its
         database round-trip still completes (a cancelled one would leave the session
         half-way through acquiring its connection), and `close` waits for it."""
+        actor = self.session.actor if self.session is not None and self.session.stage == SessionStage.FULL else None
 
         async def locked() -> T:
             async with self.lock:
-                return await work(self.db())
+                return await work(self.work(actor))
 
         task = asyncio.ensure_future(locked())
         self._inflight.add(task)
@@ -117,7 +94,7 @@ class Context:
         """Looks up the presented session once, before the operation runs, so resolvers
         read it without awaiting (a fully synchronous execution is much cheaper)."""
         if self._session is _UNRESOLVED:
-            token, _ = self.presented_token()
+            token = self.credentials.token
             self._session = await sessions.resolve(self.services.pool, token) if token else None
 
     @property
@@ -127,47 +104,34 @@ class Context:
             raise RuntimeError("Context.authenticate() has not run")
         return self._session  # type: ignore[return-value]
 
-    async def session_info(self) -> SessionInfo | None:
-        await self.authenticate()
-        return self._session  # type: ignore[return-value]
-
-    async def full_session(self) -> SessionInfo:
-        info = await self.session_info()
-        if info is None or info.stage != "full":
-            raise Unauthenticated()
-        return info
-
-    async def session_in_stage(self, *stages: str) -> SessionInfo:
-        """A session of one of these stages (a pending MFA session can only verify; an
-        enrollment session can only enroll), else UNAUTHENTICATED."""
-        info = await self.session_info()
-        if info is None or info.stage not in stages:
-            raise Unauthenticated()
-        return info
-
-    async def actor(self) -> Actor:
-        """The user behind a full session, or UNAUTHENTICATED."""
-        info = await self.session_info()
-        if info is None or info.stage != "full":
-            raise Unauthenticated()
-        return info.actor
-
-    async def admin(self) -> Actor:
-        actor = await self.actor()
-        if not actor.is_admin:
-            raise Forbidden()
-        return actor
-
     # --- the cookie -----------------------------------------------------------------
+
+    @property
+    def response(self) -> Response:
+        """Headers (cookies) for the HTTP response; made only when a resolver sets one."""
+        if self._response is None:
+            self._response = Response()
+        return self._response
+
+    @property
+    def cookie_headers(self) -> list[str]:
+        return self._response.headers.getlist("set-cookie") if self._response is not None else []
+
+    def cookie_mark(self) -> int:
+        return len(self.cookie_headers)
+
+    def reset_cookies(self, mark: int) -> None:
+        """Drop the cookies set since `mark` (a unit of work that is run again)."""
+        if self._response is not None:
+            kept = self.cookie_headers[:mark]
+            del self._response.headers["set-cookie"]
+            for cookie in kept:
+                self._response.headers.append("set-cookie", cookie)
 
     def set_session_cookie(self, token: str) -> None:
         # No Max-Age or Expires: the cookie ends with the browser; the server enforces timeouts.
         self.response.set_cookie(
-            self.settings.session_cookie_name,
-            token,
-            path="/",
-            secure=bool(self.settings.cookie_secure),
-            httponly=True,
+            self.settings.session_cookie_name, token, path="/", secure=bool(self.settings.cookie_secure), httponly=True,
             samesite="lax",
         )
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
-from api.accounts.schema import AccountsMutation, AccountsQuery
-from api.audit.schema import AuditQuery
-from api.auth.mfa_schema import MfaMutation
-from api.auth.schema import AuthMutation, AuthQuery
-from api.privacy.schema import PrivacyMutation, PrivacyQuery
+from api.graphql.accounts import AccountsMutation, AccountsQuery
+from api.graphql.audit import AuditQuery
+from api.graphql.auth import AuthMutation, AuthQuery
+from api.graphql.mfa import MfaMutation
+from api.graphql.privacy import PrivacyMutation, PrivacyQuery
 
 
 @strawberry.type

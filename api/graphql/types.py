@@ -1,38 +1,46 @@
-"""GraphQL types shared across domains: enums, UserError, PageInfo, OkPayload, and the
-helper that turns a resolver into a transactional mutation returning a payload."""
+"""GraphQL types every domain shares: the error shape, the payload base, pages and
+connections, and the enums the tables define (db.enums), exposed as GraphQL enums."""
 
 from __future__ import annotations
 
-import functools
-import logging
-from collections.abc import Awaitable, Callable
-from enum import Enum
-from typing import Any, TypeVar
+from typing import Generic, TypeVar
 
 import strawberry
-from sqlalchemy.exc import DBAPIError
-from strawberry.types import Info
+from strawberry.types import Info as StrawberryInfo
 
 from api.errors import ErrorCode as DomainErrorCode
-from api.errors import Problem, RecordedFailure, UserFailure
+from api.errors import Problem
 from api.graphql.context import Context
+from db import enums
 
-log = logging.getLogger("api.graphql")
+Info = StrawberryInfo[Context, None]
+T = TypeVar("T")
+
 ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode")
+Role = strawberry.enum(enums.Role, name="Role")
+AccountStatus = strawberry.enum(enums.AccountStatus, name="AccountStatus")
+ActorType = strawberry.enum(enums.ActorType, name="ActorType")
+LegalBasis = strawberry.enum(enums.LegalBasis, name="LegalBasis")
+DataRequestKind = strawberry.enum(enums.DataRequestKind, name="DataRequestKind")
+DataRequestStatus = strawberry.enum(enums.DataRequestStatus, name="DataRequestStatus")
 
-
-@strawberry.enum
-class Role(Enum):
-    OWNER = strawberry.enum_value("OWNER", description="Holds the contract and billing relationship; can manage admins.")
-    ADMIN = strawberry.enum_value("ADMIN", description="Manages users, purposes, settings, audit log and data requests of the tenant.")
-    MEMBER = "MEMBER"
-
-
-@strawberry.enum
-class AccountStatus(Enum):
-    INVITED = strawberry.enum_value("INVITED", description="Added by an administrator; has not yet set a password.")
-    ACTIVE = "ACTIVE"
-    DISABLED = strawberry.enum_value("DISABLED", description="Cannot log in; sessions revoked.")
+_VALUE_DESCRIPTIONS = {
+    Role: {
+        "OWNER": "Holds the contract and billing relationship; can manage admins.",
+        "ADMIN": "Manages users, purposes, settings, audit log and data requests of the tenant.",
+    },
+    AccountStatus: {
+        "INVITED": "Added by an administrator; has not yet set a password.",
+        "DISABLED": "Cannot log in; sessions revoked.",
+    },
+    DataRequestKind: {
+        "EXPORT": "Right of access and portability: a machine-readable copy of all the subject's data.",
+        "ERASURE": "Right to erasure.",
+    },
+}
+for _enum, _descriptions in _VALUE_DESCRIPTIONS.items():
+    for _value in _enum.__strawberry_definition__.values:  # type: ignore[attr-defined]
+        _value.description = _descriptions.get(_value.name, _value.description)
 
 
 @strawberry.type
@@ -49,6 +57,18 @@ class UserError:
 
 
 @strawberry.type
+class Payload:
+    """A mutation's answer: its fields, or the expected failures that stopped it."""
+
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class OkPayload(Payload):
+    ok: bool = False
+
+
+@strawberry.type
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
@@ -59,9 +79,19 @@ class PageInfo:
 
 
 @strawberry.type
-class OkPayload:
-    ok: bool = False
-    errors: list[UserError] = strawberry.field(default_factory=list)
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+
+    @classmethod
+    def page(cls, nodes: list[T], cursors: list[str], has_next_page: bool) -> Connection[T]:
+        return cls(edges=[Edge(cursor=c, node=n) for n, c in zip(nodes, cursors)], page_info=PageInfo.of(cursors, has_next_page))
 
 
 @strawberry.input
@@ -70,55 +100,3 @@ class PasswordInput:
     code: str | None = strawberry.field(
         default=None, description="A second factor (TOTP or recovery code) where the action needs one, e.g. regenerateRecoveryCodes."
     )
-
-
-Info = Info[Context, None]  # type: ignore[misc]
-P = TypeVar("P")
-
-
-# A deadlock or serialization failure says nothing about the request: run it again.
-TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
-ATTEMPTS = 3
-
-
-def is_transient(error: BaseException) -> bool:
-    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
-
-
-def transactional(payload: Callable[..., P]) -> Callable[[Callable[..., Awaitable[P]]], Callable[..., Awaitable[P]]]:
-    """Run a mutation resolver in one transaction on the request's session: commit when it
-    returns, roll back when it raises. An expected failure (`UserFailure`) rolls back too
-    and becomes `payload(errors=[...])` with every other field null. A transient
-    conflict with another transaction (deadlock, serialization failure) rolls back and
-    runs the resolver again, up to three times."""
-
-    def decorate(resolver: Callable[..., Awaitable[P]]) -> Callable[..., Awaitable[P]]:
-        @functools.wraps(resolver)
-        async def run(*args: Any, **kwargs: Any) -> P:
-            ctx: Context = kwargs["info"].context
-            await ctx.session_info()  # authenticate before the unit of work begins
-            async with ctx.lock:
-                db = ctx.db()
-                cookies = ctx.cookie_mark()
-                for attempt in range(1, ATTEMPTS + 1):
-                    try:
-                        result = await resolver(*args, **kwargs)
-                        await db.commit()
-                        return result
-                    except UserFailure as failure:
-                        await (db.commit() if isinstance(failure, RecordedFailure) else db.rollback())
-                        return payload(errors=[UserError.from_problem(p) for p in failure.problems])
-                    except DBAPIError as error:
-                        await db.rollback()
-                        if not is_transient(error) or attempt == ATTEMPTS:
-                            raise
-                        ctx.reset_cookies(cookies)
-                        log.info("mutation %s met a transient conflict; attempt %d", resolver.__name__, attempt + 1)
-                    except BaseException:
-                        await db.rollback()
-                        raise
-                raise AssertionError("unreachable")
-
-        return run
-
-    return decorate

@@ -8,15 +8,21 @@ import logging
 import signal
 from dataclasses import dataclass
 
+import uuid
+
 import procrastinate
 from procrastinate import RetryStrategy
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from api.audit import checkpoints
 from api.jobs import maintenance
 from api.mail.delivery import deliver
 from api.mail.outbox import SEND_EMAIL_TASK, open_sealed
+from api.privacy import export
+from api.privacy import retention as privacy_retention
 from api.settings import Settings, get_settings
+from api.work import background_work
+from db.engine import UnitOfWorkSession, make_engine, make_sessionmaker, transaction
 
 log = logging.getLogger("api.jobs")
 
@@ -25,7 +31,7 @@ QUEUES = ["email", "default"]
 # Tasks live on a blueprint; each worker builds its app around it with its own connection.
 tasks = procrastinate.Blueprint()
 _settings: Settings | None = None  # the settings of the worker running in this process
-_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+_sessionmaker: async_sessionmaker[UnitOfWorkSession] | None = None
 
 
 def worker_settings() -> Settings:
@@ -41,8 +47,6 @@ async def send_email(sealed: str, subject: str | None = None) -> None:
 @tasks.periodic(cron="*/10 * * * *", periodic_id="purge")
 @tasks.task(name="purge_expired", queue="default", queueing_lock="purge_expired")
 async def purge_expired(timestamp: int) -> None:
-    from db.engine import transaction
-
     assert _sessionmaker is not None, "the worker sets up its database first"
     async with transaction(_sessionmaker) as db:
         counts = await maintenance.purge_expired(db)
@@ -52,9 +56,6 @@ async def purge_expired(timestamp: int) -> None:
 @tasks.periodic(cron="*/5 * * * *", periodic_id="audit-checkpoints")
 @tasks.task(name="checkpoint_audit", queue="default", queueing_lock="checkpoint_audit")
 async def checkpoint_audit(timestamp: int) -> None:
-    from api.audit import checkpoints
-    from db.engine import transaction
-
     assert _sessionmaker is not None
     async with transaction(_sessionmaker) as db:
         made = await checkpoints.make(db, checkpoints.CheckpointKeys(worker_settings().secret_keys()))
@@ -63,10 +64,6 @@ async def checkpoint_audit(timestamp: int) -> None:
 
 @tasks.task(name="build_export", queue="default", pass_context=True, retry=RetryStrategy(max_attempts=3, wait=5))
 async def build_export(context: procrastinate.JobContext, tenant_id: str, request_id: str) -> None:
-    import uuid
-
-    from api.privacy import export
-
     assert _sessionmaker is not None
     job = context.job
     final = job.attempts + 1 >= 3
@@ -76,12 +73,9 @@ async def build_export(context: procrastinate.JobContext, tenant_id: str, reques
 @tasks.periodic(cron="17 3 * * *", periodic_id="retention")
 @tasks.task(name="retention", queue="default", queueing_lock="retention")
 async def retention(timestamp: int) -> None:
-    from api.privacy import retention as privacy_retention
-    from db.engine import transaction
-
     assert _sessionmaker is not None
-    async with transaction(_sessionmaker) as db:
-        totals = await privacy_retention.run(db, worker_settings())
+    async with background_work(_sessionmaker, worker_settings()) as work:
+        totals = await privacy_retention.run(work)
     log.info("retention run: %s", totals)
 
 
@@ -130,8 +124,6 @@ async def run_worker(
     procrastinate stops its worker when its LISTEN connection dies (a database restart):
     here the worker is started again, with a growing pause, for as long as it takes, so a
     restarted database never leaves emails and exports unsent."""
-    from db.engine import make_engine, make_sessionmaker
-
     global _settings, _sessionmaker
     _settings = settings
     health = health or WorkerHealth()

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.crypto import Cipher
-from api.jobs.queue import enqueue_many
+from api.queue import enqueue_many
 from api.mail.templates import Email
 from api.settings import Settings
 

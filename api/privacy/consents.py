@@ -12,14 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import clock
 from api.audit import actions, service as audit
-from api.auth.guard import Guard
-from api.errors import ErrorCode, Forbidden, Problem, UserFailure
+from api.errors import ErrorCode, Problem, UserFailure
 from api.mail import templates
 from api.mail.outbox import queue_emails
 from api.privacy import purposes
 from api.privacy.unsubscribe import read_token, unsubscribe_link
-from api.request_meta import Actor, RequestMeta
-from api.settings import Settings
+from api.request_meta import RequestMeta
+from api.work import Work
+from db.enums import AccountStatus, ActorType, ConsentSource, LegalBasis
 from db.models import ConsentEvent, Purpose, Tenant, User
 
 MAX_DECISIONS = 50
@@ -49,7 +49,7 @@ async def state(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> l
     latest = {row.purpose_id: row for row in await db.execute(_LATEST, {"tenant_id": tenant_id, "user_id": user_id})}
     result = []
     for purpose in await purposes.active_for_tenant(db, tenant_id):
-        if purpose.legal_basis != "CONSENT":
+        if purpose.legal_basis != LegalBasis.CONSENT:
             result.append(ConsentState(purpose, True, None, False, None))
             continue
         row = latest.get(purpose.id)
@@ -70,8 +70,8 @@ async def history(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) ->
     return list((await db.execute(query)).scalars())
 
 
-def _record(db: AsyncSession, user_id: uuid.UUID, purpose: Purpose, granted: bool, source: str, meta: RequestMeta,
-            actor_id: uuid.UUID | None, actor_type: str | None = None) -> None:
+def _record(db: AsyncSession, user_id: uuid.UUID, purpose: Purpose, granted: bool, source: ConsentSource, meta: RequestMeta,
+            actor_id: uuid.UUID | None, actor_type: ActorType | None = None) -> None:
     db.add(ConsentEvent(
         tenant_id=purpose.tenant_id, user_id=user_id, purpose_id=purpose.id, purpose_key=purpose.key,
         purpose_version=purpose.version, granted=granted, source=source, ip_address=meta.ip_address, recorded_at=clock.now(),
@@ -83,14 +83,13 @@ def _record(db: AsyncSession, user_id: uuid.UUID, purpose: Purpose, granted: boo
     )
 
 
-async def decide(
-    db: AsyncSession, guard: Guard, actor: Actor, meta: RequestMeta, decisions: list[tuple[str, bool]], *, source: str
-) -> list[ConsentState]:
+async def decide(work: Work, decisions: list[tuple[str, bool]], *, source: ConsentSource) -> list[ConsentState]:
     """Grant or withdraw, as easily one as the other, for purposes based on consent.
     Every decision is kept for good, so an account has a generous hourly budget of them."""
+    actor, db, meta = work.acting(), work.db, work.meta
     if not decisions or len(decisions) > MAX_DECISIONS:
         raise UserFailure.of(ErrorCode.INVALID_INPUT, f"Give between 1 and {MAX_DECISIONS} decisions.", "input")
-    await guard.limiter.take(db, guard.limits.consent_decisions, str(actor.user_id), cost=len(decisions))
+    await work.attempts.take(work.attempts.limits.consent_decisions, str(actor.user_id), cost=len(decisions))
     active = {p.key: p for p in await purposes.active_for_tenant(db, actor.tenant_id)}
     problems, seen = [], set()
     for i, (key, _) in enumerate(decisions):
@@ -99,7 +98,7 @@ async def decide(
             problems.append(Problem(ErrorCode.INVALID_INPUT, "Each purpose once per request.", field))
         elif key not in active:
             problems.append(Problem(ErrorCode.NOT_FOUND, "No such purpose.", field))
-        elif active[key].legal_basis != "CONSENT":
+        elif active[key].legal_basis != LegalBasis.CONSENT:
             problems.append(Problem(ErrorCode.INVALID_INPUT, "This purpose does not rest on consent; it cannot be granted or withdrawn.", field))
         seen.add(key)
     if problems:
@@ -110,15 +109,16 @@ async def decide(
     return await state(db, actor.tenant_id, actor.user_id)
 
 
-async def withdraw_by_token(db: AsyncSession, settings: Settings, meta: RequestMeta, *, token: str) -> None:
+async def withdraw_by_token(work: Work, *, token: str) -> None:
     """The unsubscribe link: withdraws that one consent, without a login."""
+    db = work.db
     invalid = UserFailure.of(ErrorCode.INVALID_TOKEN, "This link is invalid.", "token")
-    claim = read_token(settings, token)
+    claim = read_token(work.settings, token)
     if claim is None:
         raise invalid
     user = await db.get(User, (claim.tenant_id, claim.user_id))
     purpose = await purposes.by_key(db, claim.tenant_id, claim.purpose_key)
-    if user is None or purpose is None or purpose.legal_basis != "CONSENT":
+    if user is None or purpose is None or purpose.legal_basis != LegalBasis.CONSENT:
         raise invalid
     current = next((s for s in await state(db, user.tenant_id, user.id) if s.purpose.id == purpose.id), None)
     if current is not None and not current.granted and current.updated_at is not None:
@@ -132,13 +132,14 @@ async def withdraw_by_token(db: AsyncSession, settings: Settings, meta: RequestM
             "This link was sent before you last gave this consent; change it in your account instead.",
             "token",
         )
-    _record(db, user.id, purpose, False, "email-link", meta, None, actor_type="ANONYMOUS")
+    _record(db, user.id, purpose, False, ConsentSource.EMAIL_LINK, work.meta, None, actor_type=ActorType.ANONYMOUS)
     await db.flush()
 
 
-async def ask_for_renewal(db: AsyncSession, settings: Settings, purpose: Purpose, meta: RequestMeta) -> int:
+async def ask_for_renewal(work: Work, purpose: Purpose) -> int:
     """After a material change, email everyone whose current consent was given under an
     older version; each email carries its own unsubscribe link."""
+    db, settings = work.db, work.settings
     rows = await db.execute(
         text(
             """
@@ -166,7 +167,7 @@ async def ask_for_renewal(db: AsyncSession, settings: Settings, purpose: Purpose
     await queue_emails(db, settings, emails)
     count = len(emails)
     if count:
-        audit.record(db, tenant_id=purpose.tenant_id, action=actions.CONSENT_RENEWAL_REQUESTED, meta=meta, actor_type="SYSTEM",
+        audit.record(db, tenant_id=purpose.tenant_id, action=actions.CONSENT_RENEWAL_REQUESTED, meta=work.meta, actor_type=ActorType.SYSTEM,
                      target_type="purpose", target_id=purpose.id, changes={"emails": {"new": count}, "version": {"new": purpose.version}})
     return count
 
@@ -179,11 +180,10 @@ class PurposeCount:
     undecided: int
 
 
-async def report(db: AsyncSession, actor: Actor) -> list[PurposeCount]:
+async def report(work: Work) -> list[PurposeCount]:
     """For each active purpose: accounts (not disabled) whose newest decision grants,
     withdraws, or who never decided. One statement, whatever the number of purposes."""
-    if not actor.is_admin:
-        raise Forbidden()
+    actor, db = work.admin(), work.db
     rows = await db.execute(
         text(
             """

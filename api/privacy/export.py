@@ -20,10 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import clock
 from api.audit import actions, service as audit
-from api.auth import mfa, sessions
+from api.auth import mfa
+from api.security import sessions
 from api.privacy import consents, requests
 from api.request_meta import SYSTEM_META
 from api.settings import Settings
+from db.enums import ActorType, DataRequestStatus
 from db.models import DataRequest, ExportChunk, Tenant, User
 
 log = logging.getLogger("api.export")
@@ -121,16 +123,16 @@ async def build(sessionmaker: async_sessionmaker[AsyncSession], settings: Settin
     async with sessionmaker() as db:
         async with db.begin():
             request = await db.get(DataRequest, (tenant_id, request_id), with_for_update=True)
-            if request is None or request.subject_id is None or request.status not in ("PENDING", "PROCESSING"):
+            if request is None or request.subject_id is None or request.status not in (DataRequestStatus.PENDING, DataRequestStatus.PROCESSING):
                 return  # erased, rejected or already done
-            if request.status == "PENDING":
-                request.status = "PROCESSING"
-                audit.record(db, tenant_id=tenant_id, action=actions.DATA_REQUEST_PROCESSING, meta=SYSTEM_META, actor_type="SYSTEM",
+            if request.status == DataRequestStatus.PENDING:
+                request.status = DataRequestStatus.PROCESSING
+                audit.record(db, tenant_id=tenant_id, action=actions.DATA_REQUEST_PROCESSING, meta=SYSTEM_META, actor_type=ActorType.SYSTEM,
                              target_type="data_request", target_id=request_id)
         try:
             async with db.begin():
                 request = await db.get(DataRequest, (tenant_id, request_id), with_for_update=True, populate_existing=True)
-                if request is None or request.subject_id is None or request.status != "PROCESSING":
+                if request is None or request.subject_id is None or request.status != DataRequestStatus.PROCESSING:
                     return
                 user = await db.get(User, (tenant_id, request.subject_id))
                 tenant = await db.get(Tenant, tenant_id)
@@ -139,17 +141,17 @@ async def build(sessionmaker: async_sessionmaker[AsyncSession], settings: Settin
                 out = ChunkWriter(db, tenant_id, request_id)
                 await _write_document(db, out, user, tenant)
                 now = clock.now()
-                request.status, request.completed_at = "COMPLETED", now
+                request.status, request.completed_at = DataRequestStatus.COMPLETED, now
                 request.download_expires_at = now + timedelta(hours=settings.export_download_hours)
-                audit.record(db, tenant_id=tenant_id, action=actions.DATA_REQUEST_COMPLETED, meta=SYSTEM_META, actor_type="SYSTEM",
+                audit.record(db, tenant_id=tenant_id, action=actions.DATA_REQUEST_COMPLETED, meta=SYSTEM_META, actor_type=ActorType.SYSTEM,
                              target_type="data_request", target_id=request_id, changes={"chunks": {"new": out.seq}})
         except Exception:
             log.exception("export %s failed%s", request_id, "; giving up" if final_attempt else "; will retry")
             if final_attempt:
                 async with db.begin():
                     failed = await db.get(DataRequest, (tenant_id, request_id), with_for_update=True, populate_existing=True)
-                    if failed is not None and failed.status == "PROCESSING":
-                        failed.status = "FAILED"
+                    if failed is not None and failed.status == DataRequestStatus.PROCESSING:
+                        failed.status = DataRequestStatus.FAILED
                         audit.record(db, tenant_id=tenant_id, action=actions.DATA_REQUEST_FAILED, meta=SYSTEM_META,
-                                     actor_type="SYSTEM", target_type="data_request", target_id=request_id)
+                                     actor_type=ActorType.SYSTEM, target_type="data_request", target_id=request_id)
             raise

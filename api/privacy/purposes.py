@@ -13,9 +13,9 @@ from api.accounts import tenants
 from api.audit import actions, service as audit
 from api.errors import ErrorCode, Forbidden, Problem, UserFailure
 from api.privacy.catalogue import DEFAULT_PURPOSES
-from api.request_meta import Actor, RequestMeta
-from api.settings import Settings
-from db.models import LEGAL_BASES, Purpose
+from api.work import Work
+from db.enums import LegalBasis
+from db.models import Purpose
 
 KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -43,13 +43,12 @@ async def by_key(db: AsyncSession, tenant_id: uuid.UUID, key: str, *, lock: bool
 
 
 async def upsert(
-    db: AsyncSession, settings: Settings, actor: Actor, meta: RequestMeta,
-    *, key: str, title: str, description: str, legal_basis: str, bump_version: bool,
+    work: Work, *, key: str, title: str, description: str, legal_basis: LegalBasis, bump_version: bool
 ) -> Purpose:
     """Create a purpose, or change one. A material change (`bump_version`) raises the
-    version: consents given under the old one need renewal, and their holders are emailed."""
-    if not actor.is_admin:
-        raise Forbidden()
+    version: consents given under the old one need renewal (api.usecases.purpose_revision
+    asks their holders)."""
+    actor, db, meta = work.admin(), work.db, work.meta
     key = key.strip()
     problems = []
     if not KEY_RE.fullmatch(key):
@@ -62,8 +61,6 @@ async def upsert(
         description = text.clean(description, field="input.description", what="Descriptions", max_length=5000, multiline=True)
     except UserFailure as failure:
         problems += failure.problems
-    if legal_basis not in LEGAL_BASES:
-        problems.append(Problem(ErrorCode.INVALID_INPUT, "Unknown legal basis.", "input.legalBasis"))
     if problems:
         raise UserFailure(*problems)
 
@@ -98,16 +95,11 @@ async def upsert(
         audit.record(db, tenant_id=actor.tenant_id, action=actions.PURPOSE_UPDATED, meta=meta, actor=actor,
                      target_type="purpose", target_id=purpose.id, changes={"key": {"new": key}, **changes})
     await db.flush()
-    if bump_version and purpose.legal_basis == "CONSENT":
-        from api.privacy.consents import ask_for_renewal  # consents build on purposes
-
-        await ask_for_renewal(db, settings, purpose, meta)
     return purpose
 
 
-async def archive(db: AsyncSession, actor: Actor, meta: RequestMeta, *, key: str) -> Purpose:
-    if not actor.is_admin:
-        raise Forbidden()
+async def archive(work: Work, *, key: str) -> Purpose:
+    actor, db, meta = work.admin(), work.db, work.meta
     purpose = await by_key(db, actor.tenant_id, key.strip(), lock=True)
     if purpose is None:
         raise UserFailure.of(ErrorCode.NOT_FOUND, "No such purpose.", "key")

@@ -12,14 +12,13 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import clock
-from api.accounts import users
 from api.audit import actions, service as audit
-from api.auth.guard import Guard
-from api.errors import BadInput, ErrorCode, Forbidden, UserFailure
-from api.jobs.queue import enqueue
+from api.errors import ErrorCode, UserFailure
 from api.pagination import check_first, decode_cursor, encode_cursor
-from api.request_meta import Actor, RequestMeta
-from api.settings import Settings
+from api.queue import enqueue
+from api.request_meta import Actor
+from api.work import Work
+from db.enums import DataRequestKind, DataRequestStatus
 from db.models import DataRequest, User
 
 BUILD_EXPORT_TASK = "build_export"
@@ -32,33 +31,35 @@ def due(requested_at: datetime) -> datetime:
 
 async def _open_export(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> DataRequest | None:
     query = select(DataRequest).where(
-        DataRequest.tenant_id == tenant_id, DataRequest.subject_id == user_id, DataRequest.kind == "EXPORT",
-        DataRequest.status.in_(("PENDING", "PROCESSING")),  # type: ignore[attr-defined]
+        DataRequest.tenant_id == tenant_id, DataRequest.subject_id == user_id, DataRequest.kind == DataRequestKind.EXPORT,
+        DataRequest.status.in_((DataRequestStatus.PENDING, DataRequestStatus.PROCESSING)),  # type: ignore[attr-defined]
     )
     return (await db.execute(query.limit(1))).scalar_one_or_none()
 
 
-async def start_export(db: AsyncSession, meta: RequestMeta, *, subject: User, requested_by: Actor | None) -> DataRequest:
+async def start_export(work: Work, *, subject: User, requested_by: Actor | None) -> DataRequest:
+    db, meta = work.db, work.meta
     if await _open_export(db, subject.tenant_id, subject.id):
         raise UserFailure.of(ErrorCode.DUPLICATE, "An export is already being prepared.")
     now = clock.now()
-    request = DataRequest(tenant_id=subject.tenant_id, kind="EXPORT", subject_id=subject.id,
+    request = DataRequest(tenant_id=subject.tenant_id, kind=DataRequestKind.EXPORT, subject_id=subject.id,
                           requested_by=requested_by.user_id if requested_by else subject.id, requested_at=now, due_at=due(now))
     db.add(request)
     await db.flush()
     await enqueue(db, BUILD_EXPORT_TASK, {"tenant_id": str(request.tenant_id), "request_id": str(request.id)}, queue="default")
     audit.record(db, tenant_id=subject.tenant_id, action=actions.DATA_REQUEST_CREATED, meta=meta, actor=requested_by,
                  actor_id=None if requested_by else subject.id, target_type="data_request", target_id=request.id,
-                 changes={"kind": {"new": "EXPORT"}, "subject_id": {"new": str(subject.id)}})
+                 changes={"kind": {"new": DataRequestKind.EXPORT}, "subject_id": {"new": str(subject.id)}})
     return request
 
 
-async def request_own_export(db: AsyncSession, guard: Guard, actor: Actor, meta: RequestMeta) -> DataRequest:
-    await guard.limiter.take(db, guard.limits.data_export, str(actor.user_id))
+async def request_own_export(work: Work) -> DataRequest:
+    actor, db = work.acting(), work.db
+    await work.attempts.take(work.attempts.limits.data_export, str(actor.user_id))
     # The account's row lock makes "one open export at a time" hold under concurrency.
     subject = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True}, populate_existing=True)
     assert subject is not None
-    return await start_export(db, meta, subject=subject, requested_by=None)
+    return await start_export(work, subject=subject, requested_by=None)
 
 
 async def for_subject(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[DataRequest]:
@@ -82,9 +83,8 @@ def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
     return when, rid
 
 
-async def list_page(db: AsyncSession, actor: Actor, *, first: int, after: str | None, status: str | None) -> RequestPage:
-    if not actor.is_admin:
-        raise Forbidden()
+async def list_page(work: Work, *, first: int, after: str | None, status: DataRequestStatus | None) -> RequestPage:
+    actor, db = work.admin(), work.db
     check_first(first)
     query = select(DataRequest).where(DataRequest.tenant_id == actor.tenant_id)
     if status:
@@ -97,26 +97,9 @@ async def list_page(db: AsyncSession, actor: Actor, *, first: int, after: str | 
     return RequestPage(page, [_cursor(r) for r in page], len(rows) > first)
 
 
-async def create_for_user(
-    db: AsyncSession, settings: Settings, guard: Guard, admin: Actor, meta: RequestMeta, *, user_id: str, kind: str
-) -> DataRequest:
-    """A request received outside the API, fulfilled by an administrator."""
-    if not admin.is_admin:
-        raise Forbidden()
-    if kind == "EXPORT":
-        await guard.limiter.take(db, guard.limits.data_export, str(users.parse_id(user_id)))
-    subject = await users.visible(db, admin, user_id, lock=True)
-    if subject is None:
-        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such account.", "userId")
-    if kind == "EXPORT":
-        return await start_export(db, meta, subject=subject, requested_by=admin)
-    from api.privacy.erasure import erase_as_admin
-
-    return await erase_as_admin(db, settings, admin, meta, subject)
-
-
 def download_available(kind: str, status: str, download_expires_at: datetime | None) -> bool:
     return (
-        kind == "EXPORT" and status == "COMPLETED" and download_expires_at is not None and download_expires_at > clock.now()
+        kind == DataRequestKind.EXPORT and status == DataRequestStatus.COMPLETED and download_expires_at is not None
+        and download_expires_at > clock.now()
     )
 

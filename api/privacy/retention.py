@@ -21,15 +21,17 @@ from api.privacy.erasure import erase
 from api.mail import templates
 from api.mail.outbox import queue_email
 from api.request_meta import SYSTEM_META
-from api.settings import Settings
+from api.work import Work
+from db.enums import ActorType, DataRequestKind, Role
 from db.models import DataRequest, ExportChunk, Tenant, User
 
 
 WARNING_DAYS = 14
 
 
-async def _erase_or_warn_idle(db: AsyncSession, settings: Settings, tenant: Tenant, now: datetime) -> tuple[int, int]:
+async def _erase_or_warn_idle(work: Work, tenant: Tenant, now: datetime) -> tuple[int, int]:
     """(erased, warned) for one tenant's inactivity policy."""
+    db, settings = work.db, work.settings
     days = tenant.inactive_account_retention_days
     assert days is not None
     warning = timedelta(days=WARNING_DAYS)
@@ -41,7 +43,7 @@ async def _erase_or_warn_idle(db: AsyncSession, settings: Settings, tenant: Tena
     erased = warned = 0
     policy = {"inactive_account_retention_days": days, "warning_days": WARNING_DAYS}
     for user in list(idle.scalars()):
-        if user.role == "OWNER" and await users.other_active_owners(db, user) == 0:
+        if user.role == Role.OWNER and await users.other_active_owners(db, user) == 0:
             continue  # never leave a tenant without an active owner
         seen = user.last_login_at or user.created_at
         if user.inactivity_warned_at is None:
@@ -50,26 +52,27 @@ async def _erase_or_warn_idle(db: AsyncSession, settings: Settings, tenant: Tena
                 to=user.email, tenant_name=tenant.name, erase_on=erase_on, login_link=f"{settings.app_url}/login",
             ), subject_id=user.id)
             user.inactivity_warned_at = now
-            audit.record(db, tenant_id=tenant.id, action=actions.USER_INACTIVITY_WARNED, meta=SYSTEM_META, actor_type="SYSTEM",
+            audit.record(db, tenant_id=tenant.id, action=actions.USER_INACTIVITY_WARNED, meta=SYSTEM_META, actor_type=ActorType.SYSTEM,
                          target_type="user", target_id=user.id, changes={"erase_on": {"new": erase_on.isoformat()}, "policy": {"new": policy}})
             warned += 1
         elif seen < now - timedelta(days=days) and user.inactivity_warned_at <= now - warning:
-            await erase(db, SYSTEM_META, user, actor=None, reason="inactive_retention",
+            await erase(work.as_actor(None), user, reason="inactive_retention",
                         details={"policy": {"new": {**policy, "warned_at": user.inactivity_warned_at.isoformat()}}})
             erased += 1
     return erased, warned
 
 
-async def run(db: AsyncSession, settings: Settings) -> dict[str, int]:
+async def run(work: Work) -> dict[str, int]:
+    db = work.db
     totals = {"erased_accounts": 0, "warned_accounts": 0, "expired_exports": 0, "audit_events_purged": 0}
     now = clock.now()
     for tenant in list((await db.execute(select(Tenant).order_by(Tenant.created_at))).scalars()):
         erased = warned = expired = 0
         if tenant.inactive_account_retention_days is not None:
-            erased, warned = await _erase_or_warn_idle(db, settings, tenant, now)
+            erased, warned = await _erase_or_warn_idle(work, tenant, now)
         expired_ids = list((await db.execute(
             update(DataRequest)
-            .where(DataRequest.tenant_id == tenant.id, DataRequest.kind == "EXPORT", DataRequest.download_expires_at <= now)  # type: ignore[operator]
+            .where(DataRequest.tenant_id == tenant.id, DataRequest.kind == DataRequestKind.EXPORT, DataRequest.download_expires_at <= now)  # type: ignore[operator]
             .values(download_expires_at=None)
             .returning(DataRequest.id)
         )).scalars())
@@ -77,7 +80,7 @@ async def run(db: AsyncSession, settings: Settings) -> dict[str, int]:
             await db.execute(delete(ExportChunk).where(ExportChunk.tenant_id == tenant.id, ExportChunk.request_id.in_(expired_ids)))  # type: ignore[attr-defined]
             expired = len(expired_ids)
         purged = await purge_expired_events(db, tenant.id)
-        audit.record(db, tenant_id=tenant.id, action=actions.RETENTION_COMPLETED, meta=SYSTEM_META, actor_type="SYSTEM",
+        audit.record(db, tenant_id=tenant.id, action=actions.RETENTION_COMPLETED, meta=SYSTEM_META, actor_type=ActorType.SYSTEM,
                      changes={"erased_accounts": {"new": erased}, "warned_accounts": {"new": warned},
                               "expired_exports": {"new": expired}, "audit_events_purged": {"new": purged}})
         totals["erased_accounts"] += erased

@@ -10,7 +10,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from api.auth import strength
+from api.security import strength
 from api.errors import ErrorCode, Problem, UserFailure
 
 MIN_LENGTH = 8
@@ -75,7 +75,7 @@ def _variants(value: str) -> list[str]:
 async def check_password_policy(password: str, *, user_inputs: list[str], field: str) -> list[Problem]:
     """NIST 800-63B style: length, no composition rules, not common or guessable from
     the account's own details. zxcvbn judges the whole password, with those details as
-    its user inputs, at every allowed length (see api.auth.strength)."""
+    its user inputs, at every allowed length (see api.security.strength)."""
     problem = length_problem(password, field)
     if problem is not None:
         return [problem]

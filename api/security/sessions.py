@@ -16,16 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import clock
 from api.audit import actions, service as audit
 from api.crypto import hash_token, new_token
+from api.errors import ErrorCode, UserFailure
 from api.request_meta import Actor, RequestMeta
+from db.enums import AccountStatus, ActorType, Role, SessionStage
 from db.models import Tenant, User, UserSession
 
 # lastSeenAt is written at most this often per session, so reads stay reads.
 LAST_SEEN_GRANULARITY = timedelta(seconds=60)
 # Sessions that can do one thing only: give the second factor, or enroll one.
-STAGE_LIFETIMES = {"mfa_pending": timedelta(minutes=5), "mfa_enrollment": timedelta(minutes=15)}
+STAGE_LIFETIMES = {SessionStage.MFA_PENDING: timedelta(minutes=5), SessionStage.MFA_ENROLLMENT: timedelta(minutes=15)}
 
 
-async def login_stage(db: AsyncSession, user: User, tenant: Tenant) -> str:
+async def login_stage(db: AsyncSession, user: User, tenant: Tenant) -> SessionStage:
     """What a correct password earns: a full session, a pending one that needs the TOTP
     step, or (the tenant requires 2FA, the user has none) one that may only enroll."""
     confirmed = await db.execute(
@@ -33,8 +35,8 @@ async def login_stage(db: AsyncSession, user: User, tenant: Tenant) -> str:
         {"t": user.tenant_id, "u": user.id},
     )
     if confirmed.first() is not None:
-        return "mfa_pending"
-    return "mfa_enrollment" if tenant.require_mfa else "full"
+        return SessionStage.MFA_PENDING
+    return SessionStage.MFA_ENROLLMENT if tenant.require_mfa else SessionStage.FULL
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,8 @@ class UserSnapshot:
     username: str
     email: str
     display_name: str | None
-    role: str
-    status: str
+    role: Role
+    status: AccountStatus
     email_verified: bool
     mfa_enabled: bool
     created_at: datetime
@@ -59,8 +61,8 @@ class SessionInfo:
     session_id: uuid.UUID
     tenant_id: uuid.UUID
     user_id: uuid.UUID
-    role: str
-    stage: str
+    role: Role
+    stage: SessionStage
     mfa_verified: bool
     user: UserSnapshot | None = None
 
@@ -109,11 +111,12 @@ async def resolve(pool: asyncpg.Pool, token: str) -> SessionInfo | None:
         return None
     if now - row["last_seen_at"] >= LAST_SEEN_GRANULARITY:
         await pool.execute(TOUCH_SQL, now, row["tenant_id"], row["id"])
+    role = Role(row["role"])
     user = UserSnapshot(
-        row["tenant_id"], row["user_id"], row["username"], row["email"], row["display_name"], row["role"], row["status"],
-        row["email_verified"], row["mfa_enabled"], row["created_at"], row["last_login_at"],
+        row["tenant_id"], row["user_id"], row["username"], row["email"], row["display_name"], role,
+        AccountStatus(row["status"]), row["email_verified"], row["mfa_enabled"], row["created_at"], row["last_login_at"],
     )
-    return SessionInfo(row["id"], row["tenant_id"], row["user_id"], row["role"], row["stage"], row["mfa_verified"], user)
+    return SessionInfo(row["id"], row["tenant_id"], row["user_id"], role, SessionStage(row["stage"]), row["mfa_verified"], user)
 
 
 async def start(
@@ -122,7 +125,7 @@ async def start(
     user: User,
     tenant: Tenant,
     meta: RequestMeta,
-    stage: str = "full",
+    stage: SessionStage = SessionStage.FULL,
     mfa_verified: bool = False,
 ) -> tuple[str, UserSession]:
     """A new session with a fresh token (never reuse one: no fixation). Returns the token,
@@ -224,10 +227,21 @@ async def revoke(
     for session_id in ids:
         audit.record(
             db, tenant_id=tenant_id, action=actions.SESSION_REVOKED, meta=meta, actor=actor,
-            actor_id=None if actor else user_id, actor_type="SYSTEM" if actor is None and reason == "system" else None,
+            actor_id=None if actor else user_id, actor_type=ActorType.SYSTEM if actor is None and reason == "system" else None,
             target_type="session", target_id=session_id, changes={"reason": {"new": reason}, "user_id": {"new": str(user_id)}},
         )
     return ids
+
+
+async def revoke_own(db: AsyncSession, actor: Actor, session_id: uuid.UUID | None, meta: RequestMeta) -> bool:
+    """A user ends one of their own sessions; True when it was the one asking (its cookie
+    then goes too). NOT_FOUND for an id that is not one of theirs."""
+    revoked = session_id is not None and await revoke(
+        db, tenant_id=actor.tenant_id, user_id=actor.user_id, meta=meta, actor=actor, reason="revoked_by_user", only=session_id
+    )
+    if not revoked:
+        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such session.", "id")
+    return session_id == actor.session_id
 
 
 async def rotate(db: AsyncSession, info: SessionInfo, *, user: User, tenant: Tenant, meta: RequestMeta) -> str:

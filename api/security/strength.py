@@ -3,7 +3,7 @@ allowed length.
 
 The Rust port (zxcvbn-rs-py) judges 256 characters in well under a second where the
 Python port needs seconds to minutes (and refuses more than 72). It holds the GIL while
-it runs, so it runs in a helper process of its own (`python -m api.auth.strength`,
+it runs, so it runs in a helper process of its own (`python -m api.security.strength`,
 started on first use, one JSON line per question and answer): the event loop and the
 argon2 threads keep going while a hostile password is judged. A helper that dies or
 takes too long is replaced. This module imports nothing of the application, so the
@@ -93,7 +93,7 @@ class _Helper:
     def _running(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "api.auth.strength"],
+                [sys.executable, "-m", "api.security.strength"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )

@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from api.auth import sessions
+from api.security import sessions
 from api.credentials import AmbiguousCredentials, presented
-from api.graphql.context import Services
+from api.services import Services
 from api.privacy import requests
 
 log = logging.getLogger("api.export")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from db.migrate import compare_options
 from db.models import metadata
 
 config = context.config
@@ -14,7 +15,7 @@ def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+        context.configure(connection=connection, target_metadata=metadata, **compare_options())  # type: ignore[arg-type]
         with context.begin_transaction():
             context.run_migrations()
 

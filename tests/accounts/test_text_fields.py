@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.accounts import tenants
-from api.request_meta import RequestMeta
 from api.errors import UserFailure
+from api.usecases.onboarding import create_tenant
 from tests.helpers import ADD_USER, Api
 
 HOSTILE = ["Acme\r\nBcc: x@evil.example", "Acme\x1b[31m", "Acme\u2028Ltd", "Acme\u202eLtd", "A\u200bcme", "Acme\u2066x\u2069",
@@ -38,9 +37,8 @@ async def test_names_and_titles_refuse_hostile_characters(api: Api, value: str) 
         assert described.user_errors("upsertPurpose") == [("input.description", "INVALID_INPUT")]
     assert await api.db.fetchval("SELECT name FROM tenant") == "Acme Ltd"
     with pytest.raises(UserFailure):
-        async with api.transaction() as db:
-            await tenants.create(db, api.settings, RequestMeta(), slug="evil", name=value, owner_username="o",
-                                 owner_email="o@evil.example", seats=None)
+        async with api.unit() as work:
+            await create_tenant(work, slug="evil", name=value, owner_username="o", owner_email="o@evil.example", seats=None)
 
 
 async def test_descriptions_may_hold_line_breaks_and_tabs(api: Api) -> None:

@@ -21,6 +21,7 @@ from api.audit import actions, service as audit
 from api.audit.chain import verify
 from api.audit.retention import purge_expired_events
 from api.request_meta import Actor, RequestMeta
+from db.enums import Role
 from db.engine import make_engine, make_sessionmaker, transaction
 from tests.helpers import ADD_USER, Api, login
 
@@ -43,16 +44,16 @@ async def app_db(api: Api):  # type: ignore[no-untyped-def]
 async def test_a_change_and_its_audit_event_commit_or_roll_back_together(api: Api, app_db) -> None:  # type: ignore[no-untyped-def]
     owner = await api.owner("acme")
     tenant_id = uuid.UUID(await api.db.fetchval("SELECT id::text FROM tenant"))
-    actor = Actor(tenant_id=tenant_id, user_id=uuid.UUID(owner.id), role="OWNER")
+    actor = Actor(tenant_id=tenant_id, user_id=uuid.UUID(owner.id), role=Role.OWNER)
     with pytest.raises(RuntimeError):
-        async with transaction(app_db) as db:
-            await tenants.update_settings(db, actor, RequestMeta(), name="Renamed")
-            assert await db.scalar(text("SELECT count(*) FROM audit_event WHERE action = 'tenant.settings_changed'")) == 1
+        async with api.unit() as work:
+            await tenants.update_settings(work.as_actor(actor), name="Renamed")
+            assert await work.db.scalar(text("SELECT count(*) FROM audit_event WHERE action = 'tenant.settings_changed'")) == 1
             raise RuntimeError("something after the change fails")
     assert await api.db.fetchval("SELECT name FROM tenant") == "Acme Ltd"
     assert await api.count("audit_event", "action = 'tenant.settings_changed'") == 0
-    async with transaction(app_db) as db:
-        await tenants.update_settings(db, actor, RequestMeta(), name="Renamed")
+    async with api.unit() as work:
+        await tenants.update_settings(work.as_actor(actor), name="Renamed")
     assert await api.db.fetchval("SELECT name FROM tenant") == "Renamed"
     assert await api.count("audit_event", "action = 'tenant.settings_changed'") == 1
 

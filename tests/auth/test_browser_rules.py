@@ -26,7 +26,7 @@ async def test_production_cookies_are_secure_with_the_host_prefix(settings) -> N
 
     secure = settings.model_copy(update={"cookie_secure": True})
     context = Context(request=Request({"type": "http", "headers": []}),
-                      services=Services(settings=secure, sessionmaker=None, guard=None, pool=None), meta=RequestMeta())  # type: ignore[arg-type]
+                      services=Services(settings=secure, sessionmaker=None, attempts=None, pool=None), meta=RequestMeta())  # type: ignore[arg-type]
     context.set_session_cookie("t" * 43)
     [cookie] = context.cookie_headers
     assert cookie.startswith("__Host-session=") and "Secure" in cookie and "HttpOnly" in cookie

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from api import clock
-from api.auth import totp
+from api.security import totp
 from api.crypto import Cipher
 from tests.helpers import PASSWORD, VIEWER, Api, Browser, Member, login
 

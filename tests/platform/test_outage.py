@@ -13,7 +13,9 @@ import pgserver
 import uvicorn
 from pgserver import _commands as pg_commands
 
-from api.accounts import invitations, tenants
+from api.accounts import invitations
+from api.usecases.onboarding import create_tenant
+from api.work import background_work
 from api.app import create_app
 from api.request_meta import RequestMeta
 from api.settings import Settings
@@ -29,10 +31,10 @@ async def test_a_database_outage_fails_readiness_and_heals_without_a_restart(tmp
     upgrade(url)
     settings = Settings(database_url=url, secret_key="k" * 40, run_worker_in_serve=False, data_dir=tmp_path, log_level="CRITICAL")
     engine = make_engine(settings, url)
-    async with transaction(make_sessionmaker(engine)) as db:
-        created = await tenants.create(db, settings, RequestMeta(), slug="acme", name="Acme", owner_username="owner", owner_email="o@acme.example", seats=None)
-    async with transaction(make_sessionmaker(engine)) as db:
-        accepted = await invitations.accept(db, RequestMeta(), token=created.invitation_link.split("token=")[1], password=PASSWORD)
+    async with background_work(make_sessionmaker(engine), settings) as work:
+        created = await create_tenant(work, slug="acme", name="Acme", owner_username="owner", owner_email="o@acme.example", seats=None)
+    async with background_work(make_sessionmaker(engine), settings) as work:
+        accepted = await invitations.accept(work, token=created.invitation_link.split("token=")[1], password=PASSWORD)
     await engine.dispose()
 
     sock = socket.socket()

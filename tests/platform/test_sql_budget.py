@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from starlette.middleware import Middleware
+
+from tests.sqlcount import SqlCountMiddleware, init_asyncpg_connection
 
 from tests.helpers import ADD_USER, Api, login
 
@@ -22,8 +25,9 @@ SET = "mutation($i: [ConsentDecisionInput!]!) { setConsents(input: $i) { errors 
 
 
 @pytest.fixture
-def settings_overrides() -> dict[str, object]:
-    return {"sql_count_header": True}
+def app_instrumentation() -> dict[str, object]:
+    """Every request reports its SQL statements in X-SQL-Statements."""
+    return {"extra_middleware": [Middleware(SqlCountMiddleware)], "pool_init": init_asyncpg_connection}
 
 
 async def statements(browser, query: str) -> int:  # type: ignore[no-untyped-def]

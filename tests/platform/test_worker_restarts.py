@@ -14,7 +14,9 @@ import pgserver
 import pytest
 from pgserver import _commands as pg_commands
 
-from api.accounts import invitations, tenants
+from api.accounts import invitations
+from api.usecases.onboarding import create_tenant
+from api.work import background_work
 from api.request_meta import RequestMeta
 from api.settings import Settings
 from db.engine import make_engine, make_sessionmaker, transaction
@@ -30,11 +32,11 @@ async def _owner_token(url: str, tmp_path: Path) -> str:
     settings = Settings(database_url=url, secret_key="test-secret-key-" + "x" * 40, run_worker_in_serve=False, data_dir=tmp_path)
     engine = make_engine(settings, url)
     try:
-        async with transaction(make_sessionmaker(engine)) as db:
-            created = await tenants.create(db, settings, RequestMeta(), slug="acme", name="Acme", owner_username="owner",
+        async with background_work(make_sessionmaker(engine), settings) as work:
+            created = await create_tenant(work, slug="acme", name="Acme", owner_username="owner",
                                            owner_email="owner@acme.example", seats=None)
-        async with transaction(make_sessionmaker(engine)) as db:
-            accepted = await invitations.accept(db, RequestMeta(), token=created.invitation_link.split("token=")[1], password=PASSWORD)
+        async with background_work(make_sessionmaker(engine), settings) as work:
+            accepted = await invitations.accept(work, token=created.invitation_link.split("token=")[1], password=PASSWORD)
     finally:
         await engine.dispose()
     return accepted.session_token

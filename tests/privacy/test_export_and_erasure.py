@@ -167,8 +167,8 @@ async def test_retention_erases_exactly_the_idle_accounts(api: Api) -> None:
     await api.db.execute("UPDATE app_user SET last_login_at = now() - interval '89 days', created_at = now() - interval '200 days' WHERE id = $1::uuid", recent.id)
     await api.db.execute("UPDATE app_user SET created_at = now() - interval '95 days' WHERE id = $1::uuid", never)
     await api.db.execute("UPDATE app_user SET last_login_at = now() - interval '120 days' WHERE id = $1::uuid", owner.id)  # the last owner stays
-    async with api.transaction() as db:
-        first = await retention.run(db, api.settings)
+    async with api.unit() as work:
+        first = await retention.run(work)
     # First a warning to everyone the policy will reach (not the last owner, who stays).
     assert (first["erased_accounts"], first["warned_accounts"]) == (0, 3)
     for address in ("idle@acme.example", "recent@acme.example", "never@acme.example"):
@@ -177,8 +177,8 @@ async def test_retention_erases_exactly_the_idle_accounts(api: Api) -> None:
     assert not api.mailbox.to("owner@acme.example")[1:]
     (await login(api.browser(), identifier="recent")).ok("login")  # signing in keeps the account
     clock.advance(timedelta(days=14, minutes=1))
-    async with api.transaction() as db:
-        totals = await retention.run(db, api.settings)
+    async with api.unit() as work:
+        totals = await retention.run(work)
     assert totals["erased_accounts"] == 2
     remaining = {r["username"] for r in await api.db.fetch("SELECT username FROM app_user")}
     assert remaining == {"owner", "recent"}
@@ -200,8 +200,8 @@ async def test_retention_drops_expired_export_archives(api: Api) -> None:
     await completed_export(owner.browser, request_id)
     assert await api.count("export_chunk") > 0
     clock.advance(timedelta(hours=25))
-    async with api.transaction() as db:
-        assert (await retention.run(db, api.settings))["expired_exports"] == 1
+    async with api.unit() as work:
+        assert (await retention.run(work))["expired_exports"] == 1
     assert await api.count("export_chunk") == 0
     assert worker.QUEUES
 

@@ -1,0 +1,166 @@
+"""Attempts, and what must stand of them whatever the unit of work does.
+
+Two kinds of writes outlive a rolled-back mutation: the counters that limit attempts
+(of fifty concurrent password guesses exactly the limit are checked, so each is counted
+*before* the check and the count must stand), and the audit events of failed attempts (a
+wrong password leaves no other trace). Both go through this one mechanism, each in a
+short transaction of its own on its own connection: counters at once, failure events
+when the unit of work has ended (`audit.record_failure` collects them on the Work; the unit of work
+calls `record`), so that they never wait on the unit of work's own audit-chain lock."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api import clock
+from api.errors import RateLimited
+from api.settings import Settings
+
+
+StandingWrite = Callable[[AsyncSession], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    limit: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The attempt limits this service applies, from settings."""
+
+    # Failed password checks, counted before the check. By (tenant, identifier) in normal
+    # form, answered with RATE_LIMITED, the same whether or not the account exists.
+    login_identifier: Limit
+    # By account, whatever identifier named it: past it the password is not checked and
+    # the answer stays INVALID_CREDENTIALS (a visible limit here would tell who exists).
+    login_account: Limit
+    login_ip: Limit
+    # Successful logins per account: sessions are storage.
+    login_success: Limit
+    password_reset: Limit
+    password_reset_ip: Limit
+    mfa_session: Limit
+    mfa_account: Limit
+    # Work that sends email or grows storage, per account: limits no real user meets.
+    email_change: Limit
+    invitation_resend: Limit
+    data_export: Limit
+    consent_decisions: Limit
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        window = timedelta(seconds=settings.login_window_seconds)
+        hour, day = timedelta(hours=1), timedelta(days=1)
+        return cls(
+            login_identifier=Limit("login-id", settings.login_failures_per_account, window),
+            login_account=Limit("login-account", settings.login_failures_per_account, window),
+            login_ip=Limit("login-ip", settings.login_failures_per_ip, window),
+            login_success=Limit("login-ok", 20, window),
+            password_reset=Limit("pw-reset", settings.password_resets_per_hour, hour),
+            password_reset_ip=Limit("pw-reset-ip", 30, hour),
+            # A pending session lives five minutes: five tries, then log in again.
+            mfa_session=Limit("mfa-session", 5, timedelta(minutes=5)),
+            mfa_account=Limit("mfa-account", settings.login_failures_per_account, window),
+            email_change=Limit("email-change", 5, hour),
+            invitation_resend=Limit("invite-resend", 5, hour),
+            data_export=Limit("export", 5, day),
+            consent_decisions=Limit("consents", 300, hour),
+        )
+
+
+# In the driver's own parameter style ($n): run on a bare asyncpg connection, or through
+# SQLAlchemy's asyncpg driver (exec_driver_sql) where there is no bare pool.
+_TAKE = """
+INSERT INTO rate_limit_counter AS c (key, window_start, count) VALUES ($1, $2::timestamptz, $4)
+ON CONFLICT (key) DO UPDATE SET
+    window_start = CASE WHEN c.window_start <= $2::timestamptz - $3::interval THEN $2::timestamptz ELSE c.window_start END,
+    count = CASE WHEN c.window_start <= $2::timestamptz - $3::interval THEN $4 ELSE c.count + $4 END
+RETURNING count, window_start
+"""
+_GIVE_BACK = (
+    "UPDATE rate_limit_counter SET count = greatest(count - 1, 0) "
+    "WHERE key = $1 AND window_start > $2::timestamptz - $3::interval"
+)
+_CLEAR = "DELETE FROM rate_limit_counter WHERE key = $1"
+_PURGE = text("DELETE FROM rate_limit_counter WHERE window_start < :before")
+
+
+class Attempts:
+    """Counters in PostgreSQL, shared by every process; keys are HMACs of what is
+    limited (account, identifier, client IP), so the table holds no personal data.
+
+    Counting happens while a unit of work holds a connection of the engine's pool; with
+    `pool` (the application's bare asyncpg pool) the counter's own statement never waits
+    for a second connection of that same pool, which a burst of concurrent attempts would
+    exhaust."""
+
+    def __init__(self, secret: bytes, limits: Limits, sessionmaker: async_sessionmaker[Any], pool: asyncpg.Pool | None = None) -> None:
+        self._secret = hashlib.sha256(b"rate-limit:" + secret).digest()
+        self.limits = limits
+        self._sessionmaker = sessionmaker
+        self._pool = pool
+
+    async def _counter(self, sql: str, *args: Any) -> Any:
+        """One autocommitted statement on its own connection; the first row it returns."""
+        if self._pool is not None:
+            return await self._pool.fetchrow(sql, *args)
+        async with self._sessionmaker.begin() as db:
+            return (await (await db.connection()).exec_driver_sql(sql, args)).first()
+
+    def key(self, limit: Limit, subject: str) -> str:
+        digest = hmac.new(self._secret, f"{limit.name}:{subject}".encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+        return f"{limit.name[:15]}:{digest[:60]}"
+
+    async def take(self, limit: Limit, subject: str, cost: int = 1) -> None:
+        """Count one attempt (or `cost` units); RATE_LIMITED (with the seconds until the
+        window ends) past the limit. The count stands whatever happens next."""
+        now = clock.now()
+        row = await self._counter(_TAKE, self.key(limit, subject), now, limit.window, cost)
+        if row[0] > limit.limit:
+            raise RateLimited(retry_after=_seconds_left(row[1], limit.window, now))
+
+    async def within(self, limit: Limit, subject: str) -> bool:
+        """Count one attempt; False past the limit instead of raising (a silent limit)."""
+        try:
+            await self.take(limit, subject)
+        except RateLimited:
+            return False
+        return True
+
+    async def give_back(self, limit: Limit, subject: str) -> None:
+        """An attempt that turned out legitimate (a success) is not a failure."""
+        await self._counter(_GIVE_BACK, self.key(limit, subject), clock.now(), limit.window)
+
+    async def clear(self, limit: Limit, subject: str) -> None:
+        await self._counter(_CLEAR, self.key(limit, subject))
+
+    async def record(self, standing: Sequence[StandingWrite]) -> None:
+        """Writes that must stand (failure audit events, a spent pending session), after
+        their unit of work has ended, in one transaction of their own."""
+        if standing:
+            async with self._sessionmaker.begin() as db:
+                for write in standing:
+                    await write(db)
+
+
+async def purge_counters(db: AsyncSession, older_than: timedelta) -> int:
+    result = await db.execute(_PURGE, {"before": clock.now() - older_than})
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _seconds_left(window_start: datetime, window: timedelta, now: datetime) -> int:
+    return max(1, math.ceil((window_start + window - now).total_seconds()))

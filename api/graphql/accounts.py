@@ -1,0 +1,175 @@
+"""GraphQL surface of accounts: Tenant, User, the admin user list, and the mutations
+that add, change and invite accounts. Resolvers convert, call one service, map back."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry import UNSET as GQL_UNSET
+
+from api.accounts import tenants, users
+from api.graphql.mutations import ADMIN, mutation
+from api.graphql.types import AccountStatus, Connection, Info, OkPayload, Payload, Role
+from api.security.sessions import UserSnapshot
+from api.values import UNSET
+from api.work import Work
+from db import models
+
+
+def given(value: Any) -> Any:
+    """strawberry's 'not given' becomes the services' UNSET."""
+    return UNSET if value is GQL_UNSET else value
+
+
+@strawberry.type(name="Tenant")
+class TenantType:
+    id: strawberry.ID
+    slug: str
+    name: str
+    seat_limit: int | None = strawberry.field(description="Licensed number of active or invited accounts; null means unlimited.")
+    require_mfa: bool
+    session_idle_timeout_minutes: int
+    session_absolute_timeout_hours: int
+    inactive_account_retention_days: int | None = strawberry.field(
+        description="Days after which an account that has not logged in is erased; null keeps accounts until removed."
+    )
+    created_at: datetime
+    model_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def seats_used(self, info: Info) -> int:
+        return await info.context.read(lambda work: tenants.seats_used(work.db, self.model_id))
+
+    @classmethod
+    def of(cls, t: models.Tenant) -> TenantType:
+        return cls(
+            id=strawberry.ID(str(t.id)), slug=t.slug, name=t.name, seat_limit=t.seat_limit, require_mfa=t.require_mfa,
+            session_idle_timeout_minutes=t.session_idle_timeout_minutes,
+            session_absolute_timeout_hours=t.session_absolute_timeout_hours,
+            inactive_account_retention_days=t.inactive_account_retention_days, created_at=t.created_at, model_id=t.id,
+        )
+
+
+@strawberry.type(name="User")
+class UserType:
+    id: strawberry.ID
+    username: str
+    email: str
+    display_name: str | None
+    role: Role  # type: ignore[valid-type]
+    status: AccountStatus  # type: ignore[valid-type]
+    email_verified: bool
+    mfa_enabled: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+    @classmethod
+    def of(cls, u: models.User | UserSnapshot) -> UserType:
+        return cls(
+            id=strawberry.ID(str(u.id)), username=u.username, email=u.email, display_name=u.display_name,
+            role=u.role, status=u.status, email_verified=u.email_verified,
+            mfa_enabled=u.mfa_enabled, created_at=u.created_at, last_login_at=u.last_login_at,
+        )
+
+
+@strawberry.type(name="UserConnection")
+class UserConnection(Connection[UserType]):
+    total_count: int
+
+
+@strawberry.type
+class UserPayload(Payload):
+    user: UserType | None = None
+
+
+@strawberry.type
+class TenantPayload(Payload):
+    tenant: TenantType | None = None
+
+
+@strawberry.input
+class AddUserInput:
+    username: str = strawberry.field(description="Chosen by the administrator; need not be a real name. Unique within the tenant, case-insensitive.")
+    email: str
+    role: Role = Role.MEMBER  # type: ignore[valid-type]
+    display_name: str | None = None
+
+
+@strawberry.input
+class UpdateUserInput:
+    id: strawberry.ID
+    role: Role | None = GQL_UNSET  # type: ignore[valid-type]
+    status: AccountStatus | None = GQL_UNSET  # type: ignore[valid-type]
+    display_name: str | None = GQL_UNSET
+
+
+@strawberry.input
+class UpdateTenantSettingsInput:
+    name: str | None = GQL_UNSET
+    require_mfa: bool | None = GQL_UNSET
+    session_idle_timeout_minutes: int | None = GQL_UNSET
+    session_absolute_timeout_hours: int | None = GQL_UNSET
+    inactive_account_retention_days: int | None = GQL_UNSET
+
+
+@strawberry.input
+class AcceptInvitationInput:
+    token: str
+    password: str
+
+
+@strawberry.type
+class AccountsQuery:
+    @strawberry.field(description="ADMIN or OWNER. Accounts of the viewer's tenant.")
+    async def users(
+        self,
+        info: Info,
+        first: int | None = 50,
+        after: str | None = None,
+        search: str | None = None,
+        role: Role | None = None,  # type: ignore[valid-type]
+        status: AccountStatus | None = None,  # type: ignore[valid-type]
+    ) -> UserConnection:
+        page = await info.context.read(
+            lambda work: users.list_page(work, first=50 if first is None else first, after=after, search=search, role=role, status=status)
+        )
+        connection = Connection.page([UserType.of(u) for u in page.users], page.cursors, page.has_next_page)
+        return UserConnection(edges=connection.edges, page_info=connection.page_info, total_count=page.total_count)
+
+    @strawberry.field(description="ADMIN or OWNER. Null for an id outside the viewer's tenant.")
+    async def user(self, info: Info, id: strawberry.ID) -> UserType | None:
+        user = await info.context.read(lambda work: users.get_visible(work, id))
+        return UserType.of(user) if user else None
+
+
+@strawberry.type
+class AccountsMutation:
+    @mutation(UserPayload, caller=ADMIN, description="Creates an INVITED account and emails an invitation link. Fails with SEAT_LIMIT_REACHED past the licence.")
+    async def add_user(self, work: Work, input: AddUserInput) -> UserPayload:
+        user = await users.add(work, username=input.username, email=input.email, role=input.role, display_name=input.display_name)
+        return UserPayload(user=UserType.of(user))
+
+    @mutation(UserPayload, caller=ADMIN)
+    async def update_user(self, work: Work, input: UpdateUserInput) -> UserPayload:
+        user = await users.update(
+            work, user_id=input.id, role=given(input.role), status=given(input.status), display_name=given(input.display_name)
+        )
+        return UserPayload(user=UserType.of(user))
+
+    @mutation(OkPayload, caller=ADMIN)
+    async def resend_invitation(self, work: Work, id: strawberry.ID) -> OkPayload:
+        await users.resend_invitation(work, user_id=id)
+        return OkPayload(ok=True)
+
+    @mutation(TenantPayload, caller=ADMIN)
+    async def update_tenant_settings(self, work: Work, input: UpdateTenantSettingsInput) -> TenantPayload:
+        tenant = await tenants.update_settings(
+            work, name=given(input.name), require_mfa=given(input.require_mfa),
+            session_idle_timeout_minutes=given(input.session_idle_timeout_minutes),
+            session_absolute_timeout_hours=given(input.session_absolute_timeout_hours),
+            inactive_account_retention_days=given(input.inactive_account_retention_days),
+        )
+        return TenantPayload(tenant=TenantType.of(tenant))

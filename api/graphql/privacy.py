@@ -1,0 +1,204 @@
+"""GraphQL surface of consent and privacy rights."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+from strawberry import UNSET as GQL_UNSET
+
+from api.accounts import users
+from api.graphql.accounts import UserPayload, UserType, given
+from api.graphql.context import Context
+from api.graphql.mutations import ADMIN, ANYONE, USER, mutation
+from api.graphql.types import Connection, DataRequestKind, DataRequestStatus, Info, LegalBasis, OkPayload, PasswordInput, Payload
+from api.privacy import consents, erasure, purposes, requests
+from api.privacy.consents import ConsentState, PurposeCount
+from api.settings import Settings
+from api.usecases import data_requests, purpose_revision
+from api.work import Work
+from db import models
+from db.enums import ConsentSource
+
+
+@strawberry.type(name="Purpose")
+class PurposeType:
+    key: str
+    title: str
+    description: str
+    legal_basis: LegalBasis  # type: ignore[valid-type]
+    version: int = strawberry.field(description="Bumped when the purpose's text changes materially; consents given under an older version need renewal.")
+    active: bool
+
+    @classmethod
+    def of(cls, p: models.Purpose) -> PurposeType:
+        return cls(key=p.key, title=p.title, description=p.description, legal_basis=p.legal_basis, version=p.version, active=p.active)
+
+
+@strawberry.type(name="Consent")
+class ConsentType:
+    purpose: PurposeType
+    granted: bool
+    version: int | None = strawberry.field(description="The purpose version this decision was made under; null when never decided.")
+    needs_renewal: bool
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, c: ConsentState) -> ConsentType:
+        return cls(purpose=PurposeType.of(c.purpose), granted=c.granted, version=c.version, needs_renewal=c.needs_renewal, updated_at=c.updated_at)
+
+
+@strawberry.type(name="ConsentEvent")
+class ConsentEventType:
+    purpose_key: str
+    granted: bool
+    version: int
+    source: str = strawberry.field(description="Where the decision came from: web, api, admin, email-link, system.")
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, e: models.ConsentEvent) -> ConsentEventType:
+        return cls(purpose_key=e.purpose_key, granted=e.granted, version=e.purpose_version, source=e.source, recorded_at=e.recorded_at)
+
+
+@strawberry.type(name="DataRequest")
+class DataRequestType:
+    id: strawberry.ID
+    kind: DataRequestKind  # type: ignore[valid-type]
+    status: DataRequestStatus  # type: ignore[valid-type]
+    subject_id: strawberry.ID | None = strawberry.field(description="Null once the subject has been erased.")
+    requested_at: datetime
+    due_at: datetime = strawberry.field(description="Statutory deadline: one month after the request.")
+    completed_at: datetime | None
+    download_url: str | None = strawberry.field(description="For a completed EXPORT, to its own subject only: a short-lived link to the archive.")
+    download_expires_at: datetime | None
+
+    @classmethod
+    def of(cls, r: models.DataRequest, *, viewer_id: uuid.UUID | None, settings: Settings) -> DataRequestType:
+        mine = viewer_id is not None and r.subject_id == viewer_id and requests.download_available(r.kind, r.status, r.download_expires_at)
+        return cls(
+            id=strawberry.ID(str(r.id)), kind=r.kind, status=r.status,
+            subject_id=strawberry.ID(str(r.subject_id)) if r.subject_id else None, requested_at=r.requested_at, due_at=r.due_at,
+            completed_at=r.completed_at, download_url=f"{settings.public_api_url}/exports/{r.id}" if mine else None,
+            download_expires_at=r.download_expires_at if mine else None,
+        )
+
+
+@strawberry.type
+class PurposeConsentCount:
+    purpose: PurposeType
+    granted: int
+    withdrawn: int
+    undecided: int
+
+    @classmethod
+    def of(cls, c: PurposeCount) -> PurposeConsentCount:
+        return cls(purpose=PurposeType.of(c.purpose), granted=c.granted, withdrawn=c.withdrawn, undecided=c.undecided)
+
+
+@strawberry.input
+class ConsentDecisionInput:
+    purpose_key: str
+    granted: bool
+
+
+@strawberry.input
+class UpdateProfileInput:
+    display_name: str | None = GQL_UNSET
+
+
+@strawberry.input
+class PurposeInput:
+    key: str
+    title: str
+    description: str
+    legal_basis: LegalBasis  # type: ignore[valid-type]
+    bump_version: bool = strawberry.field(default=False, description="Set when the change is material: version goes up and earlier consents need renewal.")
+
+
+@strawberry.type
+class ConsentsPayload(Payload):
+    consents: list[ConsentType] | None = None
+
+
+@strawberry.type
+class DataRequestPayload(Payload):
+    data_request: DataRequestType | None = None
+
+
+@strawberry.type
+class PurposePayload(Payload):
+    purpose: PurposeType | None = None
+
+
+@strawberry.type
+class PrivacyQuery:
+    @strawberry.field(description="Active purposes of a tenant, for consent screens shown before login. Public.")
+    async def purposes(self, info: Info, tenant: str) -> list[PurposeType]:
+        return [PurposeType.of(p) for p in await info.context.read(lambda work: purposes.public_list(work.db, tenant))]
+
+    @strawberry.field(description="ADMIN or OWNER.")
+    async def data_requests(
+        self, info: Info, first: int | None = 50, after: str | None = None, status: DataRequestStatus | None = None  # type: ignore[valid-type]
+    ) -> Connection[DataRequestType]:
+        page = await info.context.read(lambda work: requests.list_page(work, first=50 if first is None else first, after=after, status=status))
+        viewer = info.context.session
+        nodes = [DataRequestType.of(r, viewer_id=viewer.user_id if viewer else None, settings=info.context.settings) for r in page.requests]
+        return Connection.page(nodes, page.cursors, page.has_next_page)
+
+    @strawberry.field(description="ADMIN or OWNER.")
+    async def consent_report(self, info: Info) -> list[PurposeConsentCount]:
+        return [PurposeConsentCount.of(c) for c in await info.context.read(consents.report)]
+
+
+@strawberry.type
+class PrivacyMutation:
+    @mutation(OkPayload, caller=ANYONE, description="The unsubscribe link in a marketing or renewal email: withdraws that one consent without logging in.")
+    async def withdraw_consent_by_token(self, work: Work, token: str) -> OkPayload:
+        await consents.withdraw_by_token(work, token=token)
+        return OkPayload(ok=True)
+
+    @mutation(UserPayload, caller=USER)
+    async def update_profile(self, work: Work, input: UpdateProfileInput) -> UserPayload:
+        user = await users.update_own_profile(work, display_name=given(input.display_name))
+        return UserPayload(user=UserType.of(user))
+
+    @mutation(ConsentsPayload, caller=USER, description="Records each decision with its purpose version, source, time and IP.")
+    async def set_consents(self, work: Work, ctx: Context, input: list[ConsentDecisionInput]) -> ConsentsPayload:
+        source = ConsentSource.API if ctx.credentials.source == "bearer" else ConsentSource.WEB
+        state = await consents.decide(work, [(d.purpose_key, d.granted) for d in input], source=source)
+        return ConsentsPayload(consents=[ConsentType.of(c) for c in state])
+
+    @mutation(DataRequestPayload, caller=USER)
+    async def request_data_export(self, work: Work) -> DataRequestPayload:
+        request = await requests.request_own_export(work)
+        return DataRequestPayload(data_request=DataRequestType.of(request, viewer_id=work.acting().user_id, settings=work.settings))
+
+    @mutation(OkPayload, caller=USER, description="Erases the account at once: profile, sessions, 2FA, consents; audit events keep only the bare account id.")
+    async def delete_account(self, work: Work, ctx: Context, input: PasswordInput) -> OkPayload:
+        await erasure.delete_own_account(work, password=input.password)
+        ctx.clear_session_cookie()
+        return OkPayload(ok=True)
+
+    @mutation(OkPayload, caller=ADMIN, description="Erases the account, as deleteAccount does.")
+    async def remove_user(self, work: Work, id: strawberry.ID) -> OkPayload:
+        await erasure.remove_user(work, user_id=id)
+        return OkPayload(ok=True)
+
+    @mutation(PurposePayload, caller=ADMIN)
+    async def upsert_purpose(self, work: Work, input: PurposeInput) -> PurposePayload:
+        purpose = await purpose_revision.upsert_purpose(
+            work, key=input.key, title=input.title, description=input.description, legal_basis=input.legal_basis,
+            bump_version=input.bump_version,
+        )
+        return PurposePayload(purpose=PurposeType.of(purpose))
+
+    @mutation(PurposePayload, caller=ADMIN)
+    async def archive_purpose(self, work: Work, key: str) -> PurposePayload:
+        return PurposePayload(purpose=PurposeType.of(await purposes.archive(work, key=key)))
+
+    @mutation(DataRequestPayload, caller=ADMIN, description="An administrator fulfils a subject's request received outside the API.")
+    async def create_data_request(self, work: Work, user_id: strawberry.ID, kind: DataRequestKind) -> DataRequestPayload:  # type: ignore[valid-type]
+        request = await data_requests.create_for_user(work, user_id=user_id, kind=kind)
+        return DataRequestPayload(data_request=DataRequestType.of(request, viewer_id=work.admin().user_id, settings=work.settings))

@@ -1,0 +1,1 @@
+"""Credentials and sessions: passwords, their strength, TOTP, server-side sessions, re-authentication."""

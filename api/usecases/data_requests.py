@@ -1,0 +1,25 @@
+"""Fulfilling a data subject's request that reached the organisation outside the API:
+an administrator records it and it is carried out (an export built, or the erasure done
+at once)."""
+
+from __future__ import annotations
+
+from api.accounts import users
+from api.errors import ErrorCode, UserFailure
+from api.privacy.erasure import erase_as_admin
+from api.privacy.requests import start_export
+from api.work import Work
+from db.enums import DataRequestKind
+from db.models import DataRequest
+
+
+async def create_for_user(work: Work, *, user_id: str, kind: DataRequestKind) -> DataRequest:
+    admin = work.admin()
+    if kind == DataRequestKind.EXPORT:
+        await work.attempts.take(work.attempts.limits.data_export, str(users.parse_id(user_id)))
+    subject = await users.visible(work.db, admin, user_id, lock=True)
+    if subject is None:
+        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such account.", "userId")
+    if kind == DataRequestKind.EXPORT:
+        return await start_export(work, subject=subject, requested_by=admin)
+    return await erase_as_admin(work, subject)

@@ -1,0 +1,65 @@
+"""What a service needs to do one unit of work: the unit's database session, the
+settings, the attempt counters, who is asking and from where. Services take one `Work`
+instead of a row of positional arguments; the unit of work that made it commits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.attempts import Attempts, Limits, StandingWrite
+from api.errors import Forbidden, Unauthenticated
+from api.request_meta import SYSTEM_META, Actor, RequestMeta
+from api.settings import Settings
+from db.engine import UnitOfWorkSession, transaction
+
+
+@dataclass(frozen=True)
+class Work:
+    db: AsyncSession
+    settings: Settings
+    attempts: Attempts
+    meta: RequestMeta
+    actor: Actor | None = None
+    # Writes that stand when the unit of work rolls back (the audit event of a failed
+    # attempt, a spent pending session): the unit of work runs them after it ends, in a
+    # short transaction of their own (api.attempts).
+    standing: list[StandingWrite] = field(default_factory=list)
+
+    def acting(self) -> Actor:
+        """The authenticated user behind this work, or UNAUTHENTICATED."""
+        if self.actor is None:
+            raise Unauthenticated()
+        return self.actor
+
+    def admin(self) -> Actor:
+        actor = self.acting()
+        if not actor.is_admin:
+            raise Forbidden()
+        return actor
+
+    def stand(self, write: StandingWrite) -> None:
+        """Run `write` after the unit of work, whatever its outcome (see api.attempts)."""
+        self.standing.append(write)
+
+    def as_actor(self, actor: Actor | None) -> Work:
+        return replace(self, actor=actor)
+
+
+@asynccontextmanager
+async def background_work(
+    sessionmaker: async_sessionmaker[UnitOfWorkSession], settings: Settings, meta: RequestMeta = SYSTEM_META
+) -> AsyncIterator[Work]:
+    """One unit of work outside a request (the CLI, jobs, tests' set-up): committed when the
+    block ends, rolled back when it raises; then the writes that must stand."""
+    attempts = Attempts(settings.effective_secret_key(), Limits.from_settings(settings), sessionmaker)
+    standing: list[StandingWrite] = []
+    try:
+        async with transaction(sessionmaker) as db:
+            work = Work(db=db, settings=settings, attempts=attempts, meta=meta, standing=standing)
+            yield work
+    finally:
+        await attempts.record(standing)

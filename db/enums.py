@@ -1,0 +1,70 @@
+"""The closed sets of values the tables hold, each defined once. The models' CHECK
+constraints follow from them, the services compare against them, and the GraphQL layer
+exposes them (strawberry.enum) where clients see them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OWNER = "OWNER"
+    ADMIN = "ADMIN"
+    MEMBER = "MEMBER"
+
+
+class AccountStatus(StrEnum):
+    INVITED = "INVITED"
+    ACTIVE = "ACTIVE"
+    DISABLED = "DISABLED"
+
+
+class TokenKind(StrEnum):
+    INVITATION = "invitation"
+    PASSWORD_RESET = "password_reset"
+    EMAIL_VERIFICATION = "email_verification"
+
+
+class SessionStage(StrEnum):
+    FULL = "full"
+    MFA_PENDING = "mfa_pending"  # the password was right; a second factor must follow
+    MFA_ENROLLMENT = "mfa_enrollment"  # the tenant requires 2FA and the user has none: may only enroll
+
+
+class ActorType(StrEnum):
+    USER = "USER"
+    SYSTEM = "SYSTEM"
+    ANONYMOUS = "ANONYMOUS"
+
+
+class LegalBasis(StrEnum):
+    CONTRACT = "CONTRACT"
+    CONSENT = "CONSENT"
+    LEGITIMATE_INTEREST = "LEGITIMATE_INTEREST"
+    LEGAL_OBLIGATION = "LEGAL_OBLIGATION"
+
+
+class ConsentSource(StrEnum):
+    WEB = "web"
+    API = "api"
+    ADMIN = "admin"
+    EMAIL_LINK = "email-link"
+    SYSTEM = "system"
+
+
+class DataRequestKind(StrEnum):
+    EXPORT = "EXPORT"
+    ERASURE = "ERASURE"
+
+
+class DataRequestStatus(StrEnum):
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    REJECTED = "REJECTED"
+
+
+def check_in(column: str, values: type[StrEnum]) -> str:
+    """The CHECK constraint's condition: the column holds one of the enum's values."""
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
