@@ -18,7 +18,12 @@ export UV_PYTHON_DOWNLOADS    := never
 
 LOCK_HINT := uv.lock does not match pyproject.toml: run 'make relock' (or 'make lock' to also upgrade) and commit uv.lock
 
-.PHONY: run test migrate worker schema check-contract clean lock relock check-lock
+.PHONY: run test lint migrate worker schema check-contract clean lock relock check-lock
+
+# The tests that run a second time with execution plans off (GRAPHQL_PLANS=false): those
+# that read through GraphQL queries, so graphql-core alone is known to answer them too.
+PLANS_OFF_TESTS := tests/accounts tests/privacy tests/audit/test_audit_query.py tests/auth/test_sessions.py \
+	tests/platform/test_sql_budget.py tests/platform/test_hostile_input.py tests/platform/test_http.py
 
 # uv in a venv of its own (`uv sync` keeps .venv exactly as locked, so it cannot live there).
 # A new UV_VERSION means a new stamp name, so a bump re-installs uv.
@@ -51,8 +56,16 @@ run: $(STAMP)
 	$(PY) -m api migrate
 	$(PY) -m api serve --host 127.0.0.1 --port 8000
 
-test: check-lock $(STAMP)
-	$(PY) -m pytest -q
+test: check-lock lint
+	$(PY) -m pytest -q -n 2
+	GRAPHQL_PLANS=false $(PY) -m pytest -q -n 2 $(PLANS_OFF_TESTS)
+
+# Lint, formatting, types and the import layering (pyproject.toml holds their settings).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 migrate: $(STAMP)
 	$(PY) -m api migrate

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 
 from api.settings import ConfigurationError, get_settings
@@ -56,8 +55,12 @@ def cmd_create_tenant(args: argparse.Namespace) -> int:
             meta = RequestMeta(user_agent="cli", request_id="cli-create-tenant")
             async with background_work(make_sessionmaker(engine), settings, meta) as work:
                 created = await create_tenant(
-                    work, slug=args.slug, name=args.name, owner_username=args.owner_username,
-                    owner_email=args.owner_email, seats=args.seats,
+                    work,
+                    slug=args.slug,
+                    name=args.name,
+                    owner_username=args.owner_username,
+                    owner_email=args.owner_email,
+                    seats=args.seats,
                 )
         except UserFailure as failure:
             for problem in failure.problems:
@@ -65,7 +68,10 @@ def cmd_create_tenant(args: argparse.Namespace) -> int:
             return 2
         finally:
             await engine.dispose()
-        print(f"Created tenant {created.tenant.slug} ({created.tenant.id}); owner {created.owner.username} invited.", file=sys.stderr)
+        print(
+            f"Created tenant {created.tenant.slug} ({created.tenant.id}); owner {created.owner.username} invited.",
+            file=sys.stderr,
+        )
         print(created.invitation_link)
         return 0
 
@@ -157,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument("--tenant", help="only this tenant (slug)")
     verify.set_defaults(func=cmd_verify_audit)
 
-    checkpoint = sub.add_parser("checkpoint-audit", help="sign the head of every audit chain that grew (the worker does this every 5 minutes)")
+    checkpoint = sub.add_parser(
+        "checkpoint-audit", help="sign the head of every audit chain that grew (the worker does this every 5 minutes)"
+    )
     checkpoint.set_defaults(func=cmd_checkpoint_audit)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")

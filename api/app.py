@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
-
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -39,7 +38,7 @@ from db.engine import database_url, make_engine, make_sessionmaker
 log = logging.getLogger("api.app")
 
 
-class LookupConnection(asyncpg.Connection):  # type: ignore[misc]
+class LookupConnection(asyncpg.Connection):
     """The lookup pool only runs single read statements and the lastSeenAt update; it
     never changes session state, so the pool's reset query on release is skipped."""
 
@@ -69,8 +68,13 @@ def create_app(
         engine = make_engine(settings, url)
         sessionmaker = make_sessionmaker(engine)
         pool = await asyncpg.create_pool(
-            urls.for_libpq(url), min_size=0, max_size=settings.db_pool_size, connection_class=LookupConnection,
-            statement_cache_size=0 if settings.db_pgbouncer else 100, server_settings={"timezone": "UTC"}, init=pool_init,
+            urls.for_libpq(url),
+            min_size=0,
+            max_size=settings.db_pool_size,
+            connection_class=LookupConnection,
+            statement_cache_size=0 if settings.db_pgbouncer else 100,
+            server_settings={"timezone": "UTC"},
+            init=pool_init,  # type: ignore[arg-type]  # asyncpg-stubs name a private callback type
         )
         attempts = Attempts(settings.effective_secret_key(), Limits.from_settings(settings), sessionmaker, pool)
         services = Services(settings=settings, sessionmaker=sessionmaker, attempts=attempts, pool=pool)
@@ -86,7 +90,13 @@ def create_app(
         gc.collect()
         gc.freeze()
         try:
-            yield {"services": services, "engine": engine, "pool": pool, "worker": worker, "worker_health": worker_health}
+            yield {
+                "services": services,
+                "engine": engine,
+                "pool": pool,
+                "worker": worker,
+                "worker_health": worker_health,
+            }
         finally:
             await pool.close()
             if worker is not None:
@@ -109,17 +119,24 @@ def create_app(
         # A serve that runs the jobs is ready only while its worker runs.
         worker, health = request.state.worker, request.state.worker_health
         if worker is not None and (worker.done() or not health.ok):
-            return JSONResponse({"status": "unavailable", "worker": "down" if worker.done() else health.state}, status_code=503)
+            return JSONResponse(
+                {"status": "unavailable", "worker": "down" if worker.done() else health.state}, status_code=503
+            )
         return JSONResponse({"status": "ready"})
 
     graphql = GraphQLEndpoint(
-        Executor(schema._schema, introspection=settings.is_development), graphiql=settings.is_development,
+        Executor(schema._schema, introspection=settings.is_development, plans=settings.graphql_plans),
+        graphiql=settings.is_development,
         suggestions=settings.is_development,
     )
     middleware = [
         *extra_middleware,
         # Only the configured proxies may say who the client is (X-Forwarded-For).
-        *([Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)] if settings.trusted_proxies else []),
+        *(
+            [Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)]
+            if settings.trusted_proxies
+            else []
+        ),
         Middleware(RequestIdMiddleware),
         Middleware(AccessMiddleware),
         Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, timeout=settings.body_timeout_seconds),

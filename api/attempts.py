@@ -13,8 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from collections.abc import Sequence
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api import clock
 from api.errors import RateLimited
 from api.settings import Settings
-
 
 StandingWrite = Callable[[AsyncSession], Awaitable[None]]
 
@@ -96,7 +94,7 @@ _GIVE_BACK = (
     "WHERE key = $1 AND window_start > $2::timestamptz - $3::interval"
 )
 _CLEAR = "DELETE FROM rate_limit_counter WHERE key = $1"
-_PURGE = text("DELETE FROM rate_limit_counter WHERE window_start < :before")
+_PURGE = text("DELETE FROM rate_limit_counter WHERE window_start < :before RETURNING 1")
 
 
 class Attempts:
@@ -108,7 +106,9 @@ class Attempts:
     for a second connection of that same pool, which a burst of concurrent attempts would
     exhaust."""
 
-    def __init__(self, secret: bytes, limits: Limits, sessionmaker: async_sessionmaker[Any], pool: asyncpg.Pool | None = None) -> None:
+    def __init__(
+        self, secret: bytes, limits: Limits, sessionmaker: async_sessionmaker[Any], pool: asyncpg.Pool | None = None
+    ) -> None:
         self._secret = hashlib.sha256(b"rate-limit:" + secret).digest()
         self.limits = limits
         self._sessionmaker = sessionmaker
@@ -122,7 +122,9 @@ class Attempts:
             return (await (await db.connection()).exec_driver_sql(sql, args)).first()
 
     def key(self, limit: Limit, subject: str) -> str:
-        digest = hmac.new(self._secret, f"{limit.name}:{subject}".encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+        digest = hmac.new(
+            self._secret, f"{limit.name}:{subject}".encode("utf-8", "surrogatepass"), hashlib.sha256
+        ).hexdigest()
         return f"{limit.name[:15]}:{digest[:60]}"
 
     async def take(self, limit: Limit, subject: str, cost: int = 1) -> None:
@@ -158,8 +160,7 @@ class Attempts:
 
 
 async def purge_counters(db: AsyncSession, older_than: timedelta) -> int:
-    result = await db.execute(_PURGE, {"before": clock.now() - older_than})
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return len((await db.execute(_PURGE, {"before": clock.now() - older_than})).all())
 
 
 def _seconds_left(window_start: datetime, window: timedelta, now: datetime) -> int:

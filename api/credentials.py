@@ -5,7 +5,7 @@ rule checks is what the route uses; what could be read two ways is refused."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from http.cookies import _unquote  # type: ignore[attr-defined]
+from http.cookies import _unquote
 from typing import Literal
 
 from starlette.datastructures import Headers

@@ -37,7 +37,9 @@ class Cipher:
         self._keys: dict[str, AESGCM] = {}
         self._purpose = purpose.encode()
         for secret in secret_keys:
-            key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"account-api:" + self._purpose).derive(secret)
+            key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"account-api:" + self._purpose).derive(
+                secret
+            )
             kid = hashlib.sha256(key).hexdigest()[:8]
             self._keys[kid] = AESGCM(key)
         self.current_kid = next(iter(self._keys))

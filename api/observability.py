@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import os
 import re
 import sys
 import time
 from contextvars import ContextVar
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -42,7 +42,7 @@ def redact(text: str) -> str:
 
 
 class RedactingJsonFormatter(JsonFormatter):
-    def add_fields(self, log_record: dict, record: logging.LogRecord, message_dict: dict) -> None:  # type: ignore[type-arg]
+    def add_fields(self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         super().add_fields(log_record, record, message_dict)
         log_record["level"] = record.levelname
         log_record["logger"] = record.name
@@ -102,9 +102,14 @@ class AccessMiddleware:
             REQUESTS.labels(label, str(status)).inc()
             LATENCY.labels(label).observe(elapsed)
             access_log.info(
-                "request", extra={"method": scope["method"], "path": scope["path"], "status": status,
-                                  "operation": operation if not operation.startswith("/") else None,
-                                  "duration_ms": round(elapsed * 1000, 2)},
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "operation": operation if not operation.startswith("/") else None,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
             )
 
 
@@ -150,7 +155,11 @@ class BodyLimitMiddleware:
         except _TooLarge:
             await _too_large(send)
         except _TooSlow:
-            await _refuse(send, 408, b'{"errors":[{"message":"The request body did not arrive in time.","extensions":{"code":"BAD_USER_INPUT"}}]}')
+            await _refuse(
+                send,
+                408,
+                b'{"errors":[{"message":"The request body did not arrive in time.","extensions":{"code":"BAD_USER_INPUT"}}]}',
+            )
 
 
 class _TooLarge(Exception):
@@ -162,12 +171,13 @@ class _TooSlow(Exception):
 
 
 async def _too_large(send: Send) -> None:
-    await _refuse(send, 413, b'{"errors":[{"message":"Request body too large.","extensions":{"code":"BAD_USER_INPUT"}}]}')
+    await _refuse(
+        send, 413, b'{"errors":[{"message":"Request body too large.","extensions":{"code":"BAD_USER_INPUT"}}]}'
+    )
 
 
 async def _refuse(send: Send, status: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -190,7 +200,9 @@ def metrics_allowed(request: Request, token: str | None) -> bool:
 async def metrics(request: Request) -> Response:
     if not metrics_allowed(request, request.state.services.settings.metrics_token):
         return Response('{"error": "not found"}', status_code=404, media_type="application/json")
-    depth = GaugeMetricFamily("api_job_queue_depth", "Jobs waiting or running, by queue and status.", labels=["queue", "status"])
+    depth = GaugeMetricFamily(
+        "api_job_queue_depth", "Jobs waiting or running, by queue and status.", labels=["queue", "status"]
+    )
     try:
         rows = await request.state.pool.fetch(
             "SELECT queue_name, status::text AS status, count(*) AS n FROM procrastinate_jobs "
@@ -200,5 +212,5 @@ async def metrics(request: Request) -> Response:
             depth.add_metric([row["queue_name"], row["status"]], row["n"])
     except Exception:  # metrics must not fail because the database does
         logging.getLogger("api.metrics").warning("job queue depth unavailable", exc_info=True)
-    body = generate_latest(process_registry()) + generate_latest(_Collected(depth))  # type: ignore[arg-type]
+    body = generate_latest(process_registry()) + generate_latest(_Collected(depth))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

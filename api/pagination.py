@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from api.errors import BadInput
@@ -20,8 +20,8 @@ MAX_PAGE = 100
 MAX_CURSOR_LENGTH = 512
 MAX_TEXT = 320
 _BIGINT = 2**63 - 1
-_EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_LATEST = datetime(9999, 1, 1, tzinfo=timezone.utc)
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 
 Kind = Literal["int", "text", "uuid", "datetime"]
 
@@ -38,14 +38,12 @@ def _part(value: Any, kind: Kind) -> Any:
     elif kind == "text":
         if isinstance(value, str) and len(value) <= MAX_TEXT and "\x00" not in value:
             return value
-    elif kind == "uuid":
-        if isinstance(value, str) and len(value) <= 36:
-            return uuid.UUID(value)
-    elif kind == "datetime":
-        if isinstance(value, str) and len(value) <= 40:
-            moment = datetime.fromisoformat(value)
-            if moment.tzinfo is not None and _EARLIEST <= moment <= _LATEST:
-                return moment
+    elif kind == "uuid" and isinstance(value, str) and len(value) <= 36:
+        return uuid.UUID(value)
+    elif kind == "datetime" and isinstance(value, str) and len(value) <= 40:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is not None and _EARLIEST <= moment <= _LATEST:
+            return moment
     raise ValueError(kind)
 
 

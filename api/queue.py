@@ -21,7 +21,9 @@ _DEFER = text(
 )
 
 
-async def enqueue_many(db: AsyncSession, task: str, args: Sequence[dict[str, Any]], *, queue: str = "default") -> list[int]:
+async def enqueue_many(
+    db: AsyncSession, task: str, args: Sequence[dict[str, Any]], *, queue: str = "default"
+) -> list[int]:
     if not args:
         return []
     result = await db.execute(_DEFER, {"queue": queue, "task": task, "args": json.dumps(list(args))})

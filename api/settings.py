@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     login_window_seconds: int = 900
     # Password-reset emails per account per hour (past it, the request is still "ok").
     password_resets_per_hour: int = 3
+    # Run plain queries on cached execution plans (api.graphql.plans); false: graphql-core only.
+    graphql_plans: bool = True
     # /metrics is served only to `Authorization: Bearer <METRICS_TOKEN>`; unset, not at all.
     metrics_token: str | None = None
     # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Final, TypeVar, Union
+from typing import Final, TypeAlias, TypeVar
 
 T = TypeVar("T")
 
@@ -16,4 +16,4 @@ class _Unset(enum.Enum):
 
 
 UNSET: Final = _Unset.UNSET
-Maybe = Union[T, _Unset]
+Maybe: TypeAlias = T | _Unset

@@ -62,15 +62,17 @@ def stop_embedded(data_dir: Path) -> None:
     """Stop the embedded PostgreSQL a benchmark started, and delete its data: a benchmark
     leaves nothing running behind it."""
     if (data_dir / "pg" / "postmaster.pid").exists():
-        import pgserver
+        from pgserver.postgres_server import get_server
 
         with contextlib.suppress(Exception):
-            pgserver.get_server(data_dir / "pg", cleanup_mode="delete").cleanup()
+            get_server(data_dir / "pg", cleanup_mode="delete").cleanup()
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def running_server(extra_env: dict[str, str] | None = None, *, module: str = "api") -> Iterator[tuple[str, dict[str, str]]]:
+def running_server(
+    extra_env: dict[str, str] | None = None, *, module: str = "api"
+) -> Iterator[tuple[str, dict[str, str]]]:
     """`python -m api serve` (or `module`, e.g. bench.floor, which serves the same app with
     more routes) on a throwaway embedded database; stopped and removed afterwards."""
     data = tempfile.mkdtemp(prefix="account-api-bench-")
@@ -78,8 +80,13 @@ def running_server(extra_env: dict[str, str] | None = None, *, module: str = "ap
     port = free_port()
     subprocess.run([sys.executable, "-m", "api", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
     command = ["-m", "api", "serve"] if module == "api" else ["-m", module]
-    server = subprocess.Popen([sys.executable, *command, "--port", str(port)], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, *command, "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -97,8 +104,25 @@ def running_server(extra_env: dict[str, str] | None = None, *, module: str = "ap
 def create_owner(base: str, env: dict[str, str], slug: str = "bench") -> str:
     """A tenant whose owner accepted the invitation; returns the session token."""
     link = subprocess.run(
-        [sys.executable, "-m", "api", "create-tenant", "--slug", slug, "--name", "Bench", "--owner-username", "owner",
-         "--owner-email", f"owner@{slug}.example"], env=env, cwd=ROOT, check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "api",
+            "create-tenant",
+            "--slug",
+            slug,
+            "--name",
+            "Bench",
+            "--owner-username",
+            "owner",
+            "--owner-email",
+            f"owner@{slug}.example",
+        ],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     token = link.split("token=", 1)[1]
     accept = "mutation($t: String!, $p: String!) { acceptInvitation(input: {token: $t, password: $p}) { status } }"

@@ -42,11 +42,20 @@ async def run(events: int) -> None:
     conn = await asyncpg.connect(url)
     tenant, user, request = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     await conn.execute("INSERT INTO tenant (id, slug, name) VALUES ($1, 'bench', 'Bench')", tenant)
-    await conn.execute("INSERT INTO app_user (tenant_id, id, username, email, role, status) VALUES ($1, $2, 'subject', 'subject@bench.example', 'MEMBER', 'ACTIVE')", tenant, user)
+    await conn.execute(
+        "INSERT INTO app_user (tenant_id, id, username, email, role, status) VALUES ($1, $2, 'subject', 'subject@bench.example', 'MEMBER', 'ACTIVE')",
+        tenant,
+        user,
+    )
     await conn.execute("ALTER TABLE audit_event DISABLE TRIGGER audit_event_chain")
     await conn.execute(FILL, tenant, user, events)
     await conn.execute("ALTER TABLE audit_event ENABLE TRIGGER audit_event_chain")
-    await conn.execute("INSERT INTO data_request (tenant_id, id, kind, status, subject_id, due_at) VALUES ($1, $2, 'EXPORT', 'PENDING', $3, now() + interval '1 month')", tenant, request, user)
+    await conn.execute(
+        "INSERT INTO data_request (tenant_id, id, kind, status, subject_id, due_at) VALUES ($1, $2, 'EXPORT', 'PENDING', $3, now() + interval '1 month')",
+        tenant,
+        request,
+        user,
+    )
     await conn.execute("ANALYZE")
 
     settings = Settings(database_url=url, db_pool_size=2)

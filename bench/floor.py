@@ -4,13 +4,12 @@ serves the application with it at /_bench/floor, as `python -m api serve` serves
 
 from __future__ import annotations
 
-import orjson
-from starlette.requests import Request
-from starlette.responses import Response
-
 import argparse
 
+import orjson
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from api import clock

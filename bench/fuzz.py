@@ -40,7 +40,6 @@ from graphql import (
     ast_from_value,
     get_named_type,
     print_ast,
-    print_type,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -49,36 +48,90 @@ from bench.common import PASSWORD, Mailbox, create_owner, running_server
 
 # Strings a server must take without failing inside (they reach the resolvers)...
 HOSTILE_STRINGS = [
-    "", " ", "\r\n", "a\r\nBcc: x@evil.example", "\x1b[31m", "\u202eevil", "\u2028", "\u2066x\u2069",
-    "\u200b", "\ufeff", "x" * 257, "x" * 4096, "x" * 70_000, "😀" * 500, "' OR 1=1 --", "<script>",
-    "%00", "../../../etc/passwd", "${jndi:ldap://x}", "{{7*7}}", "\\", '"', "null", "NaN", "-1", "1e309", "ǅ", "ß", "İ",
-    "owner", "OWNER@acme.example", "owner" + " " * 400 + "x", "00000000-0000-0000-0000-000000000000", "acme",
-    "a@b.c", "lumen-quarry-velvet-7-oboe", "newsletter", "123456",
+    "",
+    " ",
+    "\r\n",
+    "a\r\nBcc: x@evil.example",
+    "\x1b[31m",
+    "\u202eevil",
+    "\u2028",
+    "\u2066x\u2069",
+    "\u200b",
+    "\ufeff",
+    "x" * 257,
+    "x" * 4096,
+    "x" * 70_000,
+    "😀" * 500,
+    "' OR 1=1 --",
+    "<script>",
+    "%00",
+    "../../../etc/passwd",
+    "${jndi:ldap://x}",
+    "{{7*7}}",
+    "\\",
+    '"',
+    "null",
+    "NaN",
+    "-1",
+    "1e309",
+    "ǅ",
+    "ß",
+    "İ",
+    "owner",
+    "OWNER@acme.example",
+    "owner" + " " * 400 + "x",
+    "00000000-0000-0000-0000-000000000000",
+    "acme",
+    "a@b.c",
+    "lumen-quarry-velvet-7-oboe",
+    "newsletter",
+    "123456",
 ]
 # ...and strings it must refuse cleanly (NUL; lone surrogates, which JSON cannot carry).
 INVALID_STRINGS = ["\x00", "a\x00b", "\ud800", "x\udfffy"]
 ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=300)
 STRINGS = st.integers(0, 99).flatmap(
-    lambda n: st.sampled_from(HOSTILE_STRINGS) if n < 40 else ANY_TEXT if n < 80 else st.text(max_size=3000) if n < 96
-    else st.sampled_from(INVALID_STRINGS)
+    lambda n: (
+        st.sampled_from(HOSTILE_STRINGS)
+        if n < 40
+        else ANY_TEXT
+        if n < 80
+        else st.text(max_size=3000)
+        if n < 96
+        else st.sampled_from(INVALID_STRINGS)
+    )
 )
 INTS = st.integers(0, 99).flatmap(
-    lambda n: st.integers(-5, 200) if n < 50 else st.integers(-(2**31), 2**31 - 1) if n < 90
-    else st.sampled_from([0, -1, 2**31 - 1, -(2**31), 2**31, 2**63, 10**40])
+    lambda n: (
+        st.integers(-5, 200)
+        if n < 50
+        else st.integers(-(2**31), 2**31 - 1)
+        if n < 90
+        else st.sampled_from([0, -1, 2**31 - 1, -(2**31), 2**31, 2**63, 10**40])
+    )
 )
 DATETIMES = st.one_of(
     st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
-    st.sampled_from(["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1970-01-01", "not a date", "2024-02-30T00:00:00Z"]),
+    st.sampled_from(
+        ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1970-01-01", "not a date", "2024-02-30T00:00:00Z"]
+    ),
     STRINGS,
 )
 JSON_VALUES = st.recursive(
-    st.one_of(st.none(), st.booleans(), INTS, STRINGS), lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(STRINGS, inner, max_size=5)),
+    st.one_of(st.none(), st.booleans(), INTS, STRINGS),
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(STRINGS, inner, max_size=5)),
     max_leaves=30,
 )
 # A value of the wrong shape, for any type.
 WRONG = st.one_of(
-    st.none(), st.booleans(), INTS, STRINGS, st.floats(allow_nan=True), st.just({"a": {"b": {"c": None}}}),
-    st.integers(1, 60).map(lambda depth: json.loads("[" * depth + "]" * depth)), st.just(list(range(5000))),
+    st.none(),
+    st.booleans(),
+    INTS,
+    STRINGS,
+    st.floats(allow_nan=True),
+    st.just({"a": {"b": {"c": None}}}),
+    st.integers(1, 60).map(lambda depth: json.loads("[" * depth + "]" * depth)),
+    st.just(list(range(5000))),
 )
 
 
@@ -102,14 +155,23 @@ def value_for(type_: GraphQLInputType, depth: int = 0) -> st.SearchStrategy[Any]
     if isinstance(named, GraphQLInputObjectType):
         if depth > 3:
             return st.just({})
-        required = {n: value_for(f.type, depth + 1) for n, f in named.fields.items() if isinstance(f.type, GraphQLNonNull)}
-        optional = {n: value_for(f.type, depth + 1) for n, f in named.fields.items() if not isinstance(f.type, GraphQLNonNull)}
+        required = {
+            n: value_for(f.type, depth + 1) for n, f in named.fields.items() if isinstance(f.type, GraphQLNonNull)
+        }
+        optional = {
+            n: value_for(f.type, depth + 1) for n, f in named.fields.items() if not isinstance(f.type, GraphQLNonNull)
+        }
         shaped = st.fixed_dictionaries(required, optional=optional)
         return mostly(shaped, st.one_of(shaped.map(lambda d: {**d, "unknownField": 1}), WRONG))
     assert isinstance(named, GraphQLScalarType)
     scalar = {
-        "String": STRINGS, "ID": st.one_of(st.uuids().map(str), STRINGS), "Int": INTS, "Float": st.floats(allow_nan=True),
-        "Boolean": st.booleans(), "DateTime": DATETIMES, "JSON": JSON_VALUES,
+        "String": STRINGS,
+        "ID": st.one_of(st.uuids().map(str), STRINGS),
+        "Int": INTS,
+        "Float": st.floats(allow_nan=True),
+        "Boolean": st.booleans(),
+        "DateTime": DATETIMES,
+        "JSON": JSON_VALUES,
     }.get(named.name, STRINGS)
     return mostly(scalar, WRONG, 95)
 
@@ -139,9 +201,11 @@ def document(kind: str, name: str, field: GraphQLField, inline: dict[str, str] |
     inline = inline or {}
     variables = ", ".join(f"${a}: {arg.type}" for a, arg in field.args.items() if a not in inline)
     arguments = ", ".join(f"{a}: {inline[a]}" if a in inline else f"{a}: ${a}" for a in field.args)
-    selected = selection(get_named_type(field.type))  # type: ignore[arg-type]
-    return (f"{kind}{'(' + variables + ')' if variables else ''} {{ {name}{'(' + arguments + ')' if arguments else ''}"
-            f"{' { ' + selected + ' }' if selected else ''} }}")
+    selected = selection(get_named_type(field.type))
+    return (
+        f"{kind}{'(' + variables + ')' if variables else ''} {{ {name}{'(' + arguments + ')' if arguments else ''}"
+        f"{' { ' + selected + ' }' if selected else ''} }}"
+    )
 
 
 def _literal(value: Any, type_: GraphQLInputType) -> str | None:
@@ -198,13 +262,18 @@ def main() -> int:
     from api.graphql.schema import schema
 
     graphql_schema = schema._schema
-    operations = [("query", n, f) for n, f in graphql_schema.query_type.fields.items()]  # type: ignore[union-attr]
-    operations += [("mutation", n, f) for n, f in graphql_schema.mutation_type.fields.items()]  # type: ignore[union-attr]
+    assert graphql_schema.query_type is not None and graphql_schema.mutation_type is not None
+    operations = [("query", n, f) for n, f in graphql_schema.query_type.fields.items()]
+    operations += [("mutation", n, f) for n, f in graphql_schema.mutation_type.fields.items()]
     if args.only:
         wanted = set(args.only.split(","))
         operations = [o for o in operations if o[1] in wanted]
 
-    env = {"LOGIN_FAILURES_PER_ACCOUNT": "1000000", "LOGIN_FAILURES_PER_IP": "1000000", "PASSWORD_RESETS_PER_HOUR": "1000000"}
+    env = {
+        "LOGIN_FAILURES_PER_ACCOUNT": "1000000",
+        "LOGIN_FAILURES_PER_IP": "1000000",
+        "PASSWORD_RESETS_PER_HOUR": "1000000",
+    }
     findings: list[dict[str, Any]] = []
     sent: Counter[str] = Counter()
     reached: Counter[str] = Counter()  # past parsing, validation and variable coercion
@@ -226,14 +295,20 @@ def main() -> int:
         def fresh(identity: str) -> dict[str, str]:
             # Earlier examples may have required 2FA, shortened sessions or used up limits:
             # put the tenant back, so each operation is fuzzed with working identities.
-            database.execute("UPDATE tenant SET require_mfa = false, session_idle_timeout_minutes = 30, "
-                             "session_absolute_timeout_hours = 12, inactive_account_retention_days = NULL")
+            database.execute(
+                "UPDATE tenant SET require_mfa = false, session_idle_timeout_minutes = 30, "
+                "session_absolute_timeout_hours = 12, inactive_account_retention_days = NULL"
+            )
             database.execute("DELETE FROM rate_limit_counter")
             token = identities[identity]
             if token is None:
                 return {}
-            alive = client.post("/graphql", json={"query": "{ viewer { user { id } } }"}, headers={"authorization": f"Bearer {token}"})
-            if alive.json().get("data", {}).get("viewer") is None:  # logged out, revoked or limited by an earlier example
+            alive = client.post(
+                "/graphql", json={"query": "{ viewer { user { id } } }"}, headers={"authorization": f"Bearer {token}"}
+            )
+            if (
+                alive.json().get("data", {}).get("viewer") is None
+            ):  # logged out, revoked or limited by an earlier example
                 who = "owner" if identity == "admin" else "mia"
                 relogin = client.post("/graphql", json={"query": LOGIN, "variables": {"i": who, "p": PASSWORD}})
                 identities[identity] = relogin.cookies.get("session") or token
@@ -243,23 +318,43 @@ def main() -> int:
             doc = document(kind, name, field)
             variables = st.fixed_dictionaries(
                 {a: value_for(arg.type) for a, arg in field.args.items() if isinstance(arg.type, GraphQLNonNull)},
-                optional={a: value_for(arg.type) for a, arg in field.args.items() if not isinstance(arg.type, GraphQLNonNull)},
+                optional={
+                    a: value_for(arg.type) for a, arg in field.args.items() if not isinstance(arg.type, GraphQLNonNull)
+                },
             )
             for identity in identities:
                 headers = fresh(identity)
 
-                @settings(max_examples=args.examples, deadline=None, database=None, derandomize=False,
-                          suppress_health_check=list(HealthCheck))
+                @settings(
+                    max_examples=args.examples,
+                    deadline=None,
+                    database=None,
+                    derandomize=False,
+                    suppress_health_check=list(HealthCheck),
+                )
                 @given(values=variables, literal=st.booleans())
                 def probe(values: dict[str, Any], literal: bool) -> None:
                     body: dict[str, Any] = {"query": doc, "variables": values}
                     if literal:  # arguments inline, where they can be written as literals
-                        inline = {a: printed for a, v in values.items() if (printed := _literal(v, field.args[a].type)) is not None}
-                        body = {"query": document(kind, name, field, inline), "variables": {a: v for a, v in values.items() if a not in inline}}
+                        inline = {
+                            a: printed
+                            for a, v in values.items()
+                            if (printed := _literal(v, field.args[a].type)) is not None
+                        }
+                        body = {
+                            "query": document(kind, name, field, inline),
+                            "variables": {a: v for a, v in values.items() if a not in inline},
+                        }
                     try:
-                        response = client.post("/graphql", content=json.dumps(body), headers={"content-type": "application/json", **headers})
+                        response = client.post(
+                            "/graphql",
+                            content=json.dumps(body),
+                            headers={"content-type": "application/json", **headers},
+                        )
                     except httpx.HTTPError as error:
-                        findings.append({"operation": name, "identity": identity, "problem": f"transport: {error!r}", "body": body})
+                        findings.append(
+                            {"operation": name, "identity": identity, "problem": f"transport: {error!r}", "body": body}
+                        )
                         return
                     sent[name] += 1
                     outcomes[outcome(response)] += 1
@@ -268,22 +363,38 @@ def main() -> int:
                     reached[name] += outcome(response) not in ("BAD_USER_INPUT", "HTTP 400")
                     problem = is_finding(response)
                     if problem:
-                        findings.append({"operation": name, "identity": identity, "problem": problem,
-                                         "request_id": response.headers.get("x-request-id"), "body": body})
+                        findings.append(
+                            {
+                                "operation": name,
+                                "identity": identity,
+                                "problem": problem,
+                                "request_id": response.headers.get("x-request-id"),
+                                "body": body,
+                            }
+                        )
 
                 random.seed(args.seed)
                 probe()
-            print(f"{kind:8} {name:28} {sent[name]:5} sent, {reached[name]:5} reached the resolver, "
-                  f"{sum(1 for f in findings if f['operation'] == name)} findings", flush=True)
+            print(
+                f"{kind:8} {name:28} {sent[name]:5} sent, {reached[name]:5} reached the resolver, "
+                f"{sum(1 for f in findings if f['operation'] == name)} findings",
+                flush=True,
+            )
     elapsed = time.monotonic() - started
-    print(f"\n{len(operations)} operations, {sum(sent.values())} requests ({sum(reached.values())} reached a resolver) "
-          f"in {elapsed:.0f} s, {len(findings)} findings")
+    print(
+        f"\n{len(operations)} operations, {sum(sent.values())} requests ({sum(reached.values())} reached a resolver) "
+        f"in {elapsed:.0f} s, {len(findings)} findings"
+    )
     print("outcomes:", ", ".join(f"{k} {v}" for k, v in outcomes.most_common()))
     print("most common refusals:", "; ".join(f"{v}x {k}" for k, v in refusals.most_common(8)))
     if findings:
-        Path("fuzz-findings.json").write_text(json.dumps(findings, indent=2, default=str, ensure_ascii=True)[:20_000_000])
+        Path("fuzz-findings.json").write_text(
+            json.dumps(findings, indent=2, default=str, ensure_ascii=True)[:20_000_000]
+        )
         for finding in findings[:20]:
-            print(f"- {finding['operation']} as {finding['identity']}: {finding['problem']} (request {finding.get('request_id')})")
+            print(
+                f"- {finding['operation']} as {finding['identity']}: {finding['problem']} (request {finding.get('request_id')})"
+            )
     return 1 if findings else 0
 
 
@@ -300,5 +411,4 @@ def _member(client: httpx.Client, owner_token: str, mailbox: Mailbox) -> str:
 
 
 if __name__ == "__main__":
-    print_type  # re-exported for debugging sessions: print_type(schema.get_type("X"))
     sys.exit(main())

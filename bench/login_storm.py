@@ -18,7 +18,7 @@ from bench.common import PASSWORD, create_owner, percentile, running_server
 
 VIEWER = {"query": "{ viewer { user { id username } } }"}
 LOGIN = {
-    "query": "mutation($p: String!) { login(input: {tenant: \"bench\", identifier: \"owner\", password: $p}) { status } }",
+    "query": 'mutation($p: String!) { login(input: {tenant: "bench", identifier: "owner", password: $p}) { status } }',
     "variables": {"p": PASSWORD},
 }
 
@@ -41,6 +41,7 @@ async def readers(base: str, token: str, count: int, stop: asyncio.Event) -> lis
 async def logins(base: str, rate: float, stop: asyncio.Event) -> list[float]:
     latencies: list[float] = []
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+
         async def one() -> None:
             started = time.perf_counter()
             response = await client.post("/graphql", json=LOGIN)
@@ -66,12 +67,18 @@ async def phase(base: str, token: str, seconds: float, reader_count: int, login_
     latencies = await reading
     login_latencies = await logging_in if logging_in else []
     result = {
-        "viewer_requests": len(latencies), "viewer_rps": len(latencies) / seconds,
-        "viewer_p50_ms": percentile(latencies, 0.50) * 1000, "viewer_p99_ms": percentile(latencies, 0.99) * 1000,
+        "viewer_requests": len(latencies),
+        "viewer_rps": len(latencies) / seconds,
+        "viewer_p50_ms": percentile(latencies, 0.50) * 1000,
+        "viewer_p99_ms": percentile(latencies, 0.99) * 1000,
     }
     if login_latencies:
-        result |= {"logins": len(login_latencies), "login_per_s": len(login_latencies) / seconds,
-                   "login_p50_ms": percentile(login_latencies, 0.5) * 1000, "login_p99_ms": percentile(login_latencies, 0.99) * 1000}
+        result |= {
+            "logins": len(login_latencies),
+            "login_per_s": len(login_latencies) / seconds,
+            "login_p50_ms": percentile(login_latencies, 0.5) * 1000,
+            "login_p99_ms": percentile(login_latencies, 0.99) * 1000,
+        }
     return result
 
 
@@ -91,8 +98,10 @@ def main() -> None:
             print(f"{'':28}{'viewer p50':>12}{'viewer p99':>12}{'viewer req/s':>14}")
             for name, r in (("viewer alone", quiet), (f"viewer + {args.login_rate:g} logins/s", storm)):
                 print(f"{name:28}{r['viewer_p50_ms']:>10.1f}ms{r['viewer_p99_ms']:>10.1f}ms{r['viewer_rps']:>14.0f}")
-            print(f"logins: {storm['logins']} in {args.seconds:g}s ({storm['login_per_s']:.1f}/s), "
-                  f"p50 {storm['login_p50_ms']:.0f}ms, p99 {storm['login_p99_ms']:.0f}ms")
+            print(
+                f"logins: {storm['logins']} in {args.seconds:g}s ({storm['login_per_s']:.1f}/s), "
+                f"p50 {storm['login_p50_ms']:.0f}ms, p99 {storm['login_p99_ms']:.0f}ms"
+            )
 
         asyncio.run(run())
 

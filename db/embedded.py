@@ -21,7 +21,7 @@ def start_embedded(data_dir: Path, *, cleanup: bool = False) -> str:
         data_dir.mkdir(parents=True, exist_ok=True)
         os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
         logging.getLogger("pgserver").setLevel(logging.WARNING)
-        import pgserver  # heavy import, only needed here
+        from pgserver.postgres_server import get_server  # heavy import, only needed here
 
-        _servers[data_dir] = pgserver.get_server(data_dir, cleanup_mode="delete" if cleanup else "stop")
-    return _servers[data_dir].get_uri()
+        _servers[data_dir] = get_server(data_dir, cleanup_mode="delete" if cleanup else "stop")
+    return str(_servers[data_dir].get_uri())

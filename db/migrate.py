@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -24,7 +25,7 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
-def compare_options() -> dict[str, object]:
+def compare_options() -> dict[str, Any]:
     """How autogenerate compares the models with a database (the agreement test and
     `alembic revision --autogenerate` alike)."""
     return {"compare_type": True, "compare_server_default": False, "include_object": _include_object}

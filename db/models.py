@@ -5,7 +5,7 @@ never point into another tenant and the tables can be distributed by tenant_id."
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -40,15 +40,14 @@ from db.enums import (
 )
 
 
-
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _ts(nullable: bool = False, default_now: bool = True) -> Any:
     return Field(
         default_factory=utcnow if default_now else None,
-        sa_type=DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_type=DateTime(timezone=True),
         nullable=nullable,
         sa_column_kwargs={"server_default": func.now()} if default_now else {},
     )
@@ -58,7 +57,11 @@ def _enum(values: type[StrEnum], length: int = 16) -> SAEnum:
     """A VARCHAR holding the enum's values (not names), read back as enum members; the
     CHECK constraint is declared with the table (check_in), as the migrations made it."""
     return SAEnum(
-        values, native_enum=False, create_constraint=False, length=length, validate_strings=True,
+        values,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        validate_strings=True,
         values_callable=lambda enum: [member.value for member in enum],
     )
 
@@ -77,8 +80,8 @@ class Tenant(SQLModel, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    slug: str = Field(sa_type=String(63))  # type: ignore[call-overload]
-    name: str = Field(sa_type=String(200))  # type: ignore[call-overload]
+    slug: str = Field(sa_type=String(63))
+    name: str = Field(sa_type=String(200))
     seat_limit: int | None = None
     require_mfa: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
     session_idle_timeout_minutes: int = Field(default=30, sa_column_kwargs={"server_default": text("30")})
@@ -101,15 +104,15 @@ class User(SQLModel, table=True):
 
     tenant_id: uuid.UUID = Field(primary_key=True)
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    username: str = Field(sa_type=String(64))  # type: ignore[call-overload]
-    email: str = Field(sa_type=String(320))  # type: ignore[call-overload]
-    display_name: str | None = Field(default=None, sa_type=String(100))  # type: ignore[call-overload]
-    role: Role = Field(default=Role.MEMBER, sa_type=_enum(Role))  # type: ignore[call-overload]
-    status: AccountStatus = Field(default=AccountStatus.INVITED, sa_type=_enum(AccountStatus))  # type: ignore[call-overload]
+    username: str = Field(sa_type=String(64))
+    email: str = Field(sa_type=String(320))
+    display_name: str | None = Field(default=None, sa_type=String(100))
+    role: Role = Field(default=Role.MEMBER, sa_type=_enum(Role))
+    status: AccountStatus = Field(default=AccountStatus.INVITED, sa_type=_enum(AccountStatus))
     email_verified: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
     # Kept in step with a confirmed user_totp row, so lists need no join.
     mfa_enabled: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
-    password_hash: str | None = Field(default=None, sa_type=Text)  # type: ignore[call-overload]
+    password_hash: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     last_login_at: datetime | None = _ts(nullable=True, default_now=False)
@@ -132,13 +135,13 @@ class AccountToken(SQLModel, table=True):
     tenant_id: uuid.UUID = Field(primary_key=True)
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     user_id: uuid.UUID
-    kind: TokenKind = Field(sa_type=_enum(TokenKind, 32))  # type: ignore[call-overload]
-    token_hash: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
+    kind: TokenKind = Field(sa_type=_enum(TokenKind, 32))
+    token_hash: bytes = Field(sa_type=LargeBinary)
     expires_at: datetime = _ts(default_now=False)
     used_at: datetime | None = _ts(nullable=True, default_now=False)
     created_at: datetime = _ts()
     # e.g. the new address for an email verification
-    data: dict[str, Any] | None = Field(default=None, sa_type=JSONB)  # type: ignore[call-overload]
+    data: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
 
 
 class UserSession(SQLModel, table=True):
@@ -157,14 +160,14 @@ class UserSession(SQLModel, table=True):
     tenant_id: uuid.UUID = Field(primary_key=True)
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     user_id: uuid.UUID
-    token_hash: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
-    stage: SessionStage = Field(default=SessionStage.FULL, sa_type=_enum(SessionStage))  # type: ignore[call-overload]
+    token_hash: bytes = Field(sa_type=LargeBinary)
+    stage: SessionStage = Field(default=SessionStage.FULL, sa_type=_enum(SessionStage))
     mfa_verified: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
     created_at: datetime = _ts()
     last_seen_at: datetime = _ts()
     expires_at: datetime = _ts(default_now=False)
-    ip_address: str | None = Field(default=None, sa_type=INET)  # type: ignore[call-overload]
-    user_agent: str | None = Field(default=None, sa_type=String(512))  # type: ignore[call-overload]
+    ip_address: str | None = Field(default=None, sa_type=INET)
+    user_agent: str | None = Field(default=None, sa_type=String(512))
 
 
 class AuditEvent(SQLModel, table=True):
@@ -187,22 +190,19 @@ class AuditEvent(SQLModel, table=True):
         sa_column=Column(BigInteger, primary_key=True, autoincrement=True),
     )
     occurred_at: datetime = _ts()
-    action: str = Field(sa_type=String(64))  # type: ignore[call-overload]
-    actor_type: ActorType = Field(sa_type=_enum(ActorType))  # type: ignore[call-overload]
+    action: str = Field(sa_type=String(64))
+    actor_type: ActorType = Field(sa_type=_enum(ActorType))
     actor_id: uuid.UUID | None = None
-    target_type: str | None = Field(default=None, sa_type=String(32))  # type: ignore[call-overload]
+    target_type: str | None = Field(default=None, sa_type=String(32))
     target_id: uuid.UUID | None = None
-    ip_address: str | None = Field(default=None, sa_type=INET)  # type: ignore[call-overload]
-    user_agent: str | None = Field(default=None, sa_type=String(512))  # type: ignore[call-overload]
-    request_id: str | None = Field(default=None, sa_type=String(64))  # type: ignore[call-overload]
-    changes: dict[str, Any] | None = Field(default=None, sa_type=JSONB)  # type: ignore[call-overload]
+    ip_address: str | None = Field(default=None, sa_type=INET)
+    user_agent: str | None = Field(default=None, sa_type=String(512))
+    request_id: str | None = Field(default=None, sa_type=String(64))
+    changes: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
     # Set by the database's chain trigger (see migration 0004), never by the application.
-    chain_seq: int | None = Field(default=None, nullable=False, sa_type=BigInteger)  # type: ignore[call-overload]
-    prev_hash: bytes | None = Field(default=None, nullable=False, sa_type=LargeBinary)  # type: ignore[call-overload]
-    row_hash: bytes | None = Field(default=None, nullable=False, sa_type=LargeBinary)  # type: ignore[call-overload]
-
-
-
+    chain_seq: int | None = Field(default=None, nullable=False, sa_type=BigInteger)
+    prev_hash: bytes | None = Field(default=None, nullable=False, sa_type=LargeBinary)
+    row_hash: bytes | None = Field(default=None, nullable=False, sa_type=LargeBinary)
 
 
 class AuditCheckpoint(SQLModel, table=True):
@@ -214,12 +214,12 @@ class AuditCheckpoint(SQLModel, table=True):
     __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),)
 
     tenant_id: uuid.UUID = Field(primary_key=True)
-    chain_seq: int = Field(sa_type=BigInteger, primary_key=True)  # type: ignore[call-overload]
-    row_hash: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
+    chain_seq: int = Field(sa_type=BigInteger, primary_key=True)
+    row_hash: bytes = Field(sa_type=LargeBinary)
     created_at: datetime = _ts()
-    key_id: str = Field(sa_type=String(16))  # type: ignore[call-overload]
-    prev_mac: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
-    mac: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
+    key_id: str = Field(sa_type=String(16))
+    prev_mac: bytes = Field(sa_type=LargeBinary)
+    mac: bytes = Field(sa_type=LargeBinary)
 
 
 class RateLimitCounter(SQLModel, table=True):
@@ -229,9 +229,11 @@ class RateLimitCounter(SQLModel, table=True):
     __tablename__ = "rate_limit_counter"
     __table_args__ = (Index("rate_limit_counter_window_idx", "window_start"),)
 
-    key: str = Field(primary_key=True, sa_type=String(80))  # type: ignore[call-overload]
+    key: str = Field(primary_key=True, sa_type=String(80))
     window_start: datetime = _ts(default_now=False)
     count: int = 0
+
+
 class UserTotp(SQLModel, table=True):
     """A user's TOTP authenticator. The secret is sealed (AES-GCM); `key_id` names the key."""
 
@@ -242,11 +244,11 @@ class UserTotp(SQLModel, table=True):
 
     tenant_id: uuid.UUID = Field(primary_key=True)
     user_id: uuid.UUID = Field(primary_key=True)
-    secret_ciphertext: str = Field(sa_type=Text)  # type: ignore[call-overload]
-    key_id: str = Field(sa_type=String(16))  # type: ignore[call-overload]
+    secret_ciphertext: str = Field(sa_type=Text)
+    key_id: str = Field(sa_type=String(16))
     confirmed_at: datetime | None = _ts(nullable=True, default_now=False)
     # The newest time step accepted: a code is never accepted twice.
-    last_used_step: int | None = Field(default=None, sa_type=BigInteger)  # type: ignore[call-overload]
+    last_used_step: int | None = Field(default=None, sa_type=BigInteger)
     created_at: datetime = _ts()
 
 
@@ -260,13 +262,9 @@ class RecoveryCode(SQLModel, table=True):
     tenant_id: uuid.UUID = Field(primary_key=True)
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     user_id: uuid.UUID
-    code_hash: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
+    code_hash: bytes = Field(sa_type=LargeBinary)
     used_at: datetime | None = _ts(nullable=True, default_now=False)
     created_at: datetime = _ts()
-
-
-
-
 
 
 class Purpose(SQLModel, table=True):
@@ -281,10 +279,10 @@ class Purpose(SQLModel, table=True):
 
     tenant_id: uuid.UUID = Field(primary_key=True)
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    key: str = Field(sa_type=String(64))  # type: ignore[call-overload]
-    title: str = Field(sa_type=String(200))  # type: ignore[call-overload]
-    description: str = Field(sa_type=Text)  # type: ignore[call-overload]
-    legal_basis: LegalBasis = Field(sa_type=_enum(LegalBasis, 32))  # type: ignore[call-overload]
+    key: str = Field(sa_type=String(64))
+    title: str = Field(sa_type=String(200))
+    description: str = Field(sa_type=Text)
+    legal_basis: LegalBasis = Field(sa_type=_enum(LegalBasis, 32))
     version: int = 1
     active: bool = True
     created_at: datetime = _ts()
@@ -307,14 +305,12 @@ class ConsentEvent(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     user_id: uuid.UUID
     purpose_id: uuid.UUID
-    purpose_key: str = Field(sa_type=String(64))  # type: ignore[call-overload]
+    purpose_key: str = Field(sa_type=String(64))
     purpose_version: int
     granted: bool
-    source: ConsentSource = Field(sa_type=_enum(ConsentSource))  # type: ignore[call-overload]
-    ip_address: str | None = Field(default=None, sa_type=INET)  # type: ignore[call-overload]
+    source: ConsentSource = Field(sa_type=_enum(ConsentSource))
+    ip_address: str | None = Field(default=None, sa_type=INET)
     recorded_at: datetime = _ts()
-
-
 
 
 class DataRequest(SQLModel, table=True):
@@ -325,8 +321,12 @@ class DataRequest(SQLModel, table=True):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
         # Erasing the subject keeps the request (as proof) without them.
-        ForeignKeyConstraint(["tenant_id", "subject_id"], ["app_user.tenant_id", "app_user.id"],
-                             ondelete="SET NULL (subject_id)", name="data_request_subject_fkey"),
+        ForeignKeyConstraint(
+            ["tenant_id", "subject_id"],
+            ["app_user.tenant_id", "app_user.id"],
+            ondelete="SET NULL (subject_id)",
+            name="data_request_subject_fkey",
+        ),
         Index("data_request_time_idx", "tenant_id", text("requested_at DESC"), text("id DESC")),
         Index("data_request_subject_idx", "tenant_id", "subject_id"),
         CheckConstraint(check_in("kind", DataRequestKind), name="data_request_kind_check"),
@@ -335,8 +335,8 @@ class DataRequest(SQLModel, table=True):
 
     tenant_id: uuid.UUID = Field(primary_key=True)
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    kind: DataRequestKind = Field(sa_type=_enum(DataRequestKind))  # type: ignore[call-overload]
-    status: DataRequestStatus = Field(default=DataRequestStatus.PENDING, sa_type=_enum(DataRequestStatus))  # type: ignore[call-overload]
+    kind: DataRequestKind = Field(sa_type=_enum(DataRequestKind))
+    status: DataRequestStatus = Field(default=DataRequestStatus.PENDING, sa_type=_enum(DataRequestStatus))
     subject_id: uuid.UUID | None = None
     requested_by: uuid.UUID | None = None
     requested_at: datetime = _ts()
@@ -350,13 +350,15 @@ class ExportChunk(SQLModel, table=True):
 
     __tablename__ = "export_chunk"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "request_id"], ["data_request.tenant_id", "data_request.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["tenant_id", "request_id"], ["data_request.tenant_id", "data_request.id"], ondelete="CASCADE"
+        ),
     )
 
     tenant_id: uuid.UUID = Field(primary_key=True)
     request_id: uuid.UUID = Field(primary_key=True)
     seq: int = Field(primary_key=True)
-    data: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
+    data: bytes = Field(sa_type=LargeBinary)
 
 
 metadata = SQLModel.metadata

@@ -88,18 +88,18 @@ def settings_overrides() -> dict[str, object]:
 
 @pytest.fixture
 def settings(db_url: str, mailbox: Mailbox, tmp_path: Path, settings_overrides: dict[str, object]) -> Settings:
-    values: dict[str, object] = dict(
-        env="development",
-        database_url=db_url,
-        secret_key="test-secret-key-" + "x" * 40,
-        app_url="http://app.test",
-        smtp_url=f"smtp://127.0.0.1:{mailbox.port}",
-        mail_from="Accounts <no-reply@app.test>",
-        allowed_origins=["http://app.test"],
-        data_dir=tmp_path / "data",
-        db_pool_size=30,
-        metrics_token=METRICS_TOKEN,
-    )
+    values: dict[str, object] = {
+        "env": "development",
+        "database_url": db_url,
+        "secret_key": "test-secret-key-" + "x" * 40,
+        "app_url": "http://app.test",
+        "smtp_url": f"smtp://127.0.0.1:{mailbox.port}",
+        "mail_from": "Accounts <no-reply@app.test>",
+        "allowed_origins": ["http://app.test"],
+        "data_dir": tmp_path / "data",
+        "db_pool_size": 30,
+        "metrics_token": METRICS_TOKEN,
+    }
     return Settings(**{**values, **settings_overrides})  # type: ignore[arg-type]
 
 
@@ -118,7 +118,9 @@ async def server(settings: Settings, app_instrumentation: dict[str, object]) -> 
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings, **app_instrumentation), lifespan="on", log_level="warning", access_log=False)  # type: ignore[arg-type]
+    config = uvicorn.Config(
+        create_app(settings, **app_instrumentation), lifespan="on", log_level="warning", access_log=False
+    )  # type: ignore[arg-type]
     srv = uvicorn.Server(config)
     task = asyncio.create_task(srv.serve(sockets=[sock]))
     while not srv.started:

@@ -16,11 +16,11 @@ import asyncpg
 import httpx
 from aiosmtpd.controller import Controller
 
-from api.usecases.onboarding import create_tenant
-from api.work import background_work
 from api.mail.outbox import open_sealed
 from api.request_meta import RequestMeta
 from api.settings import Settings
+from api.usecases.onboarding import create_tenant
+from api.work import background_work
 from db.engine import make_engine, make_sessionmaker, transaction
 
 PASSWORD = "lumen-quarry-velvet-7-oboe"
@@ -130,7 +130,9 @@ class Browser:
         return self.http.cookies.get("session")
 
     async def gql(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> Result:
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
         body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
         return Result(response.status_code, body, response)
 
@@ -188,8 +190,12 @@ class Api:
         """Like `python -m api create-tenant`; returns the invitation token."""
         async with self.unit() as work:
             created = await create_tenant(
-                work, slug=slug, name=f"{slug.title()} Ltd",
-                owner_username=owner, owner_email=f"{owner}@{slug}.example", seats=seats,
+                work,
+                slug=slug,
+                name=f"{slug.title()} Ltd",
+                owner_username=owner,
+                owner_email=f"{owner}@{slug}.example",
+                seats=seats,
             )
         return parse_qs(urlsplit(created.invitation_link).query)["token"][0]
 
@@ -243,5 +249,7 @@ mutation($tenant: String!, $identifier: String!, $password: String!) {
 SESSIONS = "{ viewer { sessions { id current createdAt lastSeenAt expiresAt ipAddress userAgent mfaVerified } } }"
 
 
-async def login(browser: Browser, password: str = PASSWORD, *, tenant: str = "acme", identifier: str = "owner") -> Result:
+async def login(
+    browser: Browser, password: str = PASSWORD, *, tenant: str = "acme", identifier: str = "owner"
+) -> Result:
     return await browser.gql(LOGIN, {"tenant": tenant, "identifier": identifier, "password": password})

@@ -9,7 +9,8 @@ from urllib.parse import quote
 
 from api import clock
 from api.accounts import tokens
-from api.audit import actions, service as audit
+from api.audit import actions
+from api.audit import service as audit
 from api.mail import templates
 from api.mail.outbox import queue_email
 from api.security import passwords, sessions
@@ -36,8 +37,14 @@ async def issue_invitation(work: Work, *, tenant: Tenant, user: User) -> str:
         subject_id=user.id,
     )
     audit.record(
-        db, tenant_id=tenant.id, action=actions.INVITATION_SENT, meta=work.meta, actor=work.actor,
-        actor_type=None if work.actor else ActorType.SYSTEM, target_type="user", target_id=user.id,
+        db,
+        tenant_id=tenant.id,
+        action=actions.INVITATION_SENT,
+        meta=work.meta,
+        actor=work.actor,
+        actor_type=None if work.actor else ActorType.SYSTEM,
+        target_type="user",
+        target_id=user.id,
     )
     await db.flush()
     return link
@@ -56,11 +63,19 @@ async def accept(work: Work, *, token: str, password: str) -> Accepted:
     The token works once: of two concurrent uses exactly one succeeds."""
     db = work.db
     _, user, tenant = await tokens.take(
-        db, token, TokenKind.INVITATION, account_status=AccountStatus.INVITED, field="input.token",
+        db,
+        token,
+        TokenKind.INVITATION,
+        account_status=AccountStatus.INVITED,
+        field="input.token",
         message="This invitation link is invalid or has expired.",
     )
     password_hash = await passwords.hash_new_password(
-        password, username=user.username, email=user.email, tenant_words=[tenant.slug, tenant.name], field="input.password"
+        password,
+        username=user.username,
+        email=user.email,
+        tenant_words=[tenant.slug, tenant.name],
+        field="input.password",
     )
     now = clock.now()
     user.password_hash = password_hash
@@ -69,10 +84,18 @@ async def accept(work: Work, *, token: str, password: str) -> Accepted:
     user.last_login_at, user.inactivity_warned_at = now, None
     user.updated_at = now
     audit.record(
-        db, tenant_id=tenant.id, action=actions.INVITATION_ACCEPTED, meta=work.meta, actor_id=user.id,
-        target_type="user", target_id=user.id,
-        changes={"status": {"old": AccountStatus.INVITED, "new": AccountStatus.ACTIVE},
-                 "email_verified": {"old": False, "new": True}, "password": {"changed": True}},
+        db,
+        tenant_id=tenant.id,
+        action=actions.INVITATION_ACCEPTED,
+        meta=work.meta,
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        changes={
+            "status": {"old": AccountStatus.INVITED, "new": AccountStatus.ACTIVE},
+            "email_verified": {"old": False, "new": True},
+            "password": {"changed": True},
+        },
     )
     stage = await sessions.login_stage(db, user, tenant)
     session_token, _ = await sessions.start(db, user=user, tenant=tenant, meta=work.meta, stage=stage)

@@ -7,9 +7,11 @@ import uuid
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api.accounts import identifiers, validation
-from api.audit import actions, service as audit
+from api.audit import actions
+from api.audit import service as audit
 from api.errors import ErrorCode, Forbidden, Problem, UserFailure
 from api.values import UNSET, Maybe
 from api.work import Work
@@ -31,18 +33,27 @@ async def by_slug(db: AsyncSession, slug: str) -> Tenant | None:
     normal = identifiers.slug(slug)
     if normal is None:
         return None
-    return (await db.execute(select(Tenant).where(func.lower(Tenant.slug) == normal))).scalar_one_or_none()
+    return (await db.execute(select(Tenant).where(func.lower(col(Tenant.slug)) == normal))).scalar_one_or_none()
 
 
 async def lock(db: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
     """The tenant row under FOR NO KEY UPDATE: serialises seat and owner changes within a
     tenant, while inserts that merely reference the tenant (audit events, sessions) go on."""
-    result = await db.execute(select(Tenant).where(Tenant.id == tenant_id).with_for_update(key_share=True).execution_options(populate_existing=True))
+    result = await db.execute(
+        select(Tenant)
+        .where(col(Tenant.id) == tenant_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
     return result.scalar_one()
 
 
 async def seats_used(db: AsyncSession, tenant_id: uuid.UUID) -> int:
-    query = select(func.count()).select_from(User).where(User.tenant_id == tenant_id, User.status.in_(SEAT_STATUSES))  # type: ignore[attr-defined]
+    query = (
+        select(func.count())
+        .select_from(User)
+        .where(col(User.tenant_id) == tenant_id, col(User.status).in_(SEAT_STATUSES))
+    )
     return int((await db.execute(query)).scalar_one())
 
 
@@ -79,23 +90,40 @@ async def update_settings(
     # For the non-nullable settings an explicit null means "leave as is".
     if name not in (UNSET, None):
         try:
-            wanted["name"] = validation.tenant_name(name)  # type: ignore[arg-type]
+            wanted["name"] = validation.tenant_name(name)
         except UserFailure as failure:
             problems += failure.problems
     if require_mfa not in (UNSET, None):
         wanted["require_mfa"] = bool(require_mfa)
     for key, value, bounds, what, field in (
-        ("session_idle_timeout_minutes", session_idle_timeout_minutes, IDLE_MINUTES, "The idle timeout in minutes", "input.sessionIdleTimeoutMinutes"),
-        ("session_absolute_timeout_hours", session_absolute_timeout_hours, ABSOLUTE_HOURS, "The absolute timeout in hours", "input.sessionAbsoluteTimeoutHours"),
+        (
+            "session_idle_timeout_minutes",
+            session_idle_timeout_minutes,
+            IDLE_MINUTES,
+            "The idle timeout in minutes",
+            "input.sessionIdleTimeoutMinutes",
+        ),
+        (
+            "session_absolute_timeout_hours",
+            session_absolute_timeout_hours,
+            ABSOLUTE_HOURS,
+            "The absolute timeout in hours",
+            "input.sessionAbsoluteTimeoutHours",
+        ),
     ):
         if value not in (UNSET, None):
-            problem = validation.int_range(value, *bounds, field, what)  # type: ignore[arg-type]
+            problem = validation.int_range(value, *bounds, field, what)
             problems += [problem] if problem else []
             wanted[key] = value
     if inactive_account_retention_days is not UNSET:
         value = inactive_account_retention_days
         if value is not None:
-            problem = validation.int_range(value, *RETENTION_DAYS, "input.inactiveAccountRetentionDays", "The retention of inactive accounts in days")  # type: ignore[arg-type]
+            problem = validation.int_range(
+                value,
+                *RETENTION_DAYS,
+                "input.inactiveAccountRetentionDays",
+                "The retention of inactive accounts in days",
+            )
             problems += [problem] if problem else []
         wanted["inactive_account_retention_days"] = value
     if problems:
@@ -105,23 +133,29 @@ async def update_settings(
     tenant = await lock(db, actor.tenant_id)
     idle = wanted.get("session_idle_timeout_minutes", tenant.session_idle_timeout_minutes)
     absolute = wanted.get("session_absolute_timeout_hours", tenant.session_absolute_timeout_hours)
-    if idle > absolute * 60:  # type: ignore[operator]
+    if isinstance(idle, int) and isinstance(absolute, int) and idle > absolute * 60:
         raise UserFailure.of(
             ErrorCode.INVALID_INPUT,
             "The idle timeout cannot be longer than the absolute timeout.",
             "input.sessionIdleTimeoutMinutes",
         )
     before = {key: getattr(tenant, key) for key in wanted}
-    for key, value in wanted.items():
-        setattr(tenant, key, value)
+    for key, new in wanted.items():
+        setattr(tenant, key, new)
     changes = audit.field_changes(before, wanted)
     if changes:
         # The tenant's name is an organisation's, not a person's: its value is kept.
         if "name" in changes:
             changes["name"] = {"old": before["name"], "new": wanted["name"]}
         audit.record(
-            db, tenant_id=tenant.id, action=actions.TENANT_SETTINGS_CHANGED, meta=work.meta, actor=actor,
-            target_type="tenant", target_id=tenant.id, changes=changes,
+            db,
+            tenant_id=tenant.id,
+            action=actions.TENANT_SETTINGS_CHANGED,
+            meta=work.meta,
+            actor=actor,
+            target_type="tenant",
+            target_id=tenant.id,
+            changes=changes,
         )
     await db.flush()
     return tenant

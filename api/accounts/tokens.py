@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api import clock
 from api.crypto import hash_token, new_token
@@ -16,15 +17,29 @@ from api.errors import ErrorCode, UserFailure
 from db.enums import AccountStatus, TokenKind
 from db.models import AccountToken, Tenant, User
 
-async def issue(db: AsyncSession, user: User, kind: TokenKind, valid: timedelta, data: dict[str, Any] | None = None) -> str:
+
+async def issue(
+    db: AsyncSession, user: User, kind: TokenKind, valid: timedelta, data: dict[str, Any] | None = None
+) -> str:
     """A new token of this kind for the user, replacing any earlier one; returns the token."""
     await db.execute(
         delete(AccountToken).where(
-            AccountToken.tenant_id == user.tenant_id, AccountToken.user_id == user.id, AccountToken.kind == kind  # type: ignore[arg-type]
+            col(AccountToken.tenant_id) == user.tenant_id,
+            col(AccountToken.user_id) == user.id,
+            col(AccountToken.kind) == kind,
         )
     )
     token, token_hash = new_token()
-    db.add(AccountToken(tenant_id=user.tenant_id, user_id=user.id, kind=kind, token_hash=token_hash, expires_at=clock.now() + valid, data=data))
+    db.add(
+        AccountToken(
+            tenant_id=user.tenant_id,
+            user_id=user.id,
+            kind=kind,
+            token_hash=token_hash,
+            expires_at=clock.now() + valid,
+            data=data,
+        )
+    )
     return token
 
 
@@ -33,7 +48,9 @@ async def revoke(db: AsyncSession, user: User, *kinds: TokenKind) -> None:
     makes links sent for the old one worthless)."""
     await db.execute(
         delete(AccountToken).where(
-            AccountToken.tenant_id == user.tenant_id, AccountToken.user_id == user.id, AccountToken.kind.in_(kinds)  # type: ignore[arg-type, attr-defined]
+            col(AccountToken.tenant_id) == user.tenant_id,
+            col(AccountToken.user_id) == user.id,
+            col(AccountToken.kind).in_(kinds),
         )
     )
 
@@ -50,13 +67,15 @@ async def take(
     row = (
         await db.execute(
             select(AccountToken, User, Tenant)
-            .join(User, (User.tenant_id == AccountToken.tenant_id) & (User.id == AccountToken.user_id))
-            .join(Tenant, Tenant.id == AccountToken.tenant_id)
+            .join(
+                User, (col(User.tenant_id) == col(AccountToken.tenant_id)) & (col(User.id) == col(AccountToken.user_id))
+            )
+            .join(Tenant, col(Tenant.id) == col(AccountToken.tenant_id))
             .where(
-                AccountToken.token_hash == hash_token(token),  # type: ignore[arg-type]
-                AccountToken.kind == kind,  # type: ignore[arg-type]
-                AccountToken.used_at.is_(None),  # type: ignore[union-attr]
-                AccountToken.expires_at > clock.now(),  # type: ignore[arg-type]
+                col(AccountToken.token_hash) == hash_token(token),
+                col(AccountToken.kind) == kind,
+                col(AccountToken.used_at).is_(None),
+                col(AccountToken.expires_at) > clock.now(),
             )
             # The account too: a concurrent change of its status (disabling) is waited for
             # and then seen, never overwritten with what was read before it.

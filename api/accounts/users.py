@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api import clock
 from api.accounts import tenants, validation
 from api.accounts.invitations import issue_invitation
-from api.audit import actions, service as audit
+from api.audit import actions
+from api.audit import service as audit
 from api.errors import BadInput, ErrorCode, Forbidden, UserFailure
 from api.pagination import check_first, decode_cursor, encode_cursor
 from api.request_meta import Actor
@@ -40,19 +44,21 @@ async def visible(db: AsyncSession, actor: Actor, user_id: str, *, lock: bool = 
     uid = parse_id(user_id)
     if uid is None:
         return None
-    query = select(User).where(User.tenant_id == actor.tenant_id, User.id == uid)
+    query = select(User).where(col(User.tenant_id) == actor.tenant_id, col(User.id) == uid)
     if lock:
         query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     return (await db.execute(query)).scalar_one_or_none()
 
 
-async def _taken(db: AsyncSession, tenant_id: uuid.UUID, *, username: str | None = None, email: str | None = None) -> bool:
+async def _taken(
+    db: AsyncSession, tenant_id: uuid.UUID, *, username: str | None = None, email: str | None = None
+) -> bool:
     cond = (
-        func.lower(User.username) == username.lower()
+        func.lower(col(User.username)) == username.lower()
         if username is not None
-        else func.lower(User.email) == (email or "").lower()
+        else func.lower(col(User.email)) == (email or "").lower()
     )
-    found = await db.execute(select(User.id).where(User.tenant_id == tenant_id, cond).limit(1))
+    found = await db.execute(select(col(User.id)).where(col(User.tenant_id) == tenant_id, cond).limit(1))
     return found.first() is not None
 
 
@@ -60,11 +66,12 @@ async def add(work: Work, *, username: str, email: str, role: Role, display_name
     """An INVITED account plus its invitation email; fails past the seat limit."""
     actor, db = work.admin(), work.db
     problems = []
-    for check in (
+    checks: tuple[Callable[[], object], ...] = (
         lambda: validation.username(username),
         lambda: validation.email(email),
         lambda: validation.display_name(display_name),
-    ):
+    )
+    for check in checks:
         try:
             check()
         except UserFailure as failure:
@@ -80,19 +87,34 @@ async def add(work: Work, *, username: str, email: str, role: Role, display_name
     if await _taken(db, tenant.id, username=username):
         raise UserFailure.of(ErrorCode.DUPLICATE, "This username is taken in your organisation.", "input.username")
     if await _taken(db, tenant.id, email=email):
-        raise UserFailure.of(ErrorCode.DUPLICATE, "An account with this email exists in your organisation.", "input.email")
+        raise UserFailure.of(
+            ErrorCode.DUPLICATE, "An account with this email exists in your organisation.", "input.email"
+        )
     await tenants.ensure_free_seat(db, tenant)
 
     user = User(
-        tenant_id=tenant.id, username=username, email=email, display_name=display_name, role=role, status=AccountStatus.INVITED
+        tenant_id=tenant.id,
+        username=username,
+        email=email,
+        display_name=display_name,
+        role=role,
+        status=AccountStatus.INVITED,
     )
     db.add(user)
     try:
         await db.flush()
     except IntegrityError:
-        raise UserFailure.of(ErrorCode.DUPLICATE, "This username or email is taken in your organisation.", "input.username") from None
+        raise UserFailure.of(
+            ErrorCode.DUPLICATE, "This username or email is taken in your organisation.", "input.username"
+        ) from None
     audit.record(
-        db, tenant_id=tenant.id, action=actions.USER_CREATED, meta=work.meta, actor=actor, target_type="user", target_id=user.id,
+        db,
+        tenant_id=tenant.id,
+        action=actions.USER_CREATED,
+        meta=work.meta,
+        actor=actor,
+        target_type="user",
+        target_id=user.id,
         changes={
             "username": {"changed": True},
             "email": {"changed": True},
@@ -108,8 +130,15 @@ async def add(work: Work, *, username: str, email: str, role: Role, display_name
 async def other_active_owners(db: AsyncSession, user: User) -> int:
     """ACTIVE owners of the user's tenant besides the user: an INVITED owner cannot act
     yet and a DISABLED one cannot act at all, so neither keeps the organisation owned."""
-    query = select(func.count()).select_from(User).where(
-        User.tenant_id == user.tenant_id, User.role == Role.OWNER, User.status == AccountStatus.ACTIVE, User.id != user.id
+    query = (
+        select(func.count())
+        .select_from(User)
+        .where(
+            col(User.tenant_id) == user.tenant_id,
+            col(User.role) == Role.OWNER,
+            col(User.status) == AccountStatus.ACTIVE,
+            col(User.id) != user.id,
+        )
     )
     return int((await db.execute(query)).scalar_one())
 
@@ -118,7 +147,9 @@ async def ensure_owned_without(db: AsyncSession, user: User, field: str | None =
     """LAST_OWNER when taking this OWNER away (demoting, disabling, erasing) would leave
     the tenant with no ACTIVE owner. Call with the tenant locked."""
     if user.role == Role.OWNER and await other_active_owners(db, user) == 0:
-        raise UserFailure.of(ErrorCode.LAST_OWNER, "The organisation needs at least one active owner; appoint another first.", field)
+        raise UserFailure.of(
+            ErrorCode.LAST_OWNER, "The organisation needs at least one active owner; appoint another first.", field
+        )
 
 
 async def update(
@@ -137,7 +168,7 @@ async def update(
         raise UserFailure.of(
             ErrorCode.INVALID_INPUT, "Status can be set to ACTIVE or DISABLED; invitations set INVITED.", "input.status"
         )
-    new_display = validation.display_name(display_name) if display_name is not UNSET else UNSET  # type: ignore[arg-type]
+    new_display = validation.display_name(display_name) if display_name is not UNSET else UNSET
 
     # Lock order everywhere: tenant, then user. The tenant lock serialises owner and seat counts.
     tenant = await tenants.lock(db, actor.tenant_id)
@@ -157,31 +188,52 @@ async def update(
         await tenants.ensure_free_seat(db, tenant)
     # status ACTIVE on an ACTIVE or INVITED account changes nothing.
 
-    if user.role == Role.OWNER and user.status != AccountStatus.DISABLED and (
-        new_role != Role.OWNER or new_status == AccountStatus.DISABLED
+    if (
+        user.role == Role.OWNER
+        and user.status != AccountStatus.DISABLED
+        and (new_role != Role.OWNER or new_status == AccountStatus.DISABLED)
     ):
         await ensure_owned_without(db, user)
 
     before = {"role": user.role, "status": user.status, "display_name": user.display_name}
-    user.role, user.status = new_role, new_status  # type: ignore[assignment]
+    user.role, user.status = new_role, new_status
     if new_display is not UNSET:
-        user.display_name = new_display  # type: ignore[assignment]
+        user.display_name = new_display
     user.updated_at = clock.now()
     after = {"role": user.role, "status": user.status, "display_name": user.display_name}
 
     revoked = 0
     if new_status == AccountStatus.DISABLED and before["status"] != AccountStatus.DISABLED:
-        revoked = len(await sessions.revoke(db, tenant_id=user.tenant_id, user_id=user.id, meta=meta, actor=actor, reason="account_disabled"))
-    common = dict(tenant_id=tenant.id, meta=meta, actor=actor, target_type="user", target_id=user.id)
+        revoked = len(
+            await sessions.revoke(
+                db, tenant_id=user.tenant_id, user_id=user.id, meta=meta, actor=actor, reason="account_disabled"
+            )
+        )
+
+    def changed(action: str, changes: dict[str, Any]) -> None:
+        audit.record(
+            db,
+            tenant_id=tenant.id,
+            action=action,
+            meta=meta,
+            actor=actor,
+            target_type="user",
+            target_id=user.id,
+            changes=changes,
+        )
+
     if before["role"] != after["role"]:
-        audit.record(db, action=actions.USER_ROLE_CHANGED, changes=audit.field_changes({"role": before["role"]}, {"role": after["role"]}), **common)  # type: ignore[arg-type]
+        changed(actions.USER_ROLE_CHANGED, audit.field_changes({"role": before["role"]}, {"role": after["role"]}))
     if before["status"] != after["status"]:
         changes = audit.field_changes({"status": before["status"]}, {"status": after["status"]})
         if revoked:
             changes["sessions_revoked"] = {"new": revoked}
-        audit.record(db, action=actions.USER_STATUS_CHANGED, changes=changes, **common)  # type: ignore[arg-type]
+        changed(actions.USER_STATUS_CHANGED, changes)
     if before["display_name"] != after["display_name"]:
-        audit.record(db, action=actions.USER_UPDATED, changes=audit.field_changes({"display_name": before["display_name"]}, {"display_name": after["display_name"]}), **common)  # type: ignore[arg-type]
+        changed(
+            actions.USER_UPDATED,
+            audit.field_changes({"display_name": before["display_name"]}, {"display_name": after["display_name"]}),
+        )
     await db.flush()
     return user
 
@@ -194,7 +246,9 @@ async def revoke_sessions(work: Work, *, user_id: str) -> int:
         raise _not_found("id")
     if user.role == Role.OWNER and not actor.is_owner:
         raise Forbidden()
-    revoked = await sessions.revoke(db, tenant_id=actor.tenant_id, user_id=user.id, meta=work.meta, actor=actor, reason="revoked_by_admin")
+    revoked = await sessions.revoke(
+        db, tenant_id=actor.tenant_id, user_id=user.id, meta=work.meta, actor=actor, reason="revoked_by_admin"
+    )
     return len(revoked)
 
 
@@ -206,21 +260,33 @@ async def resend_invitation(work: Work, *, user_id: str) -> None:
     if user is None:
         raise _not_found("id")
     if user.status != AccountStatus.INVITED:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Only accounts still waiting for their invitation can get a new one.", "id")
+        raise UserFailure.of(
+            ErrorCode.INVALID_INPUT, "Only accounts still waiting for their invitation can get a new one.", "id"
+        )
     await issue_invitation(work, tenant=tenant, user=user)
 
 
 async def update_own_profile(work: Work, *, display_name: Maybe[str | None]) -> User:
     """Rectification by the user: the display name (email has its own verified flow)."""
     actor, db, meta = work.acting(), work.db, work.meta
-    user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True}, populate_existing=True)
+    user = await db.get(
+        User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True}, populate_existing=True
+    )
     assert user is not None
     if display_name is not UNSET:
-        new = validation.display_name(display_name)  # type: ignore[arg-type]
+        new = validation.display_name(display_name)
         if new != user.display_name:
             user.display_name, user.updated_at = new, clock.now()
-            audit.record(db, tenant_id=actor.tenant_id, action=actions.PROFILE_UPDATED, meta=meta, actor=actor,
-                         target_type="user", target_id=user.id, changes={"display_name": {"changed": True}})
+            audit.record(
+                db,
+                tenant_id=actor.tenant_id,
+                action=actions.PROFILE_UPDATED,
+                meta=meta,
+                actor=actor,
+                target_type="user",
+                target_id=user.id,
+                changes={"display_name": {"changed": True}},
+            )
     await db.flush()
     return user
 
@@ -242,21 +308,23 @@ def _decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
     return key, uid
 
 
-def _filtered(query: Select, tenant_id: uuid.UUID, search: str | None, role: Role | None, status: AccountStatus | None) -> Select:  # type: ignore[type-arg]
-    query = query.where(User.tenant_id == tenant_id)
+def _filtered(
+    query: Select[Any], tenant_id: uuid.UUID, search: str | None, role: Role | None, status: AccountStatus | None
+) -> Select[Any]:
+    query = query.where(col(User.tenant_id) == tenant_id)
     if search:
         pattern = "%" + search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
             or_(
-                func.lower(User.username).like(pattern, escape="\\"),
-                func.lower(User.email).like(pattern, escape="\\"),
-                func.lower(User.display_name).like(pattern, escape="\\"),
+                func.lower(col(User.username)).like(pattern, escape="\\"),
+                func.lower(col(User.email)).like(pattern, escape="\\"),
+                func.lower(col(User.display_name)).like(pattern, escape="\\"),
             )
         )
     if role:
-        query = query.where(User.role == role)
+        query = query.where(col(User.role) == role)
     if status:
-        query = query.where(User.status == status)
+        query = query.where(col(User.status) == status)
     return query
 
 
@@ -271,10 +339,12 @@ async def list_page(
     query = _filtered(select(User), actor.tenant_id, search, role, status)
     if after:
         key, uid = _decode_cursor(after)
-        query = query.where(tuple_(func.lower(User.username), User.id) > tuple_(key, uid))
-    query = query.order_by(func.lower(User.username), User.id).limit(first + 1)
+        query = query.where(tuple_(func.lower(col(User.username)), col(User.id)) > tuple_(key, uid))
+    query = query.order_by(func.lower(col(User.username)), col(User.id)).limit(first + 1)
     rows = list((await db.execute(query)).scalars())
-    total = (await db.execute(_filtered(select(func.count()).select_from(User), actor.tenant_id, search, role, status))).scalar_one()
+    total = (
+        await db.execute(_filtered(select(func.count()).select_from(User), actor.tenant_id, search, role, status))
+    ).scalar_one()
     page = rows[:first]
     return UserPage(page, [_encode_cursor(u) for u in page], len(rows) > first, int(total))
 
@@ -283,4 +353,4 @@ async def get_visible(work: Work, user_id: str) -> User | None:
     return await visible(work.db, work.admin(), user_id)
 
 
-__all__ = ["add", "update", "resend_invitation", "list_page", "get_visible", "visible"]
+__all__ = ["add", "get_visible", "list_page", "resend_invitation", "update", "visible"]

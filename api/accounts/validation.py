@@ -14,7 +14,6 @@ from api.errors import ErrorCode, Problem, UserFailure
 # but differ, which an identity service should not allow.
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
-ROLES = ("OWNER", "ADMIN", "MEMBER")
 
 
 def username(value: str, field: str = "input.username") -> str:

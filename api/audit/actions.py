@@ -66,5 +66,14 @@ AUDIT_PURGED = "audit.purged"
 ALL = frozenset(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))
 
 # What `viewer.activity` shows a user about their own account.
-SECURITY_PREFIXES = ("login.", "password.", "mfa.", "recovery_code", "session.created", "session.revoked", "email.", "invitation.accepted")
+SECURITY_PREFIXES = (
+    "login.",
+    "password.",
+    "mfa.",
+    "recovery_code",
+    "session.created",
+    "session.revoked",
+    "email.",
+    "invitation.accepted",
+)
 SECURITY = frozenset(a for a in ALL if a.startswith(SECURITY_PREFIXES))

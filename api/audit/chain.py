@@ -4,24 +4,24 @@
 from __future__ import annotations
 
 import hashlib
-
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 
 from api.audit.checkpoints import Checkpoint, CheckpointKeys
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _field(value: str | None) -> str:
     return "-" if value is None else f"{len(value)}:{value}"
 
 
-def row_hash(row: asyncpg.Record | dict) -> bytes:  # type: ignore[type-arg]
+def row_hash(row: asyncpg.Record | dict[str, Any]) -> bytes:
     micros = (row["occurred_at"] - _EPOCH) // timedelta(microseconds=1)
     content = "".join(
         _field(v)
@@ -83,10 +83,21 @@ async def _purged_through(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> int
 async def _checkpoints(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> list[Checkpoint]:
     rows = await conn.fetch(
         "SELECT tenant_id, chain_seq, row_hash, created_at, key_id, prev_mac, mac FROM audit_checkpoint "
-        "WHERE tenant_id = $1 ORDER BY chain_seq", tenant_id,
+        "WHERE tenant_id = $1 ORDER BY chain_seq",
+        tenant_id,
     )
-    return [Checkpoint(r["tenant_id"], r["chain_seq"], bytes(r["row_hash"]), r["created_at"], r["key_id"],
-                       bytes(r["prev_mac"]), bytes(r["mac"])) for r in rows]
+    return [
+        Checkpoint(
+            r["tenant_id"],
+            r["chain_seq"],
+            bytes(r["row_hash"]),
+            r["created_at"],
+            r["key_id"],
+            bytes(r["prev_mac"]),
+            bytes(r["mac"]),
+        )
+        for r in rows
+    ]
 
 
 def _forged_checkpoint(checkpoints: list[Checkpoint], keys: CheckpointKeys) -> Checkpoint | None:
@@ -99,11 +110,20 @@ def _forged_checkpoint(checkpoints: list[Checkpoint], keys: CheckpointKeys) -> C
     return None
 
 
-async def verify_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID, slug: str, keys: CheckpointKeys | None = None) -> ChainReport:
+async def verify_tenant(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, slug: str, keys: CheckpointKeys | None = None
+) -> ChainReport:
     checkpoints = await _checkpoints(conn, tenant_id) if keys is not None else []
     if keys is not None and (forged := _forged_checkpoint(checkpoints, keys)) is not None:
-        return ChainReport(tenant_id, slug, 0, None, forged.chain_seq,
-                           "the checkpoint there is not signed with this service's key or was unlinked", len(checkpoints))
+        return ChainReport(
+            tenant_id,
+            slug,
+            0,
+            None,
+            forged.chain_seq,
+            "the checkpoint there is not signed with this service's key or was unlinked",
+            len(checkpoints),
+        )
     anchors = {c.chain_seq: c for c in checkpoints}
     previous: bytes | None = None
     expected_seq: int | None = None
@@ -131,17 +151,26 @@ async def verify_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID, slug: st
             return ChainReport(tenant_id, slug, count, row["id"], row["chain_seq"], problem, len(checkpoints))
         previous, expected_seq, last_seq = stored, row["chain_seq"] + 1, row["chain_seq"]
     if checkpoints and checkpoints[-1].chain_seq > last_seq and checkpoints[-1].chain_seq > purged:
-        return ChainReport(tenant_id, slug, count, None, checkpoints[-1].chain_seq,
-                           f"the chain was cut short: it ends at position {last_seq}, a signed checkpoint names position "
-                           f"{checkpoints[-1].chain_seq}", len(checkpoints))
+        return ChainReport(
+            tenant_id,
+            slug,
+            count,
+            None,
+            checkpoints[-1].chain_seq,
+            f"the chain was cut short: it ends at position {last_seq}, a signed checkpoint names position "
+            f"{checkpoints[-1].chain_seq}",
+            len(checkpoints),
+        )
     return ChainReport(tenant_id, slug, count, checkpoints=len(checkpoints))
 
 
-async def verify(conn: asyncpg.Connection, slug: str | None = None, keys: CheckpointKeys | None = None) -> list[ChainReport]:
+async def verify(
+    conn: asyncpg.Connection, slug: str | None = None, keys: CheckpointKeys | None = None
+) -> list[ChainReport]:
     tenants = await conn.fetch(
         "SELECT id, slug FROM tenant WHERE $1::text IS NULL OR lower(slug) = lower($1) ORDER BY slug", slug
     )
     return [await verify_tenant(conn, t["id"], t["slug"], keys) for t in tenants]
 
 
-__all__ = ["verify", "verify_tenant", "row_hash", "ChainReport"]
+__all__ = ["ChainReport", "row_hash", "verify", "verify_tenant"]

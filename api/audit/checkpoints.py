@@ -15,7 +15,7 @@ import hmac
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import clock
 
 log = logging.getLogger("api.audit.checkpoints")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,15 @@ class CheckpointKeys:
     def __init__(self, secret_keys: list[bytes]) -> None:
         self._keys: dict[str, bytes] = {}
         for secret in secret_keys:
-            key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"account-api:audit-checkpoint").derive(secret)
+            key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"account-api:audit-checkpoint").derive(
+                secret
+            )
             self._keys[hashlib.sha256(key).hexdigest()[:8]] = key
         self.current_kid = next(iter(self._keys))
 
-    def mac(self, kid: str, tenant_id: uuid.UUID, chain_seq: int, row_hash: bytes, created_at: datetime, prev_mac: bytes) -> bytes | None:
+    def mac(
+        self, kid: str, tenant_id: uuid.UUID, chain_seq: int, row_hash: bytes, created_at: datetime, prev_mac: bytes
+    ) -> bytes | None:
         key = self._keys.get(kid)
         if key is None:
             return None
@@ -58,8 +62,14 @@ class CheckpointKeys:
         return hmac.new(key, content, hashlib.sha256).digest()
 
     def valid(self, checkpoint: Checkpoint) -> bool:
-        expected = self.mac(checkpoint.key_id, checkpoint.tenant_id, checkpoint.chain_seq, checkpoint.row_hash,
-                            checkpoint.created_at, checkpoint.prev_mac)
+        expected = self.mac(
+            checkpoint.key_id,
+            checkpoint.tenant_id,
+            checkpoint.chain_seq,
+            checkpoint.row_hash,
+            checkpoint.created_at,
+            checkpoint.prev_mac,
+        )
         return expected is not None and hmac.compare_digest(expected, checkpoint.mac)
 
 
@@ -96,9 +106,25 @@ async def make(db: AsyncSession, keys: CheckpointKeys) -> int:
         prev_mac = bytes(head.last_mac) if head.last_mac is not None else b""
         row_hash = bytes(head.row_hash)
         mac = keys.mac(keys.current_kid, head.tenant_id, head.chain_seq, row_hash, now, prev_mac)
-        await db.execute(_INSERT, {"tenant_id": head.tenant_id, "chain_seq": head.chain_seq, "row_hash": row_hash,
-                                   "created_at": now, "key_id": keys.current_kid, "prev_mac": prev_mac, "mac": mac})
-        log.info("audit checkpoint", extra={"tenant_id": str(head.tenant_id), "chain_seq": head.chain_seq,
-                                            "checkpoint_mac": _grouped(mac or b"")})
+        await db.execute(
+            _INSERT,
+            {
+                "tenant_id": head.tenant_id,
+                "chain_seq": head.chain_seq,
+                "row_hash": row_hash,
+                "created_at": now,
+                "key_id": keys.current_kid,
+                "prev_mac": prev_mac,
+                "mac": mac,
+            },
+        )
+        log.info(
+            "audit checkpoint",
+            extra={
+                "tenant_id": str(head.tenant_id),
+                "chain_seq": head.chain_seq,
+                "checkpoint_mac": _grouped(mac or b""),
+            },
+        )
         made += 1
     return made

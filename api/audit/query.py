@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api.audit import actions
 from api.errors import BadInput
@@ -46,39 +47,39 @@ def _uuid(value: str, name: str) -> uuid.UUID:
         raise BadInput(f"`{name}` is not a valid id.") from None
 
 
-async def _page(db: AsyncSession, query, first: int, after: str | None) -> EventPage:  # type: ignore[no-untyped-def]
+async def _page(db: AsyncSession, query: Select[AuditEvent], first: int, after: str | None) -> EventPage:
     check_first(first)
     if after:
-        query = query.where(AuditEvent.chain_seq < _decode_cursor(after))  # type: ignore[operator]
-    rows = list((await db.execute(query.order_by(AuditEvent.chain_seq.desc()).limit(first + 1))).scalars())  # type: ignore[union-attr]
+        query = query.where(col(AuditEvent.chain_seq) < _decode_cursor(after))
+    rows = list((await db.execute(query.order_by(col(AuditEvent.chain_seq).desc()).limit(first + 1))).scalars())
     page = rows[:first]
     return EventPage(page, [encode_cursor(e.chain_seq) for e in page], len(rows) > first)
 
 
 async def search(work: Work, *, first: int, after: str | None, where: EventFilter) -> EventPage:
     actor, db = work.admin(), work.db
-    query = select(AuditEvent).where(AuditEvent.tenant_id == actor.tenant_id)
+    query = select(AuditEvent).where(col(AuditEvent.tenant_id) == actor.tenant_id)
     if where.action:
-        query = query.where(AuditEvent.action == where.action)
+        query = query.where(col(AuditEvent.action) == where.action)
     if where.actor_id:
-        query = query.where(AuditEvent.actor_id == _uuid(where.actor_id, "actorId"))
+        query = query.where(col(AuditEvent.actor_id) == _uuid(where.actor_id, "actorId"))
     if where.target_id:
-        query = query.where(AuditEvent.target_id == _uuid(where.target_id, "targetId"))
+        query = query.where(col(AuditEvent.target_id) == _uuid(where.target_id, "targetId"))
     for name, moment in (("since", where.since), ("until", where.until)):
         if moment is not None:
             _check_moment(moment, name)
     # The chain trigger keeps occurred_at non-decreasing along chain_seq, so a time bound
     # is a chain position bound: one index probe each, then every filter is a range scan.
     if where.since:
-        query = query.where(AuditEvent.chain_seq >= await _first_seq_at_or_after(db, actor.tenant_id, where.since))  # type: ignore[operator]
+        query = query.where(col(AuditEvent.chain_seq) >= await _first_seq_at_or_after(db, actor.tenant_id, where.since))
     if where.until:
-        query = query.where(AuditEvent.chain_seq < await _first_seq_at_or_after(db, actor.tenant_id, where.until))  # type: ignore[operator]
+        query = query.where(col(AuditEvent.chain_seq) < await _first_seq_at_or_after(db, actor.tenant_id, where.until))
     return await _page(db, query, first, after)
 
 
 def _check_moment(moment: datetime, name: str) -> None:
     try:
-        if moment.tzinfo is not None and datetime(1970, 1, 1, tzinfo=timezone.utc) <= moment <= datetime(9999, 1, 1, tzinfo=timezone.utc):
+        if moment.tzinfo is not None and datetime(1970, 1, 1, tzinfo=UTC) <= moment <= datetime(9999, 1, 1, tzinfo=UTC):
             return
     except OverflowError:
         pass
@@ -88,23 +89,25 @@ def _check_moment(moment: datetime, name: str) -> None:
 async def _first_seq_at_or_after(db: AsyncSession, tenant_id: uuid.UUID, moment: datetime) -> int:
     """The chain position of the first event at or after `moment` (one past the end if none)."""
     found = await db.execute(
-        select(AuditEvent.chain_seq)
-        .where(AuditEvent.tenant_id == tenant_id, AuditEvent.occurred_at >= moment)  # type: ignore[operator]
-        .order_by(AuditEvent.occurred_at, AuditEvent.chain_seq)
+        select(col(AuditEvent.chain_seq))
+        .where(col(AuditEvent.tenant_id) == tenant_id, col(AuditEvent.occurred_at) >= moment)
+        .order_by(col(AuditEvent.occurred_at), col(AuditEvent.chain_seq))
         .limit(1)
     )
     seq = found.scalar_one_or_none()
     if seq is not None:
         return int(seq)
-    last = await db.execute(select(func.max(AuditEvent.chain_seq)).where(AuditEvent.tenant_id == tenant_id))
+    last = await db.execute(select(func.max(col(AuditEvent.chain_seq))).where(col(AuditEvent.tenant_id) == tenant_id))
     return int(last.scalar_one() or 0) + 1
 
 
-async def activity(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, *, first: int, after: str | None) -> EventPage:
+async def activity(
+    db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, *, first: int, after: str | None
+) -> EventPage:
     """Security-relevant events by or about this user."""
     query = select(AuditEvent).where(
-        AuditEvent.tenant_id == tenant_id,
-        or_(AuditEvent.actor_id == user_id, AuditEvent.target_id == user_id),
-        AuditEvent.action.in_(sorted(actions.SECURITY)),  # type: ignore[attr-defined]
+        col(AuditEvent.tenant_id) == tenant_id,
+        or_(col(AuditEvent.actor_id) == user_id, col(AuditEvent.target_id) == user_id),
+        col(AuditEvent.action).in_(sorted(actions.SECURITY)),
     )
     return await _page(db, query, first, after)

@@ -8,7 +8,8 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.audit import actions, service as audit
+from api.audit import actions
+from api.audit import service as audit
 from api.request_meta import SYSTEM_META
 from db.enums import ActorType
 
@@ -28,7 +29,11 @@ async def purge_expired_events(db: AsyncSession, tenant_id: uuid.UUID) -> int:
     await db.execute(text("SELECT set_config('audit.retention_purge', 'off', true)"))
     if removed:
         audit.record(
-            db, tenant_id=tenant_id, action=actions.AUDIT_PURGED, meta=SYSTEM_META, actor_type=ActorType.SYSTEM,
+            db,
+            tenant_id=tenant_id,
+            action=actions.AUDIT_PURGED,
+            meta=SYSTEM_META,
+            actor_type=ActorType.SYSTEM,
             changes={"count": {"new": len(removed)}, "through_seq": {"new": max(removed)}},
         )
     return len(removed)

@@ -60,7 +60,7 @@ def record(
     if action not in actions.ALL:
         raise ValueError(f"unknown audit action {action!r}: add it to api/audit/actions.py")
     for key in SECRET_FIELDS & set(changes or {}):
-        if changes[key] != {"changed": True}:  # type: ignore[index]
+        if (changes or {})[key] != {"changed": True}:
             raise ValueError("secrets never go into the audit log; name the field only")
     event = AuditEvent(
         tenant_id=tenant_id,

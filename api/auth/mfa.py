@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api import clock
 from api.accounts import tenants, users
-from api.audit import actions, service as audit
+from api.audit import actions
+from api.audit import service as audit
 from api.crypto import Cipher
 from api.errors import ErrorCode, Forbidden, RateLimited, UserFailure
 from api.request_meta import Actor
@@ -47,8 +49,10 @@ def _new_recovery_code() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
-async def _authenticator(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, *, lock: bool = False) -> UserTotp | None:
-    query = select(UserTotp).where(UserTotp.tenant_id == tenant_id, UserTotp.user_id == user_id)
+async def _authenticator(
+    db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, *, lock: bool = False
+) -> UserTotp | None:
+    query = select(UserTotp).where(col(UserTotp.tenant_id) == tenant_id, col(UserTotp.user_id) == user_id)
     if lock:
         query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     return (await db.execute(query)).scalar_one_or_none()
@@ -60,15 +64,23 @@ async def has_confirmed_totp(db: AsyncSession, tenant_id: uuid.UUID, user_id: uu
 
 
 async def _replace_recovery_codes(db: AsyncSession, user: User) -> list[str]:
-    await db.execute(delete(RecoveryCode).where(RecoveryCode.tenant_id == user.tenant_id, RecoveryCode.user_id == user.id))  # type: ignore[arg-type]
+    await db.execute(
+        delete(RecoveryCode).where(col(RecoveryCode.tenant_id) == user.tenant_id, col(RecoveryCode.user_id) == user.id)
+    )
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
     db.add_all(RecoveryCode(tenant_id=user.tenant_id, user_id=user.id, code_hash=_hash_recovery_code(c)) for c in codes)
     return codes
 
 
 async def recovery_codes_remaining(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> int:
-    query = select(func.count()).select_from(RecoveryCode).where(
-        RecoveryCode.tenant_id == tenant_id, RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)  # type: ignore[union-attr]
+    query = (
+        select(func.count())
+        .select_from(RecoveryCode)
+        .where(
+            col(RecoveryCode.tenant_id) == tenant_id,
+            col(RecoveryCode.user_id) == user_id,
+            col(RecoveryCode.used_at).is_(None),
+        )
     )
     return int((await db.execute(query)).scalar_one())
 
@@ -83,12 +95,14 @@ async def _accept_totp(db: AsyncSession, authenticator: UserTotp, settings: Sett
     accepted = await db.execute(
         update(UserTotp)
         .where(
-            UserTotp.tenant_id == authenticator.tenant_id, UserTotp.user_id == authenticator.user_id,  # type: ignore[arg-type]
-            (UserTotp.last_used_step.is_(None)) | (UserTotp.last_used_step < step),  # type: ignore[union-attr, operator]
+            col(UserTotp.tenant_id) == authenticator.tenant_id,
+            col(UserTotp.user_id) == authenticator.user_id,
+            (col(UserTotp.last_used_step).is_(None)) | (col(UserTotp.last_used_step) < step),
         )
         .values(last_used_step=step)
+        .returning(col(UserTotp.user_id))
     )
-    return "ok" if accepted.rowcount == 1 else "replayed"  # type: ignore[attr-defined]
+    return "ok" if accepted.first() is not None else "replayed"
 
 
 # --- enrollment -------------------------------------------------------------------------
@@ -118,7 +132,15 @@ async def begin_enrollment(work: Work, session: SessionInfo) -> Enrollment:
     existing.key_id = sealed.current_kid
     existing.last_used_step = None
     existing.created_at = clock.now()
-    audit.record(db, tenant_id=user.tenant_id, action=actions.MFA_ENROLLMENT_STARTED, meta=meta, actor=session.actor, target_type="user", target_id=user.id)
+    audit.record(
+        db,
+        tenant_id=user.tenant_id,
+        action=actions.MFA_ENROLLMENT_STARTED,
+        meta=meta,
+        actor=session.actor,
+        target_type="user",
+        target_id=user.id,
+    )
     await db.flush()
     uri = totp.provisioning_uri(secret, account=user.username, issuer=tenant.name)
     return Enrollment(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
@@ -141,17 +163,41 @@ async def confirm_enrollment(work: Work, session: SessionInfo, *, code: str) -> 
     if authenticator.confirmed_at is not None:
         raise UserFailure.of(ErrorCode.ALREADY_ENABLED, "Two-factor authentication is already on.")
     if await _accept_totp(db, authenticator, settings, code) != "ok":
-        raise UserFailure.of(ErrorCode.INVALID_CODE, "That code is not right; check the time on your device.", "input.code")
-    user = await db.get(User, (session.tenant_id, session.user_id), with_for_update={"key_share": True}, populate_existing=True)
+        raise UserFailure.of(
+            ErrorCode.INVALID_CODE, "That code is not right; check the time on your device.", "input.code"
+        )
+    user = await db.get(
+        User, (session.tenant_id, session.user_id), with_for_update={"key_share": True}, populate_existing=True
+    )
     tenant = await tenants.get(db, session.tenant_id)
     assert user is not None
     authenticator.confirmed_at = clock.now()
     user.mfa_enabled = True
     await attempts.clear(attempts.limits.mfa_account, str(user.id))
     codes = await _replace_recovery_codes(db, user)
-    audit.record(db, tenant_id=tenant.id, action=actions.MFA_ENABLED, meta=meta, actor=session.actor, target_type="user", target_id=user.id, changes={"mfa_enabled": {"old": False, "new": True}})
-    audit.record(db, tenant_id=tenant.id, action=actions.RECOVERY_CODES_GENERATED, meta=meta, actor=session.actor, target_type="user", target_id=user.id, changes={"count": {"new": RECOVERY_CODE_COUNT}})
-    upgraded = SessionInfo(session.session_id, session.tenant_id, session.user_id, session.role, SessionStage.FULL, True)
+    audit.record(
+        db,
+        tenant_id=tenant.id,
+        action=actions.MFA_ENABLED,
+        meta=meta,
+        actor=session.actor,
+        target_type="user",
+        target_id=user.id,
+        changes={"mfa_enabled": {"old": False, "new": True}},
+    )
+    audit.record(
+        db,
+        tenant_id=tenant.id,
+        action=actions.RECOVERY_CODES_GENERATED,
+        meta=meta,
+        actor=session.actor,
+        target_type="user",
+        target_id=user.id,
+        changes={"count": {"new": RECOVERY_CODE_COUNT}},
+    )
+    upgraded = SessionInfo(
+        session.session_id, session.tenant_id, session.user_id, session.role, SessionStage.FULL, True
+    )
     token = await sessions.rotate(db, upgraded, user=user, tenant=tenant, meta=meta)
     await db.flush()
     return Confirmed(codes, token)
@@ -176,9 +222,20 @@ async def verify(work: Work, pending: SessionInfo, *, code: str) -> Verified:
     except RateLimited:
         # The pending session is spent: the user logs in again once the limit allows.
         async def spend(standing_db: AsyncSession) -> None:
-            await standing_db.execute(delete(UserSession).where(UserSession.tenant_id == pending.tenant_id, UserSession.id == pending.session_id))  # type: ignore[arg-type]
-            audit.record(standing_db, tenant_id=pending.tenant_id, action=actions.MFA_ATTEMPTS_EXHAUSTED, meta=meta,
-                         actor_id=pending.user_id, target_type="user", target_id=pending.user_id)
+            await standing_db.execute(
+                delete(UserSession).where(
+                    col(UserSession.tenant_id) == pending.tenant_id, col(UserSession.id) == pending.session_id
+                )
+            )
+            audit.record(
+                standing_db,
+                tenant_id=pending.tenant_id,
+                action=actions.MFA_ATTEMPTS_EXHAUSTED,
+                meta=meta,
+                actor_id=pending.user_id,
+                target_type="user",
+                target_id=pending.user_id,
+            )
 
         work.stand(spend)
         raise
@@ -189,19 +246,41 @@ async def verify(work: Work, pending: SessionInfo, *, code: str) -> Verified:
 
     outcome = await _accept_totp(db, authenticator, settings, code)
     method = "totp"
-    if outcome == "invalid":
-        if await _spend_recovery_code(db, user.tenant_id, user.id, code):
-            outcome, method = "ok", "recovery_code"
-            audit.record(db, tenant_id=tenant.id, action=actions.RECOVERY_CODE_USED, meta=meta, actor_id=user.id, target_type="user", target_id=user.id)
+    if outcome == "invalid" and await _spend_recovery_code(db, user.tenant_id, user.id, code):
+        outcome, method = "ok", "recovery_code"
+        audit.record(
+            db,
+            tenant_id=tenant.id,
+            action=actions.RECOVERY_CODE_USED,
+            meta=meta,
+            actor_id=user.id,
+            target_type="user",
+            target_id=user.id,
+        )
     if outcome != "ok":
         action = actions.MFA_CODE_REPLAYED if outcome == "replayed" else actions.MFA_FAILED
-        audit.record_failure(work, tenant_id=tenant.id, action=action, actor_id=user.id, target_type="user", target_id=user.id)
+        audit.record_failure(
+            work, tenant_id=tenant.id, action=action, actor_id=user.id, target_type="user", target_id=user.id
+        )
         raise UserFailure.of(ErrorCode.INVALID_CODE, "That code is not right.", "input.code")
 
-    await db.execute(delete(UserSession).where(UserSession.tenant_id == pending.tenant_id, UserSession.id == pending.session_id))  # type: ignore[arg-type]
+    await db.execute(
+        delete(UserSession).where(
+            col(UserSession.tenant_id) == pending.tenant_id, col(UserSession.id) == pending.session_id
+        )
+    )
     await attempts.clear(attempts.limits.mfa_account, str(user.id))
     token, _ = await sessions.start(db, user=user, tenant=tenant, meta=meta, stage=SessionStage.FULL, mfa_verified=True)
-    audit.record(db, tenant_id=tenant.id, action=actions.MFA_VERIFIED, meta=meta, actor_id=user.id, target_type="user", target_id=user.id, changes={"method": {"new": method}})
+    audit.record(
+        db,
+        tenant_id=tenant.id,
+        action=actions.MFA_VERIFIED,
+        meta=meta,
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        changes={"method": {"new": method}},
+    )
     await db.flush()
     return Verified(user, tenant, token)
 
@@ -217,8 +296,12 @@ async def _confirmed(db: AsyncSession, actor: Actor) -> UserTotp:
 
 
 async def _remove(db: AsyncSession, user: User) -> None:
-    await db.execute(delete(UserTotp).where(UserTotp.tenant_id == user.tenant_id, UserTotp.user_id == user.id))  # type: ignore[arg-type]
-    await db.execute(delete(RecoveryCode).where(RecoveryCode.tenant_id == user.tenant_id, RecoveryCode.user_id == user.id))  # type: ignore[arg-type]
+    await db.execute(
+        delete(UserTotp).where(col(UserTotp.tenant_id) == user.tenant_id, col(UserTotp.user_id) == user.id)
+    )
+    await db.execute(
+        delete(RecoveryCode).where(col(RecoveryCode.tenant_id) == user.tenant_id, col(RecoveryCode.user_id) == user.id)
+    )
     user.mfa_enabled = False
 
 
@@ -229,16 +312,28 @@ async def _prove_second_factor(work: Work, actor: Actor, code: str | None) -> Us
     db, attempts = work.db, work.attempts
     await _confirmed(db, actor)
     if not code:
-        raise UserFailure.of(ErrorCode.INVALID_CODE, "Give a code from your authenticator or a recovery code.", "input.code")
+        raise UserFailure.of(
+            ErrorCode.INVALID_CODE, "Give a code from your authenticator or a recovery code.", "input.code"
+        )
     await attempts.take(attempts.limits.mfa_account, str(actor.user_id))
     authenticator = await _confirmed(db, actor)
     outcome = await _accept_totp(db, authenticator, work.settings, code)
     if outcome == "invalid" and await _spend_recovery_code(db, actor.tenant_id, actor.user_id, code):
-        audit.record(db, tenant_id=actor.tenant_id, action=actions.RECOVERY_CODE_USED, meta=work.meta, actor=actor, target_type="user", target_id=actor.user_id)
+        audit.record(
+            db,
+            tenant_id=actor.tenant_id,
+            action=actions.RECOVERY_CODE_USED,
+            meta=work.meta,
+            actor=actor,
+            target_type="user",
+            target_id=actor.user_id,
+        )
         outcome = "ok"
     if outcome != "ok":
         action = actions.MFA_CODE_REPLAYED if outcome == "replayed" else actions.MFA_FAILED
-        audit.record_failure(work, tenant_id=actor.tenant_id, action=action, actor=actor, target_type="user", target_id=actor.user_id)
+        audit.record_failure(
+            work, tenant_id=actor.tenant_id, action=action, actor=actor, target_type="user", target_id=actor.user_id
+        )
         raise UserFailure.of(ErrorCode.INVALID_CODE, "That code is not right.", "input.code")
     await attempts.give_back(attempts.limits.mfa_account, str(actor.user_id))
     return authenticator
@@ -249,11 +344,13 @@ async def _spend_recovery_code(db: AsyncSession, tenant_id: uuid.UUID, user_id: 
     used = await db.execute(
         update(RecoveryCode)
         .where(
-            RecoveryCode.tenant_id == tenant_id, RecoveryCode.user_id == user_id,  # type: ignore[arg-type]
-            RecoveryCode.code_hash == _hash_recovery_code(code[:64]), RecoveryCode.used_at.is_(None),  # type: ignore[arg-type, union-attr]
+            col(RecoveryCode.tenant_id) == tenant_id,
+            col(RecoveryCode.user_id) == user_id,
+            col(RecoveryCode.code_hash) == _hash_recovery_code(code[:64]),
+            col(RecoveryCode.used_at).is_(None),
         )
         .values(used_at=clock.now())
-        .returning(RecoveryCode.id)
+        .returning(col(RecoveryCode.id))
     )
     return used.first() is not None
 
@@ -266,7 +363,16 @@ async def disable(work: Work, *, password: str, code: str) -> None:
     await confirm_password(work, user, password, field="input.password", failed_action=actions.MFA_FAILED)
     await _prove_second_factor(work, actor, code)
     await _remove(db, user)
-    audit.record(db, tenant_id=actor.tenant_id, action=actions.MFA_DISABLED, meta=work.meta, actor=actor, target_type="user", target_id=user.id, changes={"mfa_enabled": {"old": True, "new": False}})
+    audit.record(
+        db,
+        tenant_id=actor.tenant_id,
+        action=actions.MFA_DISABLED,
+        meta=work.meta,
+        actor=actor,
+        target_type="user",
+        target_id=user.id,
+        changes={"mfa_enabled": {"old": True, "new": False}},
+    )
     await db.flush()
 
 
@@ -279,7 +385,16 @@ async def regenerate_recovery_codes(work: Work, *, password: str, code: str | No
     await confirm_password(work, user, password, field="input.password", failed_action=actions.MFA_FAILED)
     await _prove_second_factor(work, actor, code)
     codes = await _replace_recovery_codes(db, user)
-    audit.record(db, tenant_id=actor.tenant_id, action=actions.RECOVERY_CODES_GENERATED, meta=work.meta, actor=actor, target_type="user", target_id=user.id, changes={"count": {"new": RECOVERY_CODE_COUNT}})
+    audit.record(
+        db,
+        tenant_id=actor.tenant_id,
+        action=actions.RECOVERY_CODES_GENERATED,
+        meta=work.meta,
+        actor=actor,
+        target_type="user",
+        target_id=user.id,
+        changes={"count": {"new": RECOVERY_CODE_COUNT}},
+    )
     await db.flush()
     return codes
 
@@ -299,9 +414,17 @@ async def reset_for_user(work: Work, *, user_id: str) -> None:
     if not user.mfa_enabled and await _authenticator(db, user.tenant_id, user.id) is None:
         raise UserFailure.of(ErrorCode.NOT_ENABLED, "This account has no two-factor authentication.", "id")
     await _remove(db, user)
-    revoked = await sessions.revoke(db, tenant_id=user.tenant_id, user_id=user.id, meta=meta, actor=admin, reason="mfa_reset")
+    revoked = await sessions.revoke(
+        db, tenant_id=user.tenant_id, user_id=user.id, meta=meta, actor=admin, reason="mfa_reset"
+    )
     audit.record(
-        db, tenant_id=admin.tenant_id, action=actions.MFA_RESET, meta=meta, actor=admin, target_type="user", target_id=user.id,
+        db,
+        tenant_id=admin.tenant_id,
+        action=actions.MFA_RESET,
+        meta=meta,
+        actor=admin,
+        target_type="user",
+        target_id=user.id,
         changes={"mfa_enabled": {"old": True, "new": False}, "sessions_revoked": {"new": len(revoked)}},
     )
     await db.flush()

@@ -11,10 +11,12 @@ from urllib.parse import quote
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api import clock
 from api.accounts import identifiers, tenants, tokens, validation
-from api.audit import actions, service as audit
+from api.audit import actions
+from api.audit import service as audit
 from api.errors import ErrorCode, RateLimited, UserFailure
 from api.mail import templates
 from api.mail.outbox import queue_email
@@ -36,7 +38,9 @@ BAD_CREDENTIALS = "The organisation, username or password is not right."
 # Links that act on the account's credentials: a change of password or email ends them all.
 CREDENTIAL_LINKS = (TokenKind.PASSWORD_RESET, TokenKind.EMAIL_VERIFICATION)
 _STAGE_OUTCOMES = {
-    SessionStage.FULL: "success", SessionStage.MFA_PENDING: "mfa_required", SessionStage.MFA_ENROLLMENT: "mfa_enrollment_required",
+    SessionStage.FULL: "success",
+    SessionStage.MFA_PENDING: "mfa_required",
+    SessionStage.MFA_ENROLLMENT: "mfa_enrollment_required",
 }
 
 
@@ -51,12 +55,15 @@ class LoggedIn:
 async def _find_user(db: AsyncSession, tenant: Tenant, identifier: str) -> User | None:
     """The account this normal-form identifier (see identifiers.identifier) names."""
     query = select(User).where(
-        User.tenant_id == tenant.id, or_(func.lower(User.username) == identifier, func.lower(User.email) == identifier)
+        col(User.tenant_id) == tenant.id,
+        or_(func.lower(col(User.username)) == identifier, func.lower(col(User.email)) == identifier),
     )
     return (await db.execute(query.limit(1))).scalar_one_or_none()
 
 
-async def login(work: Work, *, tenant_slug: str, identifier: str, password: str, previous_token: str | None) -> LoggedIn:
+async def login(
+    work: Work, *, tenant_slug: str, identifier: str, password: str, previous_token: str | None
+) -> LoggedIn:
     """Every failure looks the same from outside (INVALID_CREDENTIALS, same work: a dummy
     hash is verified when there is no account) and is audited with its reason inside.
     The visible limits (per client IP, per tenant and identifier in normal form) treat an
@@ -82,11 +89,16 @@ async def login(work: Work, *, tenant_slug: str, identifier: str, password: str,
     checked_hash = user.password_hash if user is not None and account_open else None
     verified = await passwords.verify_password(checked_hash, password[: passwords.MAX_LENGTH * 4])
     reason = (
-        "unknown_tenant" if tenant is None
-        else "unknown_user" if user is None
-        else "account_limited" if not account_open
-        else "account_" + user.status.lower() if user.status != AccountStatus.ACTIVE
-        else "wrong_password" if not verified
+        "unknown_tenant"
+        if tenant is None
+        else "unknown_user"
+        if user is None
+        else "account_limited"
+        if not account_open
+        else "account_" + user.status.lower()
+        if user.status != AccountStatus.ACTIVE
+        else "wrong_password"
+        if not verified
         else None
     )
     if reason is not None:
@@ -110,8 +122,14 @@ async def login(work: Work, *, tenant_slug: str, identifier: str, password: str,
     stage = await sessions.login_stage(db, user, tenant)
     token, _ = await sessions.start(db, user=user, tenant=tenant, meta=meta, stage=stage)
     audit.record(
-        db, tenant_id=tenant.id, action=actions.LOGIN_SUCCEEDED, meta=meta, actor_id=user.id,
-        target_type="user", target_id=user.id, changes={"stage": {"new": stage}},
+        db,
+        tenant_id=tenant.id,
+        action=actions.LOGIN_SUCCEEDED,
+        meta=meta,
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        changes={"stage": {"new": stage}},
     )
     await db.flush()
     LOGINS.labels(_STAGE_OUTCOMES[stage]).inc()
@@ -120,9 +138,14 @@ async def login(work: Work, *, tenant_slug: str, identifier: str, password: str,
 
 def _audit_failure(work: Work, tenant: Tenant, user: User | None, reason: str) -> None:
     # The identifier someone typed is not stored: it may be a mistyped password.
-    audit.record_failure(work, 
-        tenant_id=tenant.id, action=actions.LOGIN_FAILED, actor_type=ActorType.ANONYMOUS,
-        target_type="user" if user else None, target_id=user.id if user else None, changes={"reason": {"new": reason}},
+    audit.record_failure(
+        work,
+        tenant_id=tenant.id,
+        action=actions.LOGIN_FAILED,
+        actor_type=ActorType.ANONYMOUS,
+        target_type="user" if user else None,
+        target_id=user.id if user else None,
+        changes={"reason": {"new": reason}},
     )
 
 
@@ -138,7 +161,9 @@ async def current_user(db: AsyncSession, actor: Actor) -> User:
 
 
 async def _user_and_tenant(db: AsyncSession, actor: Actor) -> tuple[User, Tenant]:
-    user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True}, populate_existing=True)
+    user = await db.get(
+        User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True}, populate_existing=True
+    )
     assert user is not None
     return user, await tenants.get(db, actor.tenant_id)
 
@@ -147,21 +172,40 @@ async def change_password(work: Work, session: SessionInfo, *, current_password:
     """Returns the new token of the current session; every other session is revoked."""
     db, meta = work.db, work.meta
     await confirm_password(
-        work, await current_user(db, session.actor), current_password,
-        field="input.currentPassword", failed_action=actions.PASSWORD_CHANGE_FAILED,
+        work,
+        await current_user(db, session.actor),
+        current_password,
+        field="input.currentPassword",
+        failed_action=actions.PASSWORD_CHANGE_FAILED,
     )
     user, tenant = await _user_and_tenant(db, session.actor)
     user.password_hash = await passwords.hash_new_password(
-        new_password, username=user.username, email=user.email, tenant_words=[tenant.slug, tenant.name], field="input.newPassword"
+        new_password,
+        username=user.username,
+        email=user.email,
+        tenant_words=[tenant.slug, tenant.name],
+        field="input.newPassword",
     )
     user.updated_at = clock.now()
     await tokens.revoke(db, user, *CREDENTIAL_LINKS)
     revoked = await sessions.revoke(
-        db, tenant_id=user.tenant_id, user_id=user.id, meta=meta, actor=session.actor, reason="password_changed", keep=session.session_id
+        db,
+        tenant_id=user.tenant_id,
+        user_id=user.id,
+        meta=meta,
+        actor=session.actor,
+        reason="password_changed",
+        keep=session.session_id,
     )
     audit.record(
-        db, tenant_id=tenant.id, action=actions.PASSWORD_CHANGED, meta=meta, actor=session.actor, target_type="user",
-        target_id=user.id, changes={"password": {"changed": True}, "sessions_revoked": {"new": len(revoked)}},
+        db,
+        tenant_id=tenant.id,
+        action=actions.PASSWORD_CHANGED,
+        meta=meta,
+        actor=session.actor,
+        target_type="user",
+        target_id=user.id,
+        changes={"password": {"changed": True}, "sessions_revoked": {"new": len(revoked)}},
     )
     token = await sessions.rotate(db, session, user=user, tenant=tenant, meta=meta)
     await db.flush()
@@ -179,7 +223,7 @@ async def request_password_reset(work: Work, *, tenant_slug: str, email: str) ->
     if tenant is None or address is None:
         return
     user = (
-        await db.execute(select(User).where(User.tenant_id == tenant.id, func.lower(User.email) == address))
+        await db.execute(select(User).where(col(User.tenant_id) == tenant.id, func.lower(col(User.email)) == address))
     ).scalar_one_or_none()
     if user is None or user.status != AccountStatus.ACTIVE:
         return
@@ -188,9 +232,21 @@ async def request_password_reset(work: Work, *, tenant_slug: str, email: str) ->
         return
     token = await tokens.issue(db, user, TokenKind.PASSWORD_RESET, RESET_VALID)
     link = f"{work.settings.app_url}/reset-password?token={quote(token)}"
-    await queue_email(db, work.settings, templates.password_reset(to=user.email, tenant_name=tenant.name, link=link), subject_id=user.id)
-    audit.record(db, tenant_id=tenant.id, action=actions.PASSWORD_RESET_REQUESTED, meta=meta, actor_type=ActorType.ANONYMOUS,
-                 target_type="user", target_id=user.id)
+    await queue_email(
+        db,
+        work.settings,
+        templates.password_reset(to=user.email, tenant_name=tenant.name, link=link),
+        subject_id=user.id,
+    )
+    audit.record(
+        db,
+        tenant_id=tenant.id,
+        action=actions.PASSWORD_RESET_REQUESTED,
+        meta=meta,
+        actor_type=ActorType.ANONYMOUS,
+        target_type="user",
+        target_id=user.id,
+    )
     await db.flush()
 
 
@@ -198,19 +254,35 @@ async def reset_password(work: Work, *, token: str, new_password: str) -> None:
     """Single use, one hour; sets the password and revokes every session of the account."""
     db, meta = work.db, work.meta
     _, user, tenant = await tokens.take(
-        db, token, TokenKind.PASSWORD_RESET, account_status=AccountStatus.ACTIVE, field="input.token",
+        db,
+        token,
+        TokenKind.PASSWORD_RESET,
+        account_status=AccountStatus.ACTIVE,
+        field="input.token",
         message="This reset link is invalid or has expired.",
     )
     user.password_hash = await passwords.hash_new_password(
-        new_password, username=user.username, email=user.email, tenant_words=[tenant.slug, tenant.name], field="input.newPassword"
+        new_password,
+        username=user.username,
+        email=user.email,
+        tenant_words=[tenant.slug, tenant.name],
+        field="input.newPassword",
     )
     user.email_verified = True  # the link reached this address
     user.updated_at = clock.now()
     await tokens.revoke(db, user, *CREDENTIAL_LINKS)
-    revoked = await sessions.revoke(db, tenant_id=tenant.id, user_id=user.id, meta=meta, actor=None, reason="password_reset")
+    revoked = await sessions.revoke(
+        db, tenant_id=tenant.id, user_id=user.id, meta=meta, actor=None, reason="password_reset"
+    )
     audit.record(
-        db, tenant_id=tenant.id, action=actions.PASSWORD_RESET, meta=meta, actor_id=user.id, target_type="user",
-        target_id=user.id, changes={"password": {"changed": True}, "sessions_revoked": {"new": len(revoked)}},
+        db,
+        tenant_id=tenant.id,
+        action=actions.PASSWORD_RESET,
+        meta=meta,
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        changes={"password": {"changed": True}, "sessions_revoked": {"new": len(revoked)}},
     )
     await db.flush()
 
@@ -227,13 +299,19 @@ async def change_email(work: Work, *, new_email: str, password: str) -> None:
     gets no link."""
     actor, db, settings = work.acting(), work.db, work.settings
     address = validation.email(new_email, "input.newEmail")
-    await confirm_password(work, await current_user(db, actor), password, field="input.password", failed_action=actions.EMAIL_CHANGE_FAILED)
+    await confirm_password(
+        work, await current_user(db, actor), password, field="input.password", failed_action=actions.EMAIL_CHANGE_FAILED
+    )
     await work.attempts.take(work.attempts.limits.email_change, str(actor.user_id))
     user, tenant = await _user_and_tenant(db, actor)
     if address.lower() == user.email.lower():
         raise UserFailure.of(ErrorCode.INVALID_INPUT, "This is already your address.", "input.newEmail")
     taken = await db.execute(
-        select(User.id).where(User.tenant_id == user.tenant_id, func.lower(User.email) == address.lower(), User.id != user.id)
+        select(col(User.id)).where(
+            col(User.tenant_id) == user.tenant_id,
+            func.lower(col(User.email)) == address.lower(),
+            col(User.id) != user.id,
+        )
     )
     holder = taken.scalar_one_or_none()
     if holder is not None:
@@ -241,11 +319,27 @@ async def change_email(work: Work, *, new_email: str, password: str) -> None:
     else:
         token = await tokens.issue(db, user, TokenKind.EMAIL_VERIFICATION, VERIFICATION_VALID, {"new_email": address})
         link = f"{settings.app_url}/verify-email?token={quote(token)}"
-        await queue_email(db, settings, templates.email_verification(to=address, tenant_name=tenant.name, link=link), subject_id=user.id)
-    await queue_email(db, settings, templates.email_change_notice(to=user.email, tenant_name=tenant.name, new_address_hint=_hint(address)), subject_id=user.id)
+        await queue_email(
+            db,
+            settings,
+            templates.email_verification(to=address, tenant_name=tenant.name, link=link),
+            subject_id=user.id,
+        )
+    await queue_email(
+        db,
+        settings,
+        templates.email_change_notice(to=user.email, tenant_name=tenant.name, new_address_hint=_hint(address)),
+        subject_id=user.id,
+    )
     audit.record(
-        db, tenant_id=tenant.id, action=actions.EMAIL_CHANGE_REQUESTED, meta=work.meta, actor=actor, target_type="user",
-        target_id=user.id, changes={"new_email": {"changed": True}},
+        db,
+        tenant_id=tenant.id,
+        action=actions.EMAIL_CHANGE_REQUESTED,
+        meta=work.meta,
+        actor=actor,
+        target_type="user",
+        target_id=user.id,
+        changes={"new_email": {"changed": True}},
     )
     await db.flush()
 
@@ -253,20 +347,36 @@ async def change_email(work: Work, *, new_email: str, password: str) -> None:
 async def verify_email(work: Work, *, token: str) -> None:
     db = work.db
     row, user, tenant = await tokens.take(
-        db, token, TokenKind.EMAIL_VERIFICATION, account_status=AccountStatus.ACTIVE, field="token",
+        db,
+        token,
+        TokenKind.EMAIL_VERIFICATION,
+        account_status=AccountStatus.ACTIVE,
+        field="token",
         message="This confirmation link is invalid or has expired.",
     )
     address = (row.data or {}).get("new_email", "")
     taken = await db.execute(
-        select(User.id).where(User.tenant_id == user.tenant_id, func.lower(User.email) == address.lower(), User.id != user.id)
+        select(col(User.id)).where(
+            col(User.tenant_id) == user.tenant_id,
+            func.lower(col(User.email)) == address.lower(),
+            col(User.id) != user.id,
+        )
     )
     if not address or taken.first():
-        raise UserFailure.of(ErrorCode.DUPLICATE, "Another account of your organisation now uses this address.", "token")
+        raise UserFailure.of(
+            ErrorCode.DUPLICATE, "Another account of your organisation now uses this address.", "token"
+        )
     user.email, user.email_verified, user.updated_at = address, True, clock.now()
     await tokens.revoke(db, user, *CREDENTIAL_LINKS)
     audit.record(
-        db, tenant_id=tenant.id, action=actions.EMAIL_CHANGED, meta=work.meta, actor_id=user.id, target_type="user",
-        target_id=user.id, changes={"email": {"changed": True}, "email_verified": {"new": True}},
+        db,
+        tenant_id=tenant.id,
+        action=actions.EMAIL_CHANGED,
+        meta=work.meta,
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        changes={"email": {"changed": True}, "email_verified": {"new": True}},
     )
     await db.flush()
 
@@ -276,8 +386,8 @@ async def purge_expired_tokens(db: AsyncSession) -> dict[uuid.UUID, int]:
     cutoff = clock.now() - timedelta(days=1)
     result = await db.execute(
         delete(AccountToken)
-        .where(or_(AccountToken.expires_at < cutoff, AccountToken.used_at < cutoff))  # type: ignore[arg-type, operator]
-        .returning(AccountToken.tenant_id)
+        .where(or_(col(AccountToken.expires_at) < cutoff, col(AccountToken.used_at) < cutoff))
+        .returning(col(AccountToken.tenant_id))
     )
     counts: dict[uuid.UUID, int] = {}
     for row in result:

@@ -12,11 +12,12 @@ from strawberry import UNSET as GQL_UNSET
 
 from api.accounts import tenants, users
 from api.graphql.mutations import ADMIN, mutation
-from api.graphql.types import AccountStatus, Connection, Info, OkPayload, Payload, Role
+from api.graphql.types import Connection, Info, OkPayload, Payload
 from api.security.sessions import UserSnapshot
 from api.values import UNSET
 from api.work import Work
 from db import models
+from db.enums import AccountStatus, Role
 
 
 def given(value: Any) -> Any:
@@ -29,7 +30,9 @@ class TenantType:
     id: strawberry.ID
     slug: str
     name: str
-    seat_limit: int | None = strawberry.field(description="Licensed number of active or invited accounts; null means unlimited.")
+    seat_limit: int | None = strawberry.field(
+        description="Licensed number of active or invited accounts; null means unlimited."
+    )
     require_mfa: bool
     session_idle_timeout_minutes: int
     session_absolute_timeout_hours: int
@@ -46,10 +49,16 @@ class TenantType:
     @classmethod
     def of(cls, t: models.Tenant) -> TenantType:
         return cls(
-            id=strawberry.ID(str(t.id)), slug=t.slug, name=t.name, seat_limit=t.seat_limit, require_mfa=t.require_mfa,
+            id=strawberry.ID(str(t.id)),
+            slug=t.slug,
+            name=t.name,
+            seat_limit=t.seat_limit,
+            require_mfa=t.require_mfa,
             session_idle_timeout_minutes=t.session_idle_timeout_minutes,
             session_absolute_timeout_hours=t.session_absolute_timeout_hours,
-            inactive_account_retention_days=t.inactive_account_retention_days, created_at=t.created_at, model_id=t.id,
+            inactive_account_retention_days=t.inactive_account_retention_days,
+            created_at=t.created_at,
+            model_id=t.id,
         )
 
 
@@ -59,8 +68,8 @@ class UserType:
     username: str
     email: str
     display_name: str | None
-    role: Role  # type: ignore[valid-type]
-    status: AccountStatus  # type: ignore[valid-type]
+    role: Role
+    status: AccountStatus
     email_verified: bool
     mfa_enabled: bool
     created_at: datetime
@@ -69,9 +78,16 @@ class UserType:
     @classmethod
     def of(cls, u: models.User | UserSnapshot) -> UserType:
         return cls(
-            id=strawberry.ID(str(u.id)), username=u.username, email=u.email, display_name=u.display_name,
-            role=u.role, status=u.status, email_verified=u.email_verified,
-            mfa_enabled=u.mfa_enabled, created_at=u.created_at, last_login_at=u.last_login_at,
+            id=strawberry.ID(str(u.id)),
+            username=u.username,
+            email=u.email,
+            display_name=u.display_name,
+            role=u.role,
+            status=u.status,
+            email_verified=u.email_verified,
+            mfa_enabled=u.mfa_enabled,
+            created_at=u.created_at,
+            last_login_at=u.last_login_at,
         )
 
 
@@ -92,17 +108,19 @@ class TenantPayload(Payload):
 
 @strawberry.input
 class AddUserInput:
-    username: str = strawberry.field(description="Chosen by the administrator; need not be a real name. Unique within the tenant, case-insensitive.")
+    username: str = strawberry.field(
+        description="Chosen by the administrator; need not be a real name. Unique within the tenant, case-insensitive."
+    )
     email: str
-    role: Role = Role.MEMBER  # type: ignore[valid-type]
+    role: Role = Role.MEMBER
     display_name: str | None = None
 
 
 @strawberry.input
 class UpdateUserInput:
     id: strawberry.ID
-    role: Role | None = GQL_UNSET  # type: ignore[valid-type]
-    status: AccountStatus | None = GQL_UNSET  # type: ignore[valid-type]
+    role: Role | None = GQL_UNSET
+    status: AccountStatus | None = GQL_UNSET
     display_name: str | None = GQL_UNSET
 
 
@@ -130,11 +148,13 @@ class AccountsQuery:
         first: int | None = 50,
         after: str | None = None,
         search: str | None = None,
-        role: Role | None = None,  # type: ignore[valid-type]
-        status: AccountStatus | None = None,  # type: ignore[valid-type]
+        role: Role | None = None,
+        status: AccountStatus | None = None,
     ) -> UserConnection:
         page = await info.context.read(
-            lambda work: users.list_page(work, first=50 if first is None else first, after=after, search=search, role=role, status=status)
+            lambda work: users.list_page(
+                work, first=50 if first is None else first, after=after, search=search, role=role, status=status
+            )
         )
         connection = Connection.page([UserType.of(u) for u in page.users], page.cursors, page.has_next_page)
         return UserConnection(edges=connection.edges, page_info=connection.page_info, total_count=page.total_count)
@@ -147,15 +167,25 @@ class AccountsQuery:
 
 @strawberry.type
 class AccountsMutation:
-    @mutation(UserPayload, caller=ADMIN, description="Creates an INVITED account and emails an invitation link. Fails with SEAT_LIMIT_REACHED past the licence.")
+    @mutation(
+        UserPayload,
+        caller=ADMIN,
+        description="Creates an INVITED account and emails an invitation link. Fails with SEAT_LIMIT_REACHED past the licence.",
+    )
     async def add_user(self, work: Work, input: AddUserInput) -> UserPayload:
-        user = await users.add(work, username=input.username, email=input.email, role=input.role, display_name=input.display_name)
+        user = await users.add(
+            work, username=input.username, email=input.email, role=input.role, display_name=input.display_name
+        )
         return UserPayload(user=UserType.of(user))
 
     @mutation(UserPayload, caller=ADMIN)
     async def update_user(self, work: Work, input: UpdateUserInput) -> UserPayload:
         user = await users.update(
-            work, user_id=input.id, role=given(input.role), status=given(input.status), display_name=given(input.display_name)
+            work,
+            user_id=input.id,
+            role=given(input.role),
+            status=given(input.status),
+            display_name=given(input.display_name),
         )
         return UserPayload(user=UserType.of(user))
 
@@ -167,7 +197,9 @@ class AccountsMutation:
     @mutation(TenantPayload, caller=ADMIN)
     async def update_tenant_settings(self, work: Work, input: UpdateTenantSettingsInput) -> TenantPayload:
         tenant = await tenants.update_settings(
-            work, name=given(input.name), require_mfa=given(input.require_mfa),
+            work,
+            name=given(input.name),
+            require_mfa=given(input.require_mfa),
             session_idle_timeout_minutes=given(input.session_idle_timeout_minutes),
             session_absolute_timeout_hours=given(input.session_absolute_timeout_hours),
             inactive_account_retention_days=given(input.inactive_account_retention_days),

@@ -49,7 +49,9 @@ class LoginPayload(Payload):
 def login_payload(stage: SessionStage, user: models.User, tenant: models.Tenant) -> LoginPayload:
     """The viewer is shown only for a full session; the others can do one thing each."""
     status = STAGE_STATUS[stage]
-    return LoginPayload(status=status, viewer=Viewer.of_account(user, tenant) if status is LoginStatus.SUCCESS else None)
+    return LoginPayload(
+        status=status, viewer=Viewer.of_account(user, tenant) if status is LoginStatus.SUCCESS else None
+    )
 
 
 @strawberry.type
@@ -100,27 +102,42 @@ class AuthQuery:
 
 @strawberry.type
 class AuthMutation:
-    @mutation(LoginPayload, caller=ANYONE, description="Starts a session. Sets the session cookie and returns the token nowhere else.")
+    @mutation(
+        LoginPayload,
+        caller=ANYONE,
+        description="Starts a session. Sets the session cookie and returns the token nowhere else.",
+    )
     async def login(self, work: Work, ctx: Context, input: LoginInput) -> LoginPayload:
         done = await service.login(
-            work, tenant_slug=input.tenant, identifier=input.identifier, password=input.password,
+            work,
+            tenant_slug=input.tenant,
+            identifier=input.identifier,
+            password=input.password,
             previous_token=ctx.credentials.token,
         )
         ctx.set_session_cookie(done.session_token)
         return login_payload(done.stage, done.user, done.tenant)
 
-    @mutation(None, caller=ANYONE, description="Ends the current session and clears the cookie. True even without a session.")
+    @mutation(
+        None, caller=ANYONE, description="Ends the current session and clears the cookie. True even without a session."
+    )
     async def logout(self, work: Work, ctx: Context) -> bool:
         await service.logout(work, ctx.credentials.token)
         ctx.clear_session_cookie()
         return True
 
-    @mutation(OkPayload, caller=ANYONE, description="Always ok, whether or not the address exists; sends a reset link when it does.")
+    @mutation(
+        OkPayload,
+        caller=ANYONE,
+        description="Always ok, whether or not the address exists; sends a reset link when it does.",
+    )
     async def request_password_reset(self, work: Work, input: RequestPasswordResetInput) -> OkPayload:
         await service.request_password_reset(work, tenant_slug=input.tenant, email=input.email)
         return OkPayload(ok=True)
 
-    @mutation(OkPayload, caller=ANYONE, description="Single-use token from the email; revokes every session of the account.")
+    @mutation(
+        OkPayload, caller=ANYONE, description="Single-use token from the email; revokes every session of the account."
+    )
     async def reset_password(self, work: Work, input: ResetPasswordInput) -> OkPayload:
         await service.reset_password(work, token=input.token, new_password=input.new_password)
         return OkPayload(ok=True)
@@ -154,8 +171,13 @@ class AuthMutation:
     async def revoke_other_sessions(self, work: Work) -> RevokeSessionsPayload:
         actor = work.acting()
         revoked = await sessions.revoke(
-            work.db, tenant_id=actor.tenant_id, user_id=actor.user_id, meta=work.meta, actor=actor,
-            reason="revoked_by_user", keep=actor.session_id,
+            work.db,
+            tenant_id=actor.tenant_id,
+            user_id=actor.user_id,
+            meta=work.meta,
+            actor=actor,
+            reason="revoked_by_user",
+            keep=actor.session_id,
         )
         return RevokeSessionsPayload(revoked_count=len(revoked))
 
@@ -163,7 +185,11 @@ class AuthMutation:
     async def revoke_user_sessions(self, work: Work, id: strawberry.ID) -> RevokeSessionsPayload:
         return RevokeSessionsPayload(revoked_count=await users.revoke_sessions(work, user_id=id))
 
-    @mutation(LoginPayload, caller=ANYONE, description="Single-use token from the invitation email: sets the password, verifies the email, logs in.")
+    @mutation(
+        LoginPayload,
+        caller=ANYONE,
+        description="Single-use token from the invitation email: sets the password, verifies the email, logs in.",
+    )
     async def accept_invitation(self, work: Work, ctx: Context, input: AcceptInvitationInput) -> LoginPayload:
         accepted = await invitations.accept(work, token=input.token, password=input.password)
         ctx.set_session_cookie(accepted.session_token)

@@ -40,7 +40,7 @@ class Context:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _db: UnitOfWorkSession | None = None
     _inflight: set[asyncio.Future[Any]] = field(default_factory=set)
-    _session: object = _UNRESOLVED
+    _session: SessionInfo | object | None = _UNRESOLVED
     _response: Response | None = None
 
     @property
@@ -100,9 +100,9 @@ class Context:
     @property
     def session(self) -> SessionInfo | None:
         """The session found by `authenticate` (None when there is none)."""
-        if self._session is _UNRESOLVED:
+        if not isinstance(self._session, SessionInfo | None):
             raise RuntimeError("Context.authenticate() has not run")
-        return self._session  # type: ignore[return-value]
+        return self._session
 
     # --- the cookie -----------------------------------------------------------------
 
@@ -131,11 +131,19 @@ class Context:
     def set_session_cookie(self, token: str) -> None:
         # No Max-Age or Expires: the cookie ends with the browser; the server enforces timeouts.
         self.response.set_cookie(
-            self.settings.session_cookie_name, token, path="/", secure=bool(self.settings.cookie_secure), httponly=True,
+            self.settings.session_cookie_name,
+            token,
+            path="/",
+            secure=bool(self.settings.cookie_secure),
+            httponly=True,
             samesite="lax",
         )
 
     def clear_session_cookie(self) -> None:
         self.response.delete_cookie(
-            self.settings.session_cookie_name, path="/", secure=bool(self.settings.cookie_secure), httponly=True, samesite="lax"
+            self.settings.session_cookie_name,
+            path="/",
+            secure=bool(self.settings.cookie_secure),
+            httponly=True,
+            samesite="lax",
         )

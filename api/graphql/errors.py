@@ -35,7 +35,9 @@ def _is_bad_value(original: BaseException) -> bool:
 
 def is_expected(error: GraphQLError) -> bool:
     original = error.original_error
-    return original is None or isinstance(original, GraphQLError) or type(original) in _EXPECTED or _is_bad_value(original)
+    return (
+        original is None or isinstance(original, GraphQLError) or type(original) in _EXPECTED or _is_bad_value(original)
+    )
 
 
 def internal_error(request_id: str) -> dict[str, Any]:
@@ -55,7 +57,7 @@ def format_error(error: GraphQLError, request_id: str, *, suggestions: bool = Tr
     if original is None or isinstance(original, GraphQLError):
         # Syntax, validation, variable coercion, depth/alias/token limits.
         out["message"] = error.message if suggestions else _SUGGESTION.sub("", error.message)
-        extensions = {"code": "BAD_USER_INPUT"}
+        extensions: dict[str, Any] = {"code": "BAD_USER_INPUT"}
     elif _is_bad_value(original):
         out["message"] = BAD_VALUE_MESSAGE
         extensions = {"code": "BAD_USER_INPUT"}
@@ -64,7 +66,7 @@ def format_error(error: GraphQLError, request_id: str, *, suggestions: bool = Tr
         out["message"] = message or str(original)
         extensions = {"code": code}
         if isinstance(original, RateLimited):
-            extensions["retryAfter"] = original.retry_after  # type: ignore[assignment]
+            extensions["retryAfter"] = original.retry_after
     else:
         masked = internal_error(request_id)
         out["message"], extensions = masked["message"], masked["extensions"]

@@ -9,6 +9,7 @@ this path."""
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from api.graphql import limits
 from api.graphql.errors import log_unexpected
 from api.graphql.plans import NeedsGraphQLCore, Plan, compile_plan, execute_plan
+
+log = logging.getLogger("api.graphql")
 
 MAX_TOKENS = 3000
 MAX_QUERY_LENGTH = 100_000
@@ -98,8 +101,13 @@ def contains_nul(value: Any) -> bool:
 
 
 class Executor:
-    def __init__(self, schema: GraphQLSchema, *, introspection: bool) -> None:
+    def __init__(self, schema: GraphQLSchema, *, introspection: bool, plans: bool = True) -> None:
         self.schema = schema
+        # Execution plans rely on internals of strawberry and graphql-core (bounded to the
+        # versions tested in pyproject.toml). GRAPHQL_PLANS=false turns them off; any plan
+        # that cannot be compiled or run falls back to graphql-core, logged once.
+        self.plans = plans
+        self._plan_failures_logged: set[str] = set()
         self.rules = list(specified_rules)
         if not introspection:
             self.rules.append(NoSchemaIntrospectionCustomRule)
@@ -129,6 +137,21 @@ class Executor:
         self._remember(query, prepared)
         return prepared
 
+    def _compile(self, document: DocumentNode, operation: OperationDefinitionNode) -> Plan | None:
+        if not self.plans:
+            return None
+        try:
+            return compile_plan(self.schema, document, operation)
+        except Exception as error:  # noqa: BLE001 - e.g. a strawberry or graphql-core internal that moved
+            self._log_plan_failure("compile", error)
+            return None
+
+    def _log_plan_failure(self, stage: str, error: Exception) -> None:
+        """Once per process and stage: the fallback keeps answering, the log says why."""
+        if stage not in self._plan_failures_logged:
+            self._plan_failures_logged.add(stage)
+            log.error("execution plans failed to %s; running on graphql-core instead", stage, exc_info=error)
+
     def _remember(self, query: str, prepared: Prepared) -> None:
         if prepared.size > CACHE_BYTES // 8:
             return
@@ -143,7 +166,13 @@ class Executor:
         return self._cached_bytes
 
     async def run(
-        self, query: str, variables: dict[str, Any] | None, operation_name: str | None, context: Any, *, allow_mutations: bool
+        self,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: Any,
+        *,
+        allow_mutations: bool,
     ) -> ExecutionResult:
         prepared = self.prepare(query)
         document = prepared.document
@@ -162,7 +191,7 @@ class Executor:
         if operation_name in prepared.plans:
             plan = prepared.plans[operation_name]
         else:
-            plan = prepared.plans[operation_name] = compile_plan(self.schema, document, operation)
+            plan = prepared.plans[operation_name] = self._compile(document, operation)
         result: ExecutionResult | None = None
         if plan is not None:
             try:
@@ -170,6 +199,9 @@ class Executor:
                 result = outcome if isinstance(outcome, ExecutionResult) else await outcome
             except NeedsGraphQLCore:
                 prepared.plans[operation_name] = None  # a resolver tracks async work: from now on graphql-core
+            except Exception as error:  # noqa: BLE001 - the plan itself broke (resolver errors become field errors)
+                self._log_plan_failure("run", error)
+                prepared.plans[operation_name] = None
         if result is None:
             executed = graphql_execute(
                 self.schema, document, context_value=context, variable_values=variables, operation_name=operation_name

@@ -66,10 +66,7 @@ class _Measure:
             if isinstance(selection, FieldNode):
                 inner, _ = self.selection_set(selection.selection_set)
                 # Introspection does not count for depth, as with strawberry's depth limiter.
-                if selection.name.value.startswith("__"):
-                    depth = 0
-                else:
-                    depth = inner.depth + 1
+                depth = 0 if selection.name.value.startswith("__") else inner.depth + 1
                 total = total.plus(Cost(depth, inner.aliases + (selection.alias is not None), inner.fields + 1))
                 keys[(selection.alias or selection.name).value] += 1
                 continue
@@ -102,13 +99,13 @@ class _Measure:
 
 def _count_spreads(document: DocumentNode) -> int:
     count = 0
-    stack: list[SelectionSetNode] = [d.selection_set for d in document.definitions if hasattr(d, "selection_set")]  # type: ignore[attr-defined]
+    stack: list[SelectionSetNode] = [d.selection_set for d in document.definitions if hasattr(d, "selection_set")]
     while stack:
         for selection in stack.pop().selections:
             if isinstance(selection, FragmentSpreadNode):
                 count += 1
-            elif selection.selection_set is not None:  # type: ignore[union-attr]
-                stack.append(selection.selection_set)  # type: ignore[union-attr]
+            elif isinstance(selection, FieldNode | InlineFragmentNode) and selection.selection_set is not None:
+                stack.append(selection.selection_set)
     return count
 
 
@@ -133,5 +130,7 @@ def check(document: DocumentNode) -> list[GraphQLError]:
         if cost.fields > MAX_FIELDS:
             errors.append(GraphQLError(f"{name} selects more than {MAX_FIELDS} fields.", operation))
     if measure.repeated_key is not None:
-        errors.append(GraphQLError(f"'{measure.repeated_key}' is selected more than {MAX_SAME_KEY} times in one selection set."))
+        errors.append(
+            GraphQLError(f"'{measure.repeated_key}' is selected more than {MAX_SAME_KEY} times in one selection set.")
+        )
     return errors

@@ -43,7 +43,11 @@ class DisableTotpInput:
 
 @strawberry.type
 class MfaMutation:
-    @mutation(LoginPayload, caller=PENDING_SECOND_FACTOR, description="Completes an MFA_REQUIRED login with a TOTP or recovery code.")
+    @mutation(
+        LoginPayload,
+        caller=PENDING_SECOND_FACTOR,
+        description="Completes an MFA_REQUIRED login with a TOTP or recovery code.",
+    )
     async def verify_mfa(self, work: Work, ctx: Context, input: VerifyMfaInput) -> LoginPayload:
         assert ctx.session is not None
         done = await mfa.verify(work, ctx.session, code=input.code)
@@ -65,14 +69,20 @@ class MfaMutation:
 
     @mutation(RecoveryCodesPayload, caller=USER)
     async def regenerate_recovery_codes(self, work: Work, input: PasswordInput) -> RecoveryCodesPayload:
-        return RecoveryCodesPayload(recovery_codes=await mfa.regenerate_recovery_codes(work, password=input.password, code=input.code))
+        return RecoveryCodesPayload(
+            recovery_codes=await mfa.regenerate_recovery_codes(work, password=input.password, code=input.code)
+        )
 
     @mutation(OkPayload, caller=USER)
     async def disable_totp(self, work: Work, input: DisableTotpInput) -> OkPayload:
         await mfa.disable(work, password=input.password, code=input.code)
         return OkPayload(ok=True)
 
-    @mutation(OkPayload, caller=ADMIN, description="For a user who lost their authenticator: removes TOTP and recovery codes, revokes sessions.")
+    @mutation(
+        OkPayload,
+        caller=ADMIN,
+        description="For a user who lost their authenticator: removes TOTP and recovery codes, revokes sessions.",
+    )
     async def reset_user_mfa(self, work: Work, id: strawberry.ID) -> OkPayload:
         await mfa.reset_for_user(work, user_id=id)
         return OkPayload(ok=True)

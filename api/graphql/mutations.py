@@ -17,7 +17,7 @@ import logging
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import strawberry
 from sqlalchemy.exc import DBAPIError
@@ -68,7 +68,9 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
 
 
-async def unit_of_work(ctx: Context, actor: Actor | None, payload: type[Payload] | None, run: Callable[[Work], Awaitable[P]]) -> P:
+async def unit_of_work(
+    ctx: Context, actor: Actor | None, payload: type[Payload] | None, run: Callable[[Work], Awaitable[P]]
+) -> P:
     """Run `run` in one transaction on the request's session (see the module's doc)."""
     async with ctx.lock:
         db = ctx.db()
@@ -83,7 +85,7 @@ async def unit_of_work(ctx: Context, actor: Actor | None, payload: type[Payload]
                 await db.rollback()
                 if payload is None:
                     raise
-                return payload(errors=[UserError.from_problem(p) for p in failure.problems])  # type: ignore[return-value]
+                return cast(P, payload(errors=[UserError.from_problem(p) for p in failure.problems]))
             except DBAPIError as error:
                 await db.rollback()
                 if not is_transient(error) or attempt == ATTEMPTS:
@@ -109,8 +111,11 @@ def mutation(
         hints = typing.get_type_hints(resolver)
         signature = inspect.signature(resolver)
         injected = {name for name in ("work", "ctx") if name in signature.parameters}
-        arguments = [p.replace(annotation=hints.get(n, p.annotation)) for n, p in signature.parameters.items()
-                     if n not in injected and n != "self"]
+        arguments = [
+            p.replace(annotation=hints.get(n, p.annotation))
+            for n, p in signature.parameters.items()
+            if n not in injected and n != "self"
+        ]
 
         @functools.wraps(resolver)
         async def field(self: Any, info: Info, **kwargs: Any) -> Any:
@@ -123,7 +128,7 @@ def mutation(
 
         self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
         info_parameter = inspect.Parameter("info", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Info)
-        field.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        field.__signature__ = signature.replace(  # type: ignore[attr-defined]  # what strawberry reads
             parameters=[self_parameter, info_parameter, *arguments], return_annotation=hints["return"]
         )
         field.__annotations__ = {**{p.name: p.annotation for p in arguments}, "info": Info, "return": hints["return"]}

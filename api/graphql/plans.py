@@ -110,7 +110,9 @@ class _Unsupported(Exception):
     pass
 
 
-def _plan_selections(schema: GraphQLSchema, parent: GraphQLObjectType, selections: Iterable[Any]) -> tuple[FieldPlan, ...]:
+def _plan_selections(
+    schema: GraphQLSchema, parent: GraphQLObjectType, selections: Iterable[Any]
+) -> tuple[FieldPlan, ...]:
     plans: list[FieldPlan] = []
     keys: set[str] = set()
     for node in selections:
@@ -191,8 +193,8 @@ def _direct(schema: GraphQLSchema, field: Any) -> Callable[..., Any] | None:
     source_names = [p.name for p in (resolver.root_parameter, resolver.parent_parameter) if p is not None]
     info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
 
-    def direct(source: Any, info: GraphQLResolveInfo) -> Any:
-        kwargs = {name: source for name in source_names}
+    def direct(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
+        kwargs = dict.fromkeys(source_names, source)
         if info_name is not None:
             kwargs[info_name] = info_class(_raw_info=info, _field=field)
         return call(source, **kwargs) if passes_self else call(**kwargs)
@@ -208,9 +210,9 @@ def _shape(schema: GraphQLSchema, type_: GraphQLOutputType, node: FieldNode) -> 
     if is_leaf_type(type_):
         if node.selection_set is not None:
             raise _Unsupported()
-        return Shape(_LEAF, leaf=type_)  # type: ignore[arg-type]
-    if is_object_type(type_) and node.selection_set is not None and type_.is_type_of is None:  # type: ignore[union-attr]
-        fields = _plan_selections(schema, type_, node.selection_set.selections)  # type: ignore[arg-type]
+        return Shape(_LEAF, leaf=type_)
+    if is_object_type(type_) and node.selection_set is not None and type_.is_type_of is None:
+        fields = _plan_selections(schema, type_, node.selection_set.selections)
         return Shape(_OBJECT, fields=fields)
     raise _Unsupported()  # interfaces and unions: graphql-core resolves the runtime type
 
@@ -251,7 +253,7 @@ class _Run:
     nullable ancestor, cancels the work still pending under it and discards later
     errors from there."""
 
-    __slots__ = ("schema", "plan", "context", "variables", "errors", "nulled")
+    __slots__ = ("context", "errors", "nulled", "plan", "schema", "variables")
 
     def __init__(self, schema: GraphQLSchema, plan: Plan, context: Any, variables: VariableValues) -> None:
         self.schema = schema
@@ -279,7 +281,8 @@ class _Run:
     def field(self, f: FieldPlan, source: Any, path: Path) -> Any:
         try:
             if f.takes_info:
-                args = f.args if f.args is not None else get_argument_values(f.field, f.nodes[0], self.variables)  # type: ignore[arg-type]
+                assert f.field is not None  # a field that takes info is a schema field, not __typename
+                args = f.args if f.args is not None else get_argument_values(f.field, f.nodes[0], self.variables)
                 value = f.resolve(source, self.info(f, path), **args)
             else:
                 value = f.resolve(source, None)
@@ -291,7 +294,7 @@ class _Run:
             return completed
         except NeedsGraphQLCore:
             raise
-        except Exception as raw:
+        except Exception as raw:  # noqa: BLE001 - any resolver error becomes the field's located error, as in graphql-core
             return self.fail(raw, f, f.shape, path)
 
     async def await_field(self, f: FieldPlan, shape: Shape, value: Any, path: Path) -> Any:
@@ -300,7 +303,7 @@ class _Run:
             return await completed if _pending(completed) else completed
         except NeedsGraphQLCore:
             raise
-        except Exception as raw:
+        except Exception as raw:  # noqa: BLE001 - as above
             return self.fail(raw, f, shape, path)
 
     async def await_completed(self, f: FieldPlan, shape: Shape, completed: Any, path: Path) -> Any:
@@ -308,7 +311,7 @@ class _Run:
             return await completed
         except NeedsGraphQLCore:
             raise
-        except Exception as raw:
+        except Exception as raw:  # noqa: BLE001 - as above
             return self.fail(raw, f, shape, path)
 
     def fail(self, raw: Exception, f: FieldPlan, shape: Shape, path: Path) -> None:
@@ -320,11 +323,11 @@ class _Run:
         position: Path | None = path
         while position is not None:
             if position in self.nulled:
-                return None
+                return
             position = position.prev
         self.nulled.add(path)
         self.errors.append(error)
-        return None
+        return
 
     # --- values -------------------------------------------------------------------
 
@@ -332,7 +335,8 @@ class _Run:
         if isinstance(value, Exception):
             raise value
         if shape.kind == _NON_NULL:
-            completed = self.complete(f, shape.of, value, path)  # type: ignore[arg-type]
+            assert shape.of is not None
+            completed = self.complete(f, shape.of, value, path)
             if _pending(completed):
                 return self.await_non_null(f, completed)
             if completed is None:
@@ -341,9 +345,12 @@ class _Run:
         if value is None or value is Undefined:
             return None
         if shape.kind == _LEAF:
-            coerced = shape.leaf.coerce_output_value(value)  # type: ignore[union-attr]
+            assert shape.leaf is not None
+            coerced = shape.leaf.coerce_output_value(value)
             if coerced is None or coerced is Undefined:
-                raise TypeError(f"Expected `{shape.leaf}.coerce_output_value({inspect_value(value)})` to return non-nullable value.")
+                raise TypeError(
+                    f"Expected `{shape.leaf}.coerce_output_value({inspect_value(value)})` to return non-nullable value."
+                )
             return coerced
         if shape.kind == _OBJECT:
             return self.fields(shape.fields, value, path)
@@ -358,7 +365,8 @@ class _Run:
     def complete_list(self, f: FieldPlan, shape: Shape, value: Any, path: Path) -> Any:
         if not is_iterable(value):
             raise GraphQLError(f"Expected Iterable, but did not find one for field '{f.parent.name}.{f.name}'.")
-        item_shape: Shape = shape.of  # type: ignore[assignment]
+        assert shape.of is not None
+        item_shape: Shape = shape.of
         items: list[Any] = []
         waiting: list[int] = []
         try:
@@ -376,8 +384,9 @@ class _Run:
                     items.append(completed)
                 except NeedsGraphQLCore:
                     raise
-                except Exception as raw:
-                    items.append(self.fail(raw, f, item_shape, item_path))
+                except Exception as raw:  # noqa: BLE001 - as above, for a list item
+                    self.fail(raw, f, item_shape, item_path)
+                    items.append(None)
         except Exception:
             self.settle([items[index] for index in waiting])
             raise
@@ -393,10 +402,23 @@ class _Run:
             _SETTLING.add(future)  # held until done: the loop keeps only weak references
             future.add_done_callback(_SETTLING.discard)
 
-    def info(self, f: FieldPlan, path: Path) -> GraphQLResolveInfo:
+    def info(self, f: FieldPlan, path: Path) -> GraphQLResolveInfo[Any]:
+        assert f.field is not None
         return GraphQLResolveInfo(
-            f.name, f.nodes, f.field.type, f.parent, path, self.schema, {},  # type: ignore[union-attr]  (no fragments in a plan)
-            None, self.plan.operation, self.variables, self.context, is_awaitable, None, _HELPERS,
+            f.name,
+            f.nodes,
+            f.field.type,
+            f.parent,
+            path,
+            self.schema,
+            {},  # no fragments in a plan
+            None,
+            self.plan.operation,
+            self.variables,
+            self.context,
+            is_awaitable,
+            None,
+            _HELPERS,
         )
 
 
@@ -431,5 +453,5 @@ def _needs_core(*args: Any) -> Any:
     raise NeedsGraphQLCore()
 
 
-_HELPERS = GraphQLResolveInfoHelpers(gather=gather_with_cancel, track=_needs_core)
+_HELPERS = GraphQLResolveInfoHelpers(gather=gather_with_cancel, track=_needs_core)  # type: ignore[arg-type]  # takes *awaitables, as graphql-core calls it
 _SETTLING: set[Any] = set()

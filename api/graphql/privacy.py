@@ -12,14 +12,14 @@ from api.accounts import users
 from api.graphql.accounts import UserPayload, UserType, given
 from api.graphql.context import Context
 from api.graphql.mutations import ADMIN, ANYONE, USER, mutation
-from api.graphql.types import Connection, DataRequestKind, DataRequestStatus, Info, LegalBasis, OkPayload, PasswordInput, Payload
+from api.graphql.types import Connection, Info, OkPayload, PasswordInput, Payload
 from api.privacy import consents, erasure, purposes, requests
 from api.privacy.consents import ConsentState, PurposeCount
 from api.settings import Settings
 from api.usecases import data_requests, purpose_revision
 from api.work import Work
 from db import models
-from db.enums import ConsentSource
+from db.enums import ConsentSource, DataRequestKind, DataRequestStatus, LegalBasis
 
 
 @strawberry.type(name="Purpose")
@@ -27,26 +27,43 @@ class PurposeType:
     key: str
     title: str
     description: str
-    legal_basis: LegalBasis  # type: ignore[valid-type]
-    version: int = strawberry.field(description="Bumped when the purpose's text changes materially; consents given under an older version need renewal.")
+    legal_basis: LegalBasis
+    version: int = strawberry.field(
+        description="Bumped when the purpose's text changes materially; consents given under an older version need renewal."
+    )
     active: bool
 
     @classmethod
     def of(cls, p: models.Purpose) -> PurposeType:
-        return cls(key=p.key, title=p.title, description=p.description, legal_basis=p.legal_basis, version=p.version, active=p.active)
+        return cls(
+            key=p.key,
+            title=p.title,
+            description=p.description,
+            legal_basis=p.legal_basis,
+            version=p.version,
+            active=p.active,
+        )
 
 
 @strawberry.type(name="Consent")
 class ConsentType:
     purpose: PurposeType
     granted: bool
-    version: int | None = strawberry.field(description="The purpose version this decision was made under; null when never decided.")
+    version: int | None = strawberry.field(
+        description="The purpose version this decision was made under; null when never decided."
+    )
     needs_renewal: bool
     updated_at: datetime | None
 
     @classmethod
     def of(cls, c: ConsentState) -> ConsentType:
-        return cls(purpose=PurposeType.of(c.purpose), granted=c.granted, version=c.version, needs_renewal=c.needs_renewal, updated_at=c.updated_at)
+        return cls(
+            purpose=PurposeType.of(c.purpose),
+            granted=c.granted,
+            version=c.version,
+            needs_renewal=c.needs_renewal,
+            updated_at=c.updated_at,
+        )
 
 
 @strawberry.type(name="ConsentEvent")
@@ -59,28 +76,45 @@ class ConsentEventType:
 
     @classmethod
     def of(cls, e: models.ConsentEvent) -> ConsentEventType:
-        return cls(purpose_key=e.purpose_key, granted=e.granted, version=e.purpose_version, source=e.source, recorded_at=e.recorded_at)
+        return cls(
+            purpose_key=e.purpose_key,
+            granted=e.granted,
+            version=e.purpose_version,
+            source=e.source,
+            recorded_at=e.recorded_at,
+        )
 
 
 @strawberry.type(name="DataRequest")
 class DataRequestType:
     id: strawberry.ID
-    kind: DataRequestKind  # type: ignore[valid-type]
-    status: DataRequestStatus  # type: ignore[valid-type]
+    kind: DataRequestKind
+    status: DataRequestStatus
     subject_id: strawberry.ID | None = strawberry.field(description="Null once the subject has been erased.")
     requested_at: datetime
     due_at: datetime = strawberry.field(description="Statutory deadline: one month after the request.")
     completed_at: datetime | None
-    download_url: str | None = strawberry.field(description="For a completed EXPORT, to its own subject only: a short-lived link to the archive.")
+    download_url: str | None = strawberry.field(
+        description="For a completed EXPORT, to its own subject only: a short-lived link to the archive."
+    )
     download_expires_at: datetime | None
 
     @classmethod
     def of(cls, r: models.DataRequest, *, viewer_id: uuid.UUID | None, settings: Settings) -> DataRequestType:
-        mine = viewer_id is not None and r.subject_id == viewer_id and requests.download_available(r.kind, r.status, r.download_expires_at)
+        mine = (
+            viewer_id is not None
+            and r.subject_id == viewer_id
+            and requests.download_available(r.kind, r.status, r.download_expires_at)
+        )
         return cls(
-            id=strawberry.ID(str(r.id)), kind=r.kind, status=r.status,
-            subject_id=strawberry.ID(str(r.subject_id)) if r.subject_id else None, requested_at=r.requested_at, due_at=r.due_at,
-            completed_at=r.completed_at, download_url=f"{settings.public_api_url}/exports/{r.id}" if mine else None,
+            id=strawberry.ID(str(r.id)),
+            kind=r.kind,
+            status=r.status,
+            subject_id=strawberry.ID(str(r.subject_id)) if r.subject_id else None,
+            requested_at=r.requested_at,
+            due_at=r.due_at,
+            completed_at=r.completed_at,
+            download_url=f"{settings.public_api_url}/exports/{r.id}" if mine else None,
             download_expires_at=r.download_expires_at if mine else None,
         )
 
@@ -113,8 +147,10 @@ class PurposeInput:
     key: str
     title: str
     description: str
-    legal_basis: LegalBasis  # type: ignore[valid-type]
-    bump_version: bool = strawberry.field(default=False, description="Set when the change is material: version goes up and earlier consents need renewal.")
+    legal_basis: LegalBasis
+    bump_version: bool = strawberry.field(
+        default=False, description="Set when the change is material: version goes up and earlier consents need renewal."
+    )
 
 
 @strawberry.type
@@ -140,11 +176,20 @@ class PrivacyQuery:
 
     @strawberry.field(description="ADMIN or OWNER.")
     async def data_requests(
-        self, info: Info, first: int | None = 50, after: str | None = None, status: DataRequestStatus | None = None  # type: ignore[valid-type]
+        self,
+        info: Info,
+        first: int | None = 50,
+        after: str | None = None,
+        status: DataRequestStatus | None = None,
     ) -> Connection[DataRequestType]:
-        page = await info.context.read(lambda work: requests.list_page(work, first=50 if first is None else first, after=after, status=status))
+        page = await info.context.read(
+            lambda work: requests.list_page(work, first=50 if first is None else first, after=after, status=status)
+        )
         viewer = info.context.session
-        nodes = [DataRequestType.of(r, viewer_id=viewer.user_id if viewer else None, settings=info.context.settings) for r in page.requests]
+        nodes = [
+            DataRequestType.of(r, viewer_id=viewer.user_id if viewer else None, settings=info.context.settings)
+            for r in page.requests
+        ]
         return Connection.page(nodes, page.cursors, page.has_next_page)
 
     @strawberry.field(description="ADMIN or OWNER.")
@@ -154,7 +199,11 @@ class PrivacyQuery:
 
 @strawberry.type
 class PrivacyMutation:
-    @mutation(OkPayload, caller=ANYONE, description="The unsubscribe link in a marketing or renewal email: withdraws that one consent without logging in.")
+    @mutation(
+        OkPayload,
+        caller=ANYONE,
+        description="The unsubscribe link in a marketing or renewal email: withdraws that one consent without logging in.",
+    )
     async def withdraw_consent_by_token(self, work: Work, token: str) -> OkPayload:
         await consents.withdraw_by_token(work, token=token)
         return OkPayload(ok=True)
@@ -164,7 +213,9 @@ class PrivacyMutation:
         user = await users.update_own_profile(work, display_name=given(input.display_name))
         return UserPayload(user=UserType.of(user))
 
-    @mutation(ConsentsPayload, caller=USER, description="Records each decision with its purpose version, source, time and IP.")
+    @mutation(
+        ConsentsPayload, caller=USER, description="Records each decision with its purpose version, source, time and IP."
+    )
     async def set_consents(self, work: Work, ctx: Context, input: list[ConsentDecisionInput]) -> ConsentsPayload:
         source = ConsentSource.API if ctx.credentials.source == "bearer" else ConsentSource.WEB
         state = await consents.decide(work, [(d.purpose_key, d.granted) for d in input], source=source)
@@ -173,9 +224,15 @@ class PrivacyMutation:
     @mutation(DataRequestPayload, caller=USER)
     async def request_data_export(self, work: Work) -> DataRequestPayload:
         request = await requests.request_own_export(work)
-        return DataRequestPayload(data_request=DataRequestType.of(request, viewer_id=work.acting().user_id, settings=work.settings))
+        return DataRequestPayload(
+            data_request=DataRequestType.of(request, viewer_id=work.acting().user_id, settings=work.settings)
+        )
 
-    @mutation(OkPayload, caller=USER, description="Erases the account at once: profile, sessions, 2FA, consents; audit events keep only the bare account id.")
+    @mutation(
+        OkPayload,
+        caller=USER,
+        description="Erases the account at once: profile, sessions, 2FA, consents; audit events keep only the bare account id.",
+    )
     async def delete_account(self, work: Work, ctx: Context, input: PasswordInput) -> OkPayload:
         await erasure.delete_own_account(work, password=input.password)
         ctx.clear_session_cookie()
@@ -189,7 +246,11 @@ class PrivacyMutation:
     @mutation(PurposePayload, caller=ADMIN)
     async def upsert_purpose(self, work: Work, input: PurposeInput) -> PurposePayload:
         purpose = await purpose_revision.upsert_purpose(
-            work, key=input.key, title=input.title, description=input.description, legal_basis=input.legal_basis,
+            work,
+            key=input.key,
+            title=input.title,
+            description=input.description,
+            legal_basis=input.legal_basis,
             bump_version=input.bump_version,
         )
         return PurposePayload(purpose=PurposeType.of(purpose))
@@ -198,7 +259,15 @@ class PrivacyMutation:
     async def archive_purpose(self, work: Work, key: str) -> PurposePayload:
         return PurposePayload(purpose=PurposeType.of(await purposes.archive(work, key=key)))
 
-    @mutation(DataRequestPayload, caller=ADMIN, description="An administrator fulfils a subject's request received outside the API.")
-    async def create_data_request(self, work: Work, user_id: strawberry.ID, kind: DataRequestKind) -> DataRequestPayload:  # type: ignore[valid-type]
+    @mutation(
+        DataRequestPayload,
+        caller=ADMIN,
+        description="An administrator fulfils a subject's request received outside the API.",
+    )
+    async def create_data_request(
+        self, work: Work, user_id: strawberry.ID, kind: DataRequestKind
+    ) -> DataRequestPayload:
         request = await data_requests.create_for_user(work, user_id=user_id, kind=kind)
-        return DataRequestPayload(data_request=DataRequestType.of(request, viewer_id=work.admin().user_id, settings=work.settings))
+        return DataRequestPayload(
+            data_request=DataRequestType.of(request, viewer_id=work.admin().user_id, settings=work.settings)
+        )

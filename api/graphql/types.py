@@ -3,6 +3,7 @@ connections, and the enums the tables define (db.enums), exposed as GraphQL enum
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Generic, TypeVar
 
 import strawberry
@@ -16,30 +17,36 @@ from db import enums
 Info = StrawberryInfo[Context, None]
 T = TypeVar("T")
 
-ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode")
-Role = strawberry.enum(enums.Role, name="Role")
-AccountStatus = strawberry.enum(enums.AccountStatus, name="AccountStatus")
-ActorType = strawberry.enum(enums.ActorType, name="ActorType")
-LegalBasis = strawberry.enum(enums.LegalBasis, name="LegalBasis")
-DataRequestKind = strawberry.enum(enums.DataRequestKind, name="DataRequestKind")
-DataRequestStatus = strawberry.enum(enums.DataRequestStatus, name="DataRequestStatus")
+# The enums are the ones the tables define (db.enums) and the domain errors; registering
+# them here makes them GraphQL enums (strawberry marks the class), so every module
+# annotates with the classes themselves.
+for _exposed in (
+    DomainErrorCode,
+    enums.Role,
+    enums.AccountStatus,
+    enums.ActorType,
+    enums.LegalBasis,
+    enums.DataRequestKind,
+    enums.DataRequestStatus,
+):
+    strawberry.enum(_exposed)
 
-_VALUE_DESCRIPTIONS = {
-    Role: {
+_VALUE_DESCRIPTIONS: dict[type[Enum], dict[str, str]] = {
+    enums.Role: {
         "OWNER": "Holds the contract and billing relationship; can manage admins.",
         "ADMIN": "Manages users, purposes, settings, audit log and data requests of the tenant.",
     },
-    AccountStatus: {
+    enums.AccountStatus: {
         "INVITED": "Added by an administrator; has not yet set a password.",
         "DISABLED": "Cannot log in; sessions revoked.",
     },
-    DataRequestKind: {
+    enums.DataRequestKind: {
         "EXPORT": "Right of access and portability: a machine-readable copy of all the subject's data.",
         "ERASURE": "Right to erasure.",
     },
 }
 for _enum, _descriptions in _VALUE_DESCRIPTIONS.items():
-    for _value in _enum.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    for _value in _enum.__strawberry_definition__.values:  # type: ignore[attr-defined]  # set by strawberry.enum
         _value.description = _descriptions.get(_value.name, _value.description)
 
 
@@ -49,7 +56,7 @@ class UserError:
         description="The input field the error is about, as a path such as `input.password`; null when it is about the whole request."
     )
     message: str
-    code: ErrorCode  # type: ignore[valid-type]
+    code: DomainErrorCode
 
     @classmethod
     def from_problem(cls, problem: Problem) -> UserError:
@@ -91,12 +98,16 @@ class Connection(Generic[T]):
 
     @classmethod
     def page(cls, nodes: list[T], cursors: list[str], has_next_page: bool) -> Connection[T]:
-        return cls(edges=[Edge(cursor=c, node=n) for n, c in zip(nodes, cursors)], page_info=PageInfo.of(cursors, has_next_page))
+        return cls(
+            edges=[Edge(cursor=c, node=n) for n, c in zip(nodes, cursors)],
+            page_info=PageInfo.of(cursors, has_next_page),
+        )
 
 
 @strawberry.input
 class PasswordInput:
     password: str
     code: str | None = strawberry.field(
-        default=None, description="A second factor (TOTP or recovery code) where the action needs one, e.g. regenerateRecoveryCodes."
+        default=None,
+        description="A second factor (TOTP or recovery code) where the action needs one, e.g. regenerateRecoveryCodes.",
     )

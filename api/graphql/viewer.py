@@ -35,8 +35,14 @@ class SessionType:
     @classmethod
     def of(cls, s: LiveSession, current_id: object) -> SessionType:
         return cls(
-            id=strawberry.ID(str(s.id)), current=s.id == current_id, created_at=s.created_at, last_seen_at=s.last_seen_at,
-            expires_at=s.expires_at, ip_address=s.ip_address, user_agent=s.user_agent, mfa_verified=s.mfa_verified,
+            id=strawberry.ID(str(s.id)),
+            current=s.id == current_id,
+            created_at=s.created_at,
+            last_seen_at=s.last_seen_at,
+            expires_at=s.expires_at,
+            ip_address=s.ip_address,
+            user_agent=s.user_agent,
+            mfa_verified=s.mfa_verified,
         )
 
 
@@ -52,7 +58,12 @@ class Viewer:
     @classmethod
     def of_session(cls, session: SessionInfo) -> Viewer:
         assert session.user is not None
-        return cls(user=UserType.of(session.user), tenant_id=session.tenant_id, user_id=session.user_id, session_id=session.session_id)
+        return cls(
+            user=UserType.of(session.user),
+            tenant_id=session.tenant_id,
+            user_id=session.user_id,
+            session_id=session.session_id,
+        )
 
     @classmethod
     def of_account(cls, user: models.User, tenant: models.Tenant) -> Viewer:
@@ -69,16 +80,25 @@ class Viewer:
         live = await info.context.read(lambda work: sessions.live_for_user(work.db, self.tenant_id, self.user_id))
         return [SessionType.of(s, self.session_id) for s in live]
 
-    @strawberry.field(description="Security-relevant events about this user (logins, password and 2FA changes), newest first.")
-    async def activity(self, info: Info, first: int | None = 20, after: str | None = None) -> Connection[AuditEventType]:
+    @strawberry.field(
+        description="Security-relevant events about this user (logins, password and 2FA changes), newest first."
+    )
+    async def activity(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[AuditEventType]:
         page = await info.context.read(
-            lambda work: audit_query.activity(work.db, self.tenant_id, self.user_id, first=20 if first is None else first, after=after)
+            lambda work: audit_query.activity(
+                work.db, self.tenant_id, self.user_id, first=20 if first is None else first, after=after
+            )
         )
         return event_page(page, subject_id=self.user_id)
 
     @strawberry.field
     async def consents(self, info: Info) -> list[ConsentType]:
-        return [ConsentType.of(c) for c in await info.context.read(lambda work: consents.state(work.db, self.tenant_id, self.user_id))]
+        return [
+            ConsentType.of(c)
+            for c in await info.context.read(lambda work: consents.state(work.db, self.tenant_id, self.user_id))
+        ]
 
     @strawberry.field
     async def consent_history(self, info: Info) -> list[ConsentEventType]:

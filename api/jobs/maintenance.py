@@ -8,7 +8,8 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.attempts import purge_counters
-from api.audit import actions, service as audit
+from api.audit import actions
+from api.audit import service as audit
 from api.auth.service import purge_expired_tokens
 from api.request_meta import SYSTEM_META
 from api.security import sessions
@@ -18,9 +19,23 @@ from db.enums import ActorType
 async def purge_expired(db: AsyncSession) -> dict[str, int]:
     expired_sessions = await sessions.purge_expired(db)
     for tenant_id, count in expired_sessions.items():
-        audit.record(db, tenant_id=tenant_id, action=actions.SESSIONS_PURGED, meta=SYSTEM_META, actor_type=ActorType.SYSTEM, changes={"count": {"new": count}})
+        audit.record(
+            db,
+            tenant_id=tenant_id,
+            action=actions.SESSIONS_PURGED,
+            meta=SYSTEM_META,
+            actor_type=ActorType.SYSTEM,
+            changes={"count": {"new": count}},
+        )
     spent_tokens = await purge_expired_tokens(db)
     for tenant_id, count in spent_tokens.items():
-        audit.record(db, tenant_id=tenant_id, action=actions.TOKENS_PURGED, meta=SYSTEM_META, actor_type=ActorType.SYSTEM, changes={"count": {"new": count}})
+        audit.record(
+            db,
+            tenant_id=tenant_id,
+            action=actions.TOKENS_PURGED,
+            meta=SYSTEM_META,
+            actor_type=ActorType.SYSTEM,
+            changes={"count": {"new": count}},
+        )
     counters = await purge_counters(db, older_than=timedelta(days=1))
     return {"sessions": sum(expired_sessions.values()), "tokens": sum(spent_tokens.values()), "counters": counters}

@@ -6,9 +6,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from dataclasses import dataclass
-
 import uuid
+from dataclasses import dataclass
 
 import procrastinate
 from procrastinate import RetryStrategy
@@ -67,7 +66,9 @@ async def build_export(context: procrastinate.JobContext, tenant_id: str, reques
     assert _sessionmaker is not None
     job = context.job
     final = job.attempts + 1 >= 3
-    await export.build(_sessionmaker, worker_settings(), uuid.UUID(tenant_id), uuid.UUID(request_id), final_attempt=final)
+    await export.build(
+        _sessionmaker, worker_settings(), uuid.UUID(tenant_id), uuid.UUID(request_id), final_attempt=final
+    )
 
 
 @tasks.periodic(cron="17 3 * * *", periodic_id="retention")
@@ -87,7 +88,9 @@ async def retry_stalled_jobs(context: procrastinate.JobContext, timestamp: int) 
 
 async def retry_stalled(app: procrastinate.App, settings: Settings) -> int:
     """Jobs left `doing` by a worker that died (no heartbeat) go back to the queue."""
-    stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=settings.worker_stalled_after_seconds))
+    stalled = list(
+        await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=settings.worker_stalled_after_seconds)
+    )
     for job in stalled:
         log.warning("retrying job %s (%s): its worker stopped", job.id, job.task_name)
         await app.job_manager.retry_job(job)
@@ -116,7 +119,11 @@ RESTART_BACKOFF_SECONDS = (1, 2, 5, 10, 30)
 
 
 async def run_worker(
-    conninfo: str, settings: Settings, *, install_signal_handlers: bool = True, concurrency: int = 4,
+    conninfo: str,
+    settings: Settings,
+    *,
+    install_signal_handlers: bool = True,
+    concurrency: int = 4,
     health: WorkerHealth | None = None,
 ) -> None:
     """Run the jobs until cancelled (or, standalone, until SIGTERM/SIGINT).
@@ -158,19 +165,24 @@ async def run_worker(
         await engine.dispose()
 
 
-async def _run_once(conninfo: str, settings: Settings, concurrency: int, health: WorkerHealth, stop: asyncio.Event) -> None:
+async def _run_once(
+    conninfo: str, settings: Settings, concurrency: int, health: WorkerHealth, stop: asyncio.Event
+) -> None:
     """One life of the procrastinate worker: until it stops by itself, fails, or `stop` is set."""
     worker_app = connected_app(conninfo)
     async with worker_app.open_async():
         await retry_stalled(worker_app, settings)
-        run = asyncio.create_task(worker_app.run_worker_async(
-            queues=QUEUES,
-            concurrency=concurrency,
-            install_signal_handlers=False,
-            wait=True,
-            update_heartbeat_interval=settings.worker_heartbeat_seconds,
-            stalled_worker_timeout=settings.worker_stalled_after_seconds,
-        ), name="procrastinate-worker")
+        run = asyncio.create_task(
+            worker_app.run_worker_async(
+                queues=QUEUES,
+                concurrency=concurrency,
+                install_signal_handlers=False,
+                wait=True,
+                update_heartbeat_interval=settings.worker_heartbeat_seconds,
+                stalled_worker_timeout=settings.worker_stalled_after_seconds,
+            ),
+            name="procrastinate-worker",
+        )
         stopping = asyncio.create_task(stop.wait())
         health.state = "running"
         try:

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aiosmtplib
 
 from api.mail.templates import Email
-from api.text import one_line
 from api.settings import Settings
+from api.text import one_line
 
 log = logging.getLogger("api.mail")
 

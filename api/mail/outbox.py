@@ -12,8 +12,8 @@ from dataclasses import asdict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.crypto import Cipher
-from api.queue import enqueue_many
 from api.mail.templates import Email
+from api.queue import enqueue_many
 from api.settings import Settings
 
 SEND_EMAIL_TASK = "send_email"
@@ -36,7 +36,9 @@ async def queue_emails(db: AsyncSession, settings: Settings, emails: Sequence[tu
     await enqueue_many(db, SEND_EMAIL_TASK, args, queue="email")
 
 
-async def queue_email(db: AsyncSession, settings: Settings, email: Email, *, subject_id: uuid.UUID | None = None) -> None:
+async def queue_email(
+    db: AsyncSession, settings: Settings, email: Email, *, subject_id: uuid.UUID | None = None
+) -> None:
     await queue_emails(db, settings, [(email, subject_id)])
 
 

@@ -9,9 +9,11 @@ from datetime import datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api import clock
-from api.audit import actions, service as audit
+from api.audit import actions
+from api.audit import service as audit
 from api.errors import ErrorCode, Problem, UserFailure
 from api.mail import templates
 from api.mail.outbox import queue_emails
@@ -19,7 +21,7 @@ from api.privacy import purposes
 from api.privacy.unsubscribe import read_token, unsubscribe_link
 from api.request_meta import RequestMeta
 from api.work import Work
-from db.enums import AccountStatus, ActorType, ConsentSource, LegalBasis
+from db.enums import ActorType, ConsentSource, LegalBasis
 from db.models import ConsentEvent, Purpose, Tenant, User
 
 MAX_DECISIONS = 50
@@ -56,30 +58,65 @@ async def state(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> l
         if row is None:
             result.append(ConsentState(purpose, False, None, False, None))
         else:
-            result.append(ConsentState(purpose, row.granted, row.purpose_version,
-                                       row.granted and row.purpose_version < purpose.version, row.recorded_at))
+            result.append(
+                ConsentState(
+                    purpose,
+                    row.granted,
+                    row.purpose_version,
+                    row.granted and row.purpose_version < purpose.version,
+                    row.recorded_at,
+                )
+            )
     return result
 
 
 async def history(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[ConsentEvent]:
     query = (
         select(ConsentEvent)
-        .where(ConsentEvent.tenant_id == tenant_id, ConsentEvent.user_id == user_id)
-        .order_by(ConsentEvent.recorded_at.desc(), ConsentEvent.id.desc())  # type: ignore[attr-defined]
+        .where(col(ConsentEvent.tenant_id) == tenant_id, col(ConsentEvent.user_id) == user_id)
+        .order_by(col(ConsentEvent.recorded_at).desc(), col(ConsentEvent.id).desc())
     )
     return list((await db.execute(query)).scalars())
 
 
-def _record(db: AsyncSession, user_id: uuid.UUID, purpose: Purpose, granted: bool, source: ConsentSource, meta: RequestMeta,
-            actor_id: uuid.UUID | None, actor_type: ActorType | None = None) -> None:
-    db.add(ConsentEvent(
-        tenant_id=purpose.tenant_id, user_id=user_id, purpose_id=purpose.id, purpose_key=purpose.key,
-        purpose_version=purpose.version, granted=granted, source=source, ip_address=meta.ip_address, recorded_at=clock.now(),
-    ))
+def _record(
+    db: AsyncSession,
+    user_id: uuid.UUID,
+    purpose: Purpose,
+    granted: bool,
+    source: ConsentSource,
+    meta: RequestMeta,
+    actor_id: uuid.UUID | None,
+    actor_type: ActorType | None = None,
+) -> None:
+    db.add(
+        ConsentEvent(
+            tenant_id=purpose.tenant_id,
+            user_id=user_id,
+            purpose_id=purpose.id,
+            purpose_key=purpose.key,
+            purpose_version=purpose.version,
+            granted=granted,
+            source=source,
+            ip_address=meta.ip_address,
+            recorded_at=clock.now(),
+        )
+    )
     audit.record(
-        db, tenant_id=purpose.tenant_id, action=actions.CONSENT_GRANTED if granted else actions.CONSENT_WITHDRAWN,
-        meta=meta, actor_id=actor_id, actor_type=actor_type, target_type="user", target_id=user_id,
-        changes={"purpose": {"new": purpose.key}, "version": {"new": purpose.version}, "granted": {"new": granted}, "source": {"new": source}},
+        db,
+        tenant_id=purpose.tenant_id,
+        action=actions.CONSENT_GRANTED if granted else actions.CONSENT_WITHDRAWN,
+        meta=meta,
+        actor_id=actor_id,
+        actor_type=actor_type,
+        target_type="user",
+        target_id=user_id,
+        changes={
+            "purpose": {"new": purpose.key},
+            "version": {"new": purpose.version},
+            "granted": {"new": granted},
+            "source": {"new": source},
+        },
     )
 
 
@@ -99,7 +136,13 @@ async def decide(work: Work, decisions: list[tuple[str, bool]], *, source: Conse
         elif key not in active:
             problems.append(Problem(ErrorCode.NOT_FOUND, "No such purpose.", field))
         elif active[key].legal_basis != LegalBasis.CONSENT:
-            problems.append(Problem(ErrorCode.INVALID_INPUT, "This purpose does not rest on consent; it cannot be granted or withdrawn.", field))
+            problems.append(
+                Problem(
+                    ErrorCode.INVALID_INPUT,
+                    "This purpose does not rest on consent; it cannot be granted or withdrawn.",
+                    field,
+                )
+            )
         seen.add(key)
     if problems:
         raise UserFailure(*problems)
@@ -124,8 +167,11 @@ async def withdraw_by_token(work: Work, *, token: str) -> None:
     if current is not None and not current.granted and current.updated_at is not None:
         return  # already withdrawn: nothing to record
     if (
-        current is not None and current.granted and current.updated_at is not None
-        and claim.issued_at is not None and current.updated_at > claim.issued_at
+        current is not None
+        and current.granted
+        and current.updated_at is not None
+        and claim.issued_at is not None
+        and current.updated_at > claim.issued_at
     ):
         raise UserFailure.of(
             ErrorCode.INVALID_TOKEN,
@@ -157,18 +203,33 @@ async def ask_for_renewal(work: Work, purpose: Purpose) -> int:
     tenant = await db.get(Tenant, purpose.tenant_id)
     assert tenant is not None
     emails = [
-        (templates.consent_renewal(
-            to=email, tenant_name=tenant.name, purpose_title=purpose.title,
-            manage_link=f"{settings.app_url}/account/consents",
-            unsubscribe_link=unsubscribe_link(settings, tenant_id=purpose.tenant_id, user_id=user_id, purpose_key=purpose.key),
-        ), user_id)
+        (
+            templates.consent_renewal(
+                to=email,
+                tenant_name=tenant.name,
+                purpose_title=purpose.title,
+                manage_link=f"{settings.app_url}/account/consents",
+                unsubscribe_link=unsubscribe_link(
+                    settings, tenant_id=purpose.tenant_id, user_id=user_id, purpose_key=purpose.key
+                ),
+            ),
+            user_id,
+        )
         for user_id, email in rows
     ]
     await queue_emails(db, settings, emails)
     count = len(emails)
     if count:
-        audit.record(db, tenant_id=purpose.tenant_id, action=actions.CONSENT_RENEWAL_REQUESTED, meta=work.meta, actor_type=ActorType.SYSTEM,
-                     target_type="purpose", target_id=purpose.id, changes={"emails": {"new": count}, "version": {"new": purpose.version}})
+        audit.record(
+            db,
+            tenant_id=purpose.tenant_id,
+            action=actions.CONSENT_RENEWAL_REQUESTED,
+            meta=work.meta,
+            actor_type=ActorType.SYSTEM,
+            target_type="purpose",
+            target_id=purpose.id,
+            changes={"emails": {"new": count}, "version": {"new": purpose.version}},
+        )
     return count
 
 
@@ -214,4 +275,4 @@ async def report(work: Work) -> list[PurposeCount]:
     return result
 
 
-__all__ = ["state", "history", "decide", "withdraw_by_token", "ask_for_renewal", "report"]
+__all__ = ["ask_for_renewal", "decide", "history", "report", "state", "withdraw_by_token"]

@@ -7,10 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select, text, update
+from sqlmodel import col
 
 from api import clock
 from api.accounts import tenants, users
-from api.audit import actions, service as audit
+from api.audit import actions
+from api.audit import service as audit
 from api.errors import ErrorCode, Forbidden, UserFailure
 from api.privacy.requests import due
 from api.request_meta import RequestMeta
@@ -26,17 +28,32 @@ async def erase(work: Work, user: User, *, reason: str, details: dict[str, Any] 
     that erased it)."""
     db, meta, actor = work.db, work.meta, work.actor
     tenant_id, user_id = user.tenant_id, user.id
-    subject_requests = select(DataRequest.id).where(DataRequest.tenant_id == tenant_id, DataRequest.subject_id == user_id)
+    subject_requests = select(col(DataRequest.id)).where(
+        col(DataRequest.tenant_id) == tenant_id, col(DataRequest.subject_id) == user_id
+    )
     await db.execute(
         update(DataRequest)
-        .where(DataRequest.tenant_id == tenant_id, DataRequest.subject_id == user_id,  # type: ignore[arg-type]
-               DataRequest.status.in_((DataRequestStatus.PENDING, DataRequestStatus.PROCESSING)))  # type: ignore[attr-defined]
+        .where(
+            col(DataRequest.tenant_id) == tenant_id,
+            col(DataRequest.subject_id) == user_id,
+            col(DataRequest.status).in_((DataRequestStatus.PENDING, DataRequestStatus.PROCESSING)),
+        )
         .values(status=DataRequestStatus.REJECTED)
     )
-    await db.execute(delete(ExportChunk).where(ExportChunk.tenant_id == tenant_id, ExportChunk.request_id.in_(subject_requests)))  # type: ignore[attr-defined]
-    await db.execute(update(DataRequest).where(DataRequest.tenant_id == tenant_id, DataRequest.subject_id == user_id).values(download_expires_at=None))  # type: ignore[arg-type]
+    await db.execute(
+        delete(ExportChunk).where(
+            col(ExportChunk.tenant_id) == tenant_id, col(ExportChunk.request_id).in_(subject_requests)
+        )
+    )
+    await db.execute(
+        update(DataRequest)
+        .where(col(DataRequest.tenant_id) == tenant_id, col(DataRequest.subject_id) == user_id)
+        .values(download_expires_at=None)
+    )
     # Mail to them that has not gone out, and the sealed copies of what has.
-    await db.execute(text("DELETE FROM procrastinate_jobs WHERE args->>'subject' = :u AND status <> 'doing'"), {"u": str(user_id)})
+    await db.execute(
+        text("DELETE FROM procrastinate_jobs WHERE args->>'subject' = :u AND status <> 'doing'"), {"u": str(user_id)}
+    )
     # Where they acted from: blanked in the audit log (the chain does not cover it).
     await db.execute(
         text(
@@ -47,20 +64,35 @@ async def erase(work: Work, user: User, *, reason: str, details: dict[str, Any] 
         {"t": tenant_id, "u": user_id},
     )
     # The account; sessions, tokens, 2FA and consent history go with it (ON DELETE CASCADE).
-    await db.execute(delete(User).where(User.tenant_id == tenant_id, User.id == user_id))  # type: ignore[arg-type]
+    await db.execute(delete(User).where(col(User.tenant_id) == tenant_id, col(User.id) == user_id))
     db.expunge(user)
     now = clock.now()
     self_erasure = actor is not None and actor.user_id == user_id
-    proof = DataRequest(tenant_id=tenant_id, kind=DataRequestKind.ERASURE, status=DataRequestStatus.COMPLETED, subject_id=None,
-                        requested_by=actor.user_id if actor and not self_erasure else None,
-                        requested_at=now, due_at=due(now), completed_at=now)
+    proof = DataRequest(
+        tenant_id=tenant_id,
+        kind=DataRequestKind.ERASURE,
+        status=DataRequestStatus.COMPLETED,
+        subject_id=None,
+        requested_by=actor.user_id if actor and not self_erasure else None,
+        requested_at=now,
+        due_at=due(now),
+        completed_at=now,
+    )
     db.add(proof)
     # The erased person's own request keeps no trace of where they were.
     event_meta = RequestMeta(ip_address=None, user_agent=None, request_id=meta.request_id) if self_erasure else meta
-    audit.record(db, tenant_id=tenant_id, action=actions.USER_ERASED, meta=event_meta,
-                 actor=actor if actor and not self_erasure else None, actor_id=user_id if self_erasure else None,
-                 actor_type=None if actor else ActorType.SYSTEM,
-                 target_type="user", target_id=user_id, changes={"reason": {"new": reason}, **(details or {})})
+    audit.record(
+        db,
+        tenant_id=tenant_id,
+        action=actions.USER_ERASED,
+        meta=event_meta,
+        actor=actor if actor and not self_erasure else None,
+        actor_id=user_id if self_erasure else None,
+        actor_type=None if actor else ActorType.SYSTEM,
+        target_type="user",
+        target_id=user_id,
+        changes={"reason": {"new": reason}, **(details or {})},
+    )
     await db.flush()
     return proof
 
@@ -71,7 +103,9 @@ async def delete_own_account(work: Work, *, password: str) -> DataRequest:
     assert user is not None
     await confirm_password(work, user, password, field="input.password", failed_action=actions.ACCOUNT_DELETE_FAILED)
     await tenants.lock(db, actor.tenant_id)
-    user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True}, populate_existing=True)
+    user = await db.get(
+        User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True}, populate_existing=True
+    )
     assert user is not None
     await users.ensure_owned_without(db, user, field=None)
     return await erase(work, user, reason="deleted_by_user")

@@ -15,16 +15,19 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, text
+from sqlalchemy import delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from api import clock
-from api.audit import actions, service as audit
+from api.audit import actions
+from api.audit import service as audit
 from api.auth import mfa
-from api.security import sessions
 from api.privacy import consents, requests
 from api.request_meta import SYSTEM_META
+from api.security import sessions
 from api.settings import Settings
+from db.engine import UnitOfWorkSession
 from db.enums import ActorType, DataRequestStatus
 from db.models import DataRequest, ExportChunk, Tenant, User
 
@@ -50,7 +53,9 @@ class ChunkWriter:
     async def flush(self) -> None:
         if self.buffer:
             await self.db.execute(
-                ExportChunk.__table__.insert().values(tenant_id=self.tenant_id, request_id=self.request_id, seq=self.seq, data=bytes(self.buffer))  # type: ignore[attr-defined]
+                insert(ExportChunk).values(
+                    tenant_id=self.tenant_id, request_id=self.request_id, seq=self.seq, data=bytes(self.buffer)
+                )
             )
             self.seq += 1
             self.buffer.clear()
@@ -63,37 +68,103 @@ def _json(value: Any) -> bytes:
 async def _write_document(db: AsyncSession, out: ChunkWriter, user: User, tenant: Tenant) -> None:
     await out.write(b'{"format":' + _json(FORMAT) + b',"generatedAt":' + _json(clock.now().isoformat()))
     await out.write(b',"tenant":' + _json({"slug": tenant.slug, "name": tenant.name}))
-    await out.write(b',"profile":' + _json({
-        "id": user.id, "username": user.username, "email": user.email, "displayName": user.display_name,
-        "role": user.role, "status": user.status, "emailVerified": user.email_verified,
-        "createdAt": user.created_at.isoformat(), "updatedAt": user.updated_at.isoformat(),
-        "lastLoginAt": user.last_login_at.isoformat() if user.last_login_at else None,
-    }))
-    await out.write(b',"security":' + _json({
-        "mfaEnabled": user.mfa_enabled,
-        "recoveryCodesRemaining": await mfa.recovery_codes_remaining(db, user.tenant_id, user.id),
-    }))
+    await out.write(
+        b',"profile":'
+        + _json(
+            {
+                "id": user.id,
+                "username": user.username,
+                "email": user.email,
+                "displayName": user.display_name,
+                "role": user.role,
+                "status": user.status,
+                "emailVerified": user.email_verified,
+                "createdAt": user.created_at.isoformat(),
+                "updatedAt": user.updated_at.isoformat(),
+                "lastLoginAt": user.last_login_at.isoformat() if user.last_login_at else None,
+            }
+        )
+    )
+    await out.write(
+        b',"security":'
+        + _json(
+            {
+                "mfaEnabled": user.mfa_enabled,
+                "recoveryCodesRemaining": await mfa.recovery_codes_remaining(db, user.tenant_id, user.id),
+            }
+        )
+    )
     live = await sessions.live_for_user(db, user.tenant_id, user.id)
-    await out.write(b',"sessions":' + _json([{
-        "id": s.id, "createdAt": s.created_at.isoformat(), "lastSeenAt": s.last_seen_at.isoformat(),
-        "expiresAt": s.expires_at.isoformat(), "ipAddress": s.ip_address, "userAgent": s.user_agent, "mfaVerified": s.mfa_verified,
-    } for s in live]))
+    await out.write(
+        b',"sessions":'
+        + _json(
+            [
+                {
+                    "id": s.id,
+                    "createdAt": s.created_at.isoformat(),
+                    "lastSeenAt": s.last_seen_at.isoformat(),
+                    "expiresAt": s.expires_at.isoformat(),
+                    "ipAddress": s.ip_address,
+                    "userAgent": s.user_agent,
+                    "mfaVerified": s.mfa_verified,
+                }
+                for s in live
+            ]
+        )
+    )
     state = await consents.state(db, user.tenant_id, user.id)
-    await out.write(b',"consents":' + _json([{
-        "purposeKey": c.purpose.key, "title": c.purpose.title, "legalBasis": c.purpose.legal_basis, "granted": c.granted,
-        "version": c.version, "currentVersion": c.purpose.version, "needsRenewal": c.needs_renewal,
-        "updatedAt": c.updated_at.isoformat() if c.updated_at else None,
-    } for c in state]))
+    await out.write(
+        b',"consents":'
+        + _json(
+            [
+                {
+                    "purposeKey": c.purpose.key,
+                    "title": c.purpose.title,
+                    "legalBasis": c.purpose.legal_basis,
+                    "granted": c.granted,
+                    "version": c.version,
+                    "currentVersion": c.purpose.version,
+                    "needsRenewal": c.needs_renewal,
+                    "updatedAt": c.updated_at.isoformat() if c.updated_at else None,
+                }
+                for c in state
+            ]
+        )
+    )
     history = await consents.history(db, user.tenant_id, user.id)
-    await out.write(b',"consentHistory":' + _json([{
-        "purposeKey": e.purpose_key, "granted": e.granted, "version": e.purpose_version, "source": e.source,
-        "ipAddress": str(e.ip_address) if e.ip_address else None, "recordedAt": e.recorded_at.isoformat(),
-    } for e in history]))
+    await out.write(
+        b',"consentHistory":'
+        + _json(
+            [
+                {
+                    "purposeKey": e.purpose_key,
+                    "granted": e.granted,
+                    "version": e.purpose_version,
+                    "source": e.source,
+                    "ipAddress": str(e.ip_address) if e.ip_address else None,
+                    "recordedAt": e.recorded_at.isoformat(),
+                }
+                for e in history
+            ]
+        )
+    )
     own = await requests.for_subject(db, user.tenant_id, user.id)
-    await out.write(b',"dataRequests":' + _json([{
-        "id": r.id, "kind": r.kind, "status": r.status, "requestedAt": r.requested_at.isoformat(), "dueAt": r.due_at.isoformat(),
-        "completedAt": r.completed_at.isoformat() if r.completed_at else None,
-    } for r in own]))
+    await out.write(
+        b',"dataRequests":'
+        + _json(
+            [
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    "status": r.status,
+                    "requestedAt": r.requested_at.isoformat(),
+                    "dueAt": r.due_at.isoformat(),
+                    "completedAt": r.completed_at.isoformat() if r.completed_at else None,
+                }
+                for r in own
+            ]
+        )
+    )
     await out.write(b',"auditEvents":[')
     first = True
     result = await db.stream(
@@ -109,49 +180,103 @@ async def _write_document(db: AsyncSession, out: ChunkWriter, user: User, tenant
         {"t": user.tenant_id, "u": user.id},
     )
     async for row in result:
-        await out.write((b"" if first else b",") + _json({
-            "id": row.id, "occurredAt": row.occurred_at.isoformat(), "action": row.action, "actorType": row.actor_type,
-            "actorId": row.actor_id, "targetType": row.target_type, "targetId": row.target_id, "ipAddress": row.ip,
-            "userAgent": row.user_agent, "requestId": row.request_id, "changes": row.changes,
-        }))
+        await out.write(
+            (b"" if first else b",")
+            + _json(
+                {
+                    "id": row.id,
+                    "occurredAt": row.occurred_at.isoformat(),
+                    "action": row.action,
+                    "actorType": row.actor_type,
+                    "actorId": row.actor_id,
+                    "targetType": row.target_type,
+                    "targetId": row.target_id,
+                    "ipAddress": row.ip,
+                    "userAgent": row.user_agent,
+                    "requestId": row.request_id,
+                    "changes": row.changes,
+                }
+            )
+        )
         first = False
     await out.write(b"]}")
     await out.flush()
 
 
-async def build(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, tenant_id: uuid.UUID, request_id: uuid.UUID, *, final_attempt: bool) -> None:
+async def build(
+    sessionmaker: async_sessionmaker[UnitOfWorkSession],
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    request_id: uuid.UUID,
+    *,
+    final_attempt: bool,
+) -> None:
     async with sessionmaker() as db:
         async with db.begin():
             request = await db.get(DataRequest, (tenant_id, request_id), with_for_update=True)
-            if request is None or request.subject_id is None or request.status not in (DataRequestStatus.PENDING, DataRequestStatus.PROCESSING):
+            if (
+                request is None
+                or request.subject_id is None
+                or request.status not in (DataRequestStatus.PENDING, DataRequestStatus.PROCESSING)
+            ):
                 return  # erased, rejected or already done
             if request.status == DataRequestStatus.PENDING:
                 request.status = DataRequestStatus.PROCESSING
-                audit.record(db, tenant_id=tenant_id, action=actions.DATA_REQUEST_PROCESSING, meta=SYSTEM_META, actor_type=ActorType.SYSTEM,
-                             target_type="data_request", target_id=request_id)
+                audit.record(
+                    db,
+                    tenant_id=tenant_id,
+                    action=actions.DATA_REQUEST_PROCESSING,
+                    meta=SYSTEM_META,
+                    actor_type=ActorType.SYSTEM,
+                    target_type="data_request",
+                    target_id=request_id,
+                )
         try:
             async with db.begin():
-                request = await db.get(DataRequest, (tenant_id, request_id), with_for_update=True, populate_existing=True)
+                request = await db.get(
+                    DataRequest, (tenant_id, request_id), with_for_update=True, populate_existing=True
+                )
                 if request is None or request.subject_id is None or request.status != DataRequestStatus.PROCESSING:
                     return
                 user = await db.get(User, (tenant_id, request.subject_id))
                 tenant = await db.get(Tenant, tenant_id)
                 assert user is not None and tenant is not None
-                await db.execute(delete(ExportChunk).where(ExportChunk.tenant_id == tenant_id, ExportChunk.request_id == request_id))  # type: ignore[arg-type]
+                await db.execute(
+                    delete(ExportChunk).where(
+                        col(ExportChunk.tenant_id) == tenant_id, col(ExportChunk.request_id) == request_id
+                    )
+                )
                 out = ChunkWriter(db, tenant_id, request_id)
                 await _write_document(db, out, user, tenant)
                 now = clock.now()
                 request.status, request.completed_at = DataRequestStatus.COMPLETED, now
                 request.download_expires_at = now + timedelta(hours=settings.export_download_hours)
-                audit.record(db, tenant_id=tenant_id, action=actions.DATA_REQUEST_COMPLETED, meta=SYSTEM_META, actor_type=ActorType.SYSTEM,
-                             target_type="data_request", target_id=request_id, changes={"chunks": {"new": out.seq}})
+                audit.record(
+                    db,
+                    tenant_id=tenant_id,
+                    action=actions.DATA_REQUEST_COMPLETED,
+                    meta=SYSTEM_META,
+                    actor_type=ActorType.SYSTEM,
+                    target_type="data_request",
+                    target_id=request_id,
+                    changes={"chunks": {"new": out.seq}},
+                )
         except Exception:
             log.exception("export %s failed%s", request_id, "; giving up" if final_attempt else "; will retry")
             if final_attempt:
                 async with db.begin():
-                    failed = await db.get(DataRequest, (tenant_id, request_id), with_for_update=True, populate_existing=True)
+                    failed = await db.get(
+                        DataRequest, (tenant_id, request_id), with_for_update=True, populate_existing=True
+                    )
                     if failed is not None and failed.status == DataRequestStatus.PROCESSING:
                         failed.status = DataRequestStatus.FAILED
-                        audit.record(db, tenant_id=tenant_id, action=actions.DATA_REQUEST_FAILED, meta=SYSTEM_META,
-                                     actor_type=ActorType.SYSTEM, target_type="data_request", target_id=request_id)
+                        audit.record(
+                            db,
+                            tenant_id=tenant_id,
+                            action=actions.DATA_REQUEST_FAILED,
+                            meta=SYSTEM_META,
+                            actor_type=ActorType.SYSTEM,
+                            target_type="data_request",
+                            target_id=request_id,
+                        )
             raise

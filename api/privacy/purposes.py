@@ -7,11 +7,13 @@ import uuid
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api import clock, text
 from api.accounts import tenants
-from api.audit import actions, service as audit
-from api.errors import ErrorCode, Forbidden, Problem, UserFailure
+from api.audit import actions
+from api.audit import service as audit
+from api.errors import ErrorCode, Problem, UserFailure
 from api.privacy.catalogue import DEFAULT_PURPOSES
 from api.work import Work
 from db.enums import LegalBasis
@@ -25,7 +27,11 @@ def seed_defaults(db: AsyncSession, tenant_id: uuid.UUID) -> None:
 
 
 async def active_for_tenant(db: AsyncSession, tenant_id: uuid.UUID) -> list[Purpose]:
-    query = select(Purpose).where(Purpose.tenant_id == tenant_id, Purpose.active.is_(True)).order_by(Purpose.created_at, Purpose.key)  # type: ignore[attr-defined]
+    query = (
+        select(Purpose)
+        .where(col(Purpose.tenant_id) == tenant_id, col(Purpose.active).is_(True))
+        .order_by(col(Purpose.created_at), col(Purpose.key))
+    )
     return list((await db.execute(query)).scalars())
 
 
@@ -36,7 +42,7 @@ async def public_list(db: AsyncSession, tenant_slug: str) -> list[Purpose]:
 
 
 async def by_key(db: AsyncSession, tenant_id: uuid.UUID, key: str, *, lock: bool = False) -> Purpose | None:
-    query = select(Purpose).where(Purpose.tenant_id == tenant_id, Purpose.key == key)
+    query = select(Purpose).where(col(Purpose.tenant_id) == tenant_id, col(Purpose.key) == key)
     if lock:
         query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     return (await db.execute(query)).scalar_one_or_none()
@@ -52,13 +58,17 @@ async def upsert(
     key = key.strip()
     problems = []
     if not KEY_RE.fullmatch(key):
-        problems.append(Problem(ErrorCode.INVALID_INPUT, "Keys have 1 to 64 lowercase letters, digits and inner '-'.", "input.key"))
+        problems.append(
+            Problem(ErrorCode.INVALID_INPUT, "Keys have 1 to 64 lowercase letters, digits and inner '-'.", "input.key")
+        )
     try:
         title = text.clean(title, field="input.title", what="Titles", max_length=200)
     except UserFailure as failure:
         problems += failure.problems
     try:
-        description = text.clean(description, field="input.description", what="Descriptions", max_length=5000, multiline=True)
+        description = text.clean(
+            description, field="input.description", what="Descriptions", max_length=5000, multiline=True
+        )
     except UserFailure as failure:
         problems += failure.problems
     if problems:
@@ -67,11 +77,21 @@ async def upsert(
     await tenants.lock(db, actor.tenant_id)  # one editor of the catalogue at a time
     purpose = await by_key(db, actor.tenant_id, key, lock=True)
     if purpose is None:
-        purpose = Purpose(tenant_id=actor.tenant_id, key=key, title=title, description=description, legal_basis=legal_basis)
+        purpose = Purpose(
+            tenant_id=actor.tenant_id, key=key, title=title, description=description, legal_basis=legal_basis
+        )
         db.add(purpose)
         await db.flush()
-        audit.record(db, tenant_id=actor.tenant_id, action=actions.PURPOSE_CREATED, meta=meta, actor=actor, target_type="purpose",
-                     target_id=purpose.id, changes={"key": {"new": key}, "legal_basis": {"new": legal_basis}, "version": {"new": 1}})
+        audit.record(
+            db,
+            tenant_id=actor.tenant_id,
+            action=actions.PURPOSE_CREATED,
+            meta=meta,
+            actor=actor,
+            target_type="purpose",
+            target_id=purpose.id,
+            changes={"key": {"new": key}, "legal_basis": {"new": legal_basis}, "version": {"new": 1}},
+        )
         return purpose
     if legal_basis != purpose.legal_basis:
         # Decisions recorded under one basis say nothing under another (a withdrawal would
@@ -81,19 +101,37 @@ async def upsert(
             "The legal basis of a purpose cannot change; archive it and add a purpose with the new basis.",
             "input.legalBasis",
         )
-    before = {"title": purpose.title, "description": purpose.description, "legal_basis": purpose.legal_basis,
-              "version": purpose.version, "active": purpose.active}
+    before = {
+        "title": purpose.title,
+        "description": purpose.description,
+        "legal_basis": purpose.legal_basis,
+        "version": purpose.version,
+        "active": purpose.active,
+    }
     purpose.title, purpose.description, purpose.legal_basis = title, description, legal_basis
     purpose.active = True
     if bump_version:
         purpose.version += 1
     purpose.updated_at = clock.now()
-    after = {"title": purpose.title, "description": purpose.description, "legal_basis": purpose.legal_basis,
-             "version": purpose.version, "active": purpose.active}
+    after = {
+        "title": purpose.title,
+        "description": purpose.description,
+        "legal_basis": purpose.legal_basis,
+        "version": purpose.version,
+        "active": purpose.active,
+    }
     changes = audit.field_changes(before, after)
     if changes:
-        audit.record(db, tenant_id=actor.tenant_id, action=actions.PURPOSE_UPDATED, meta=meta, actor=actor,
-                     target_type="purpose", target_id=purpose.id, changes={"key": {"new": key}, **changes})
+        audit.record(
+            db,
+            tenant_id=actor.tenant_id,
+            action=actions.PURPOSE_UPDATED,
+            meta=meta,
+            actor=actor,
+            target_type="purpose",
+            target_id=purpose.id,
+            changes={"key": {"new": key}, **changes},
+        )
     await db.flush()
     return purpose
 
@@ -106,7 +144,15 @@ async def archive(work: Work, *, key: str) -> Purpose:
     if purpose.active:
         purpose.active = False
         purpose.updated_at = clock.now()
-        audit.record(db, tenant_id=actor.tenant_id, action=actions.PURPOSE_ARCHIVED, meta=meta, actor=actor,
-                     target_type="purpose", target_id=purpose.id, changes={"key": {"new": purpose.key}, "active": {"old": True, "new": False}})
+        audit.record(
+            db,
+            tenant_id=actor.tenant_id,
+            action=actions.PURPOSE_ARCHIVED,
+            meta=meta,
+            actor=actor,
+            target_type="purpose",
+            target_id=purpose.id,
+            changes={"key": {"new": purpose.key}, "active": {"old": True, "new": False}},
+        )
         await db.flush()
     return purpose

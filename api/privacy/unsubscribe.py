@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from api import clock
-
 from api.settings import Settings
 
 SALT = "account-api/unsubscribe/v1"
@@ -49,7 +48,7 @@ def read_token(settings: Settings, token: str) -> Unsubscribe | None:
     try:
         data = _serializer(settings).loads(token)
         issued = data.get("i")
-        issued_at = datetime.fromtimestamp(issued / 1000, timezone.utc) if isinstance(issued, int) else None
+        issued_at = datetime.fromtimestamp(issued / 1000, UTC) if isinstance(issued, int) else None
         return Unsubscribe(uuid.UUID(data["t"]), uuid.UUID(data["u"]), str(data["p"]), issued_at)
     except (BadSignature, KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError):
         return None

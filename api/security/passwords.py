@@ -10,8 +10,8 @@ from functools import lru_cache
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from api.security import strength
 from api.errors import ErrorCode, Problem, UserFailure
+from api.security import strength
 
 MIN_LENGTH = 8
 RECOMMENDED_LENGTH = 15
@@ -40,7 +40,8 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
 
     def check() -> bool:
         try:
-            return HASHER.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+            HASHER.verify(password_hash or _dummy_hash(), password)  # raises unless it matches
+            return password_hash is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
@@ -54,7 +55,9 @@ def needs_rehash(password_hash: str) -> bool:
 def length_problem(password: str, field: str) -> Problem | None:
     if len(password) < MIN_LENGTH:
         return Problem(
-            ErrorCode.PASSWORD_POLICY, f"Use at least {MIN_LENGTH} characters; {RECOMMENDED_LENGTH} or more is recommended.", field
+            ErrorCode.PASSWORD_POLICY,
+            f"Use at least {MIN_LENGTH} characters; {RECOMMENDED_LENGTH} or more is recommended.",
+            field,
         )
     if len(password) > MAX_LENGTH:
         return Problem(ErrorCode.PASSWORD_POLICY, f"Use at most {MAX_LENGTH} characters.", field)

@@ -17,6 +17,13 @@ async def confirm_password(work: Work, user: User, password: str, *, field: str,
     budget = work.attempts.limits.login_account
     await work.attempts.take(budget, str(user.id))
     if not await passwords.verify_password(user.password_hash, password[: passwords.MAX_LENGTH * 4]):
-        audit.record_failure(work, tenant_id=user.tenant_id, action=failed_action, actor_id=user.id, target_type="user", target_id=user.id)
+        audit.record_failure(
+            work,
+            tenant_id=user.tenant_id,
+            action=failed_action,
+            actor_id=user.id,
+            target_type="user",
+            target_id=user.id,
+        )
         raise UserFailure.of(ErrorCode.INVALID_CREDENTIALS, "The password is not right.", field)
     await work.attempts.give_back(budget, str(user.id))

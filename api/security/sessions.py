@@ -12,9 +12,11 @@ from datetime import datetime, timedelta
 import asyncpg
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api import clock
-from api.audit import actions, service as audit
+from api.audit import actions
+from api.audit import service as audit
 from api.crypto import hash_token, new_token
 from api.errors import ErrorCode, UserFailure
 from api.request_meta import Actor, RequestMeta
@@ -113,10 +115,21 @@ async def resolve(pool: asyncpg.Pool, token: str) -> SessionInfo | None:
         await pool.execute(TOUCH_SQL, now, row["tenant_id"], row["id"])
     role = Role(row["role"])
     user = UserSnapshot(
-        row["tenant_id"], row["user_id"], row["username"], row["email"], row["display_name"], role,
-        AccountStatus(row["status"]), row["email_verified"], row["mfa_enabled"], row["created_at"], row["last_login_at"],
+        row["tenant_id"],
+        row["user_id"],
+        row["username"],
+        row["email"],
+        row["display_name"],
+        role,
+        AccountStatus(row["status"]),
+        row["email_verified"],
+        row["mfa_enabled"],
+        row["created_at"],
+        row["last_login_at"],
     )
-    return SessionInfo(row["id"], row["tenant_id"], row["user_id"], role, SessionStage(row["stage"]), row["mfa_verified"], user)
+    return SessionInfo(
+        row["id"], row["tenant_id"], row["user_id"], role, SessionStage(row["stage"]), row["mfa_verified"], user
+    )
 
 
 async def start(
@@ -164,15 +177,21 @@ async def end(db: AsyncSession, token: str, meta: RequestMeta, reason: str = "lo
         return False
     result = await db.execute(
         delete(UserSession)
-        .where(UserSession.token_hash == hash_token(token))  # type: ignore[arg-type]
-        .returning(UserSession.id, UserSession.tenant_id, UserSession.user_id)
+        .where(col(UserSession.token_hash) == hash_token(token))
+        .returning(col(UserSession.id), col(UserSession.tenant_id), col(UserSession.user_id))
     )
     row = result.first()
     if row is None:
         return False
     audit.record(
-        db, tenant_id=row.tenant_id, action=actions.SESSION_REVOKED, meta=meta, actor_id=row.user_id,
-        target_type="session", target_id=row.id, changes={"reason": {"new": reason}, "user_id": {"new": str(row.user_id)}},
+        db,
+        tenant_id=row.tenant_id,
+        action=actions.SESSION_REVOKED,
+        meta=meta,
+        actor_id=row.user_id,
+        target_type="session",
+        target_id=row.id,
+        changes={"reason": {"new": reason}, "user_id": {"new": str(row.user_id)}},
     )
     return True
 
@@ -208,27 +227,49 @@ class LiveSession:
 async def live_for_user(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[LiveSession]:
     rows = await db.execute(_LIVE_FOR_USER, {"tenant_id": tenant_id, "user_id": user_id, "now": clock.now()})
     return [
-        LiveSession(r.id, r.created_at, r.last_seen_at, r.expires_at, str(r.ip_address) if r.ip_address else None, r.user_agent, r.mfa_verified)
+        LiveSession(
+            r.id,
+            r.created_at,
+            r.last_seen_at,
+            r.expires_at,
+            str(r.ip_address) if r.ip_address else None,
+            r.user_agent,
+            r.mfa_verified,
+        )
         for r in rows
     ]
 
 
 async def revoke(
-    db: AsyncSession, *, tenant_id: uuid.UUID, user_id: uuid.UUID, meta: RequestMeta, actor: Actor | None,
-    reason: str, only: uuid.UUID | None = None, keep: uuid.UUID | None = None,
+    db: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    meta: RequestMeta,
+    actor: Actor | None,
+    reason: str,
+    only: uuid.UUID | None = None,
+    keep: uuid.UUID | None = None,
 ) -> list[uuid.UUID]:
     """Delete a user's sessions (one, or all but one, or all) and audit each revocation."""
-    query = delete(UserSession).where(UserSession.tenant_id == tenant_id, UserSession.user_id == user_id)  # type: ignore[arg-type]
+    query = delete(UserSession).where(col(UserSession.tenant_id) == tenant_id, col(UserSession.user_id) == user_id)
     if only is not None:
-        query = query.where(UserSession.id == only)  # type: ignore[arg-type]
+        query = query.where(col(UserSession.id) == only)
     if keep is not None:
-        query = query.where(UserSession.id != keep)  # type: ignore[arg-type]
-    ids = [row.id for row in await db.execute(query.returning(UserSession.id))]
+        query = query.where(col(UserSession.id) != keep)
+    ids = [row.id for row in await db.execute(query.returning(col(UserSession.id)))]
     for session_id in ids:
         audit.record(
-            db, tenant_id=tenant_id, action=actions.SESSION_REVOKED, meta=meta, actor=actor,
-            actor_id=None if actor else user_id, actor_type=ActorType.SYSTEM if actor is None and reason == "system" else None,
-            target_type="session", target_id=session_id, changes={"reason": {"new": reason}, "user_id": {"new": str(user_id)}},
+            db,
+            tenant_id=tenant_id,
+            action=actions.SESSION_REVOKED,
+            meta=meta,
+            actor=actor,
+            actor_id=None if actor else user_id,
+            actor_type=ActorType.SYSTEM if actor is None and reason == "system" else None,
+            target_type="session",
+            target_id=session_id,
+            changes={"reason": {"new": reason}, "user_id": {"new": str(user_id)}},
         )
     return ids
 
@@ -237,7 +278,13 @@ async def revoke_own(db: AsyncSession, actor: Actor, session_id: uuid.UUID | Non
     """A user ends one of their own sessions; True when it was the one asking (its cookie
     then goes too). NOT_FOUND for an id that is not one of theirs."""
     revoked = session_id is not None and await revoke(
-        db, tenant_id=actor.tenant_id, user_id=actor.user_id, meta=meta, actor=actor, reason="revoked_by_user", only=session_id
+        db,
+        tenant_id=actor.tenant_id,
+        user_id=actor.user_id,
+        meta=meta,
+        actor=actor,
+        reason="revoked_by_user",
+        only=session_id,
     )
     if not revoked:
         raise UserFailure.of(ErrorCode.NOT_FOUND, "No such session.", "id")
@@ -246,7 +293,9 @@ async def revoke_own(db: AsyncSession, actor: Actor, session_id: uuid.UUID | Non
 
 async def rotate(db: AsyncSession, info: SessionInfo, *, user: User, tenant: Tenant, meta: RequestMeta) -> str:
     """A privilege change: the current session is replaced by a new one with a new token."""
-    await db.execute(delete(UserSession).where(UserSession.tenant_id == info.tenant_id, UserSession.id == info.session_id))  # type: ignore[arg-type]
+    await db.execute(
+        delete(UserSession).where(col(UserSession.tenant_id) == info.tenant_id, col(UserSession.id) == info.session_id)
+    )
     token, _ = await start(db, user=user, tenant=tenant, meta=meta, stage=info.stage, mfa_verified=info.mfa_verified)
     return token
 

@@ -63,10 +63,10 @@ def judge_now(password: str, user_inputs: list[str]) -> Verdict:
         warning = result.feedback.warning if result.feedback else None
         return Verdict(int(result.score), str(warning) if warning is not None else None)
     log10 = 0.0
-    units: list[str] = []
     for match in _REPEAT.finditer(password):
         log10 += math.log10(len(match.group(0)) // len(match.group(1)))
-    collapsed = _REPEAT.sub(lambda m: (units.append(m.group(1)), m.group(1))[1], password)
+    units = [match.group(1) for match in _REPEAT.finditer(password)]
+    collapsed = _REPEAT.sub(lambda match: match.group(1), password)
     weakest: tuple[float, str | None] = (math.inf, None)
     seen: set[str] = set()
     for start in range(0, len(collapsed), WINDOW):
@@ -77,10 +77,12 @@ def judge_now(password: str, user_inputs: list[str]) -> Verdict:
         result = zxcvbn(part, user_inputs)
         log10 += result.guesses_log10
         warning = result.feedback.warning if result.feedback else None
-        weakest = min(weakest, (result.guesses_log10, str(warning) if warning is not None else None), key=lambda w: w[0])
+        weakest = min(
+            weakest, (result.guesses_log10, str(warning) if warning is not None else None), key=lambda w: w[0]
+        )
     score = _score(log10)
-    warning = weakest[1] or (_REPEATS_WARNING if units else None)
-    return Verdict(score, warning if score < 3 else None)
+    hint = weakest[1] or (_REPEATS_WARNING if units else None)
+    return Verdict(score, hint if score < 3 else None)
 
 
 class _Helper:
@@ -94,7 +96,9 @@ class _Helper:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "api.security.strength"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         return self._proc
@@ -155,7 +159,7 @@ def _serve() -> None:
         try:
             question = json.loads(line)
             verdict = judge_now(str(question["p"]), [str(u) for u in question["u"]])
-        except Exception:  # e.g. text Rust cannot take (lone surrogates): not judged as strong
+        except Exception:  # noqa: BLE001 - e.g. text Rust cannot take (lone surrogates): not judged as strong
             verdict = Verdict(0, None)
         sys.stdout.write(json.dumps({"s": verdict.score, "w": verdict.warning}) + "\n")
         sys.stdout.flush()

@@ -44,7 +44,9 @@ def matching_step(secret: str, code: str, now: datetime) -> int | None:
 
 
 def provisioning_uri(secret: str, *, account: str, issuer: str) -> str:
-    return pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS, issuer=issuer).provisioning_uri(name=account, issuer_name=issuer)
+    return pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS, issuer=issuer).provisioning_uri(
+        name=account, issuer_name=issuer
+    )
 
 
 def qr_svg(uri: str) -> str:

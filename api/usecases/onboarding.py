@@ -9,7 +9,8 @@ from sqlalchemy.exc import IntegrityError
 
 from api.accounts import tenants, validation
 from api.accounts.invitations import issue_invitation
-from api.audit import actions, service as audit
+from api.audit import actions
+from api.audit import service as audit
 from api.errors import ErrorCode, UserFailure
 from api.privacy.purposes import seed_defaults
 from api.work import Work
@@ -38,7 +39,9 @@ async def create_tenant(
     if await tenants.by_slug(db, slug):
         raise taken
     tenant = Tenant(slug=slug, name=name, seat_limit=seats)
-    owner = User(tenant_id=tenant.id, username=owner_username, email=owner_email, role=Role.OWNER, status=AccountStatus.INVITED)
+    owner = User(
+        tenant_id=tenant.id, username=owner_username, email=owner_email, role=Role.OWNER, status=AccountStatus.INVITED
+    )
     db.add(tenant)
     try:
         await db.flush()
@@ -48,14 +51,29 @@ async def create_tenant(
     db.add(owner)
     await db.flush()
     audit.record(
-        db, tenant_id=tenant.id, action=actions.TENANT_CREATED, meta=work.meta, actor_type=ActorType.SYSTEM,
-        target_type="tenant", target_id=tenant.id, changes={"slug": {"new": slug}, "seat_limit": {"new": seats}},
+        db,
+        tenant_id=tenant.id,
+        action=actions.TENANT_CREATED,
+        meta=work.meta,
+        actor_type=ActorType.SYSTEM,
+        target_type="tenant",
+        target_id=tenant.id,
+        changes={"slug": {"new": slug}, "seat_limit": {"new": seats}},
     )
     audit.record(
-        db, tenant_id=tenant.id, action=actions.USER_CREATED, meta=work.meta, actor_type=ActorType.SYSTEM,
-        target_type="user", target_id=owner.id,
-        changes={"username": {"changed": True}, "email": {"changed": True}, "role": {"new": Role.OWNER},
-                 "status": {"new": AccountStatus.INVITED}},
+        db,
+        tenant_id=tenant.id,
+        action=actions.USER_CREATED,
+        meta=work.meta,
+        actor_type=ActorType.SYSTEM,
+        target_type="user",
+        target_id=owner.id,
+        changes={
+            "username": {"changed": True},
+            "email": {"changed": True},
+            "role": {"new": Role.OWNER},
+            "status": {"new": AccountStatus.INVITED},
+        },
     )
     link = await issue_invitation(work.as_actor(None), tenant=tenant, user=owner)
     return NewTenant(tenant, owner, link)

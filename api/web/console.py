@@ -11,14 +11,29 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 STATIC = Path(__file__).with_name("static")
-PAGES = ("/", "/login", "/accept-invitation", "/reset-password", "/verify-email", "/unsubscribe",
-         "/account", "/account/security", "/account/sessions", "/account/consents", "/account/data",
-         "/admin/users", "/admin/purposes", "/admin/audit", "/admin/requests", "/admin/settings")
+PAGES = (
+    "/",
+    "/login",
+    "/accept-invitation",
+    "/reset-password",
+    "/verify-email",
+    "/unsubscribe",
+    "/account",
+    "/account/security",
+    "/account/sessions",
+    "/account/consents",
+    "/account/data",
+    "/admin/users",
+    "/admin/purposes",
+    "/admin/audit",
+    "/admin/requests",
+    "/admin/settings",
+)
 
 # Only this origin's own scripts and styles; QR codes arrive as data: images.
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",  # tokens in email links stay out of Referer headers
     "cache-control": "no-store",
@@ -30,4 +45,7 @@ async def shell(request: Request) -> HTMLResponse:
 
 
 def routes() -> list[BaseRoute]:
-    return [*(Route(path, shell, methods=["GET"]) for path in PAGES), Mount("/static", StaticFiles(directory=STATIC), name="static")]
+    return [
+        *(Route(path, shell, methods=["GET"]) for path in PAGES),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]

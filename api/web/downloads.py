@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from api.security import sessions
 from api.credentials import AmbiguousCredentials, presented
-from api.services import Services
 from api.privacy import requests
+from api.security import sessions
+from api.services import Services
+from db.enums import SessionStage
 
 log = logging.getLogger("api.export")
 NO_STORE = {"cache-control": "no-store"}
@@ -44,24 +45,42 @@ def _error(message: str, status: int, **headers: str) -> JSONResponse:
 class ArchiveResponse(Response):
     """The archive's chunks, each read when it is about to be sent."""
 
-    def __init__(self, pool: asyncpg.Pool, tenant_id: uuid.UUID, request_id: uuid.UUID, chunks: int, size: int,
-                 filename: str, user_id: uuid.UUID, send_timeout: float) -> None:
-        super().__init__(media_type="application/json", headers={
-            "content-disposition": f'attachment; filename="{filename}"', "content-length": str(size),
-            "x-content-type-options": "nosniff", **NO_STORE,
-        })
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        tenant_id: uuid.UUID,
+        request_id: uuid.UUID,
+        chunks: int,
+        size: int,
+        filename: str,
+        user_id: uuid.UUID,
+        send_timeout: float,
+    ) -> None:
+        super().__init__(
+            media_type="application/json",
+            headers={
+                "content-disposition": f'attachment; filename="{filename}"',
+                "content-length": str(size),
+                "x-content-type-options": "nosniff",
+                **NO_STORE,
+            },
+        )
         self.pool, self.tenant_id, self.request_id = pool, tenant_id, request_id
         self.chunks, self.user_id, self.send_timeout = chunks, user_id, send_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await self._send_with_timeout(send, {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            await self._send_with_timeout(
+                send, {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+            )
             for seq in range(self.chunks):
                 data = await self.pool.fetchval(_CHUNK, self.tenant_id, self.request_id, seq)
                 if data is None:  # erased or expired meanwhile: the client sees a short body
                     log.info("export %s went away during its download", self.request_id)
                     return
-                await self._send_with_timeout(send, {"type": "http.response.body", "body": bytes(data), "more_body": True})
+                await self._send_with_timeout(
+                    send, {"type": "http.response.body", "body": bytes(data), "more_body": True}
+                )
             await self._send_with_timeout(send, {"type": "http.response.body", "body": b"", "more_body": False})
         except TimeoutError:
             log.info("export download of %s stalled; closed", self.request_id)
@@ -72,7 +91,7 @@ class ArchiveResponse(Response):
 
     async def _send_with_timeout(self, send: Send, message: dict[str, object]) -> None:
         async with asyncio.timeout(self.send_timeout):
-            await send(message)  # type: ignore[arg-type]
+            await send(message)
 
 
 async def download_export(request: Request) -> Response:
@@ -88,11 +107,13 @@ async def download_export(request: Request) -> Response:
     except AmbiguousCredentials:
         return _error("ambiguous credentials", 400)
     info = await sessions.resolve(services.pool, token) if token else None
-    if info is None or info.stage != "full":
+    if info is None or info.stage != SessionStage.FULL:
         return _error("authentication required", 401)
     found = await services.pool.fetchrow(_REQUEST, info.tenant_id, request_id)
-    if found is None or found["subject_id"] != info.user_id or not requests.download_available(
-        found["kind"], found["status"], found["download_expires_at"]
+    if (
+        found is None
+        or found["subject_id"] != info.user_id
+        or not requests.download_available(found["kind"], found["status"], found["download_expires_at"])
     ):
         return not_found
     if request.method == "HEAD":
@@ -102,5 +123,13 @@ async def download_export(request: Request) -> Response:
     _open[info.user_id] += 1
     completed = found["completed_at"]
     filename = f"account-export-{completed:%Y-%m-%d}.json" if completed else "account-export.json"
-    return ArchiveResponse(services.pool, info.tenant_id, request_id, int(found["chunks"]), int(found["size"]), filename,
-                           info.user_id, settings.export_send_timeout_seconds)
+    return ArchiveResponse(
+        services.pool,
+        info.tenant_id,
+        request_id,
+        int(found["chunks"]),
+        int(found["size"]),
+        filename,
+        info.user_id,
+        settings.export_send_timeout_seconds,
+    )

@@ -13,7 +13,9 @@ def _input(username: str, email: str | None = None, **extra: object) -> dict[str
 
 async def test_admin_adds_an_invited_account_and_an_invitation_is_emailed(api: Api) -> None:
     owner = await api.owner("acme")
-    result = await owner.browser.gql(ADD_USER, _input("j.doe-42", "J.Doe@Acme.Example", displayName="  Jo  ", role="ADMIN"))
+    result = await owner.browser.gql(
+        ADD_USER, _input("j.doe-42", "J.Doe@Acme.Example", displayName="  Jo  ", role="ADMIN")
+    )
     user = result.ok("addUser")["user"]
     assert user["username"] == "j.doe-42"
     assert user["email"] == "J.Doe@acme.example"  # domain normalised by email-validator
@@ -81,7 +83,10 @@ async def test_invalid_input_is_reported_per_field_and_changes_nothing(api: Api)
         result = await owner.browser.gql(ADD_USER, _input(username, address))
         assert result.user_errors("addUser") == [(field, "INVALID_INPUT")], (username, address)
     both = await owner.browser.gql(ADD_USER, _input("a", "nope"))
-    assert sorted(both.user_errors("addUser")) == [("input.email", "INVALID_INPUT"), ("input.username", "INVALID_INPUT")]
+    assert sorted(both.user_errors("addUser")) == [
+        ("input.email", "INVALID_INPUT"),
+        ("input.username", "INVALID_INPUT"),
+    ]
     after = await api.count("audit_event"), await api.count("procrastinate_jobs"), await api.count("app_user")
     assert after == before
 
@@ -100,9 +105,7 @@ async def test_past_the_seat_limit_adding_fails_and_sends_nothing(api: Api) -> N
 
 async def test_twenty_requests_racing_for_the_last_seats_get_exactly_the_free_number(api: Api) -> None:
     owner = await api.owner("acme", seats=4)  # the owner holds one: three are free
-    results = await asyncio.gather(
-        *(owner.browser.gql(ADD_USER, _input(f"racer{i}")) for i in range(20))
-    )
+    results = await asyncio.gather(*(owner.browser.gql(ADD_USER, _input(f"racer{i}")) for i in range(20)))
     won = [r for r in results if r.payload("addUser")["user"]]
     lost = [r for r in results if r.user_errors("addUser") == [(None, "SEAT_LIMIT_REACHED")]]
     assert (len(won), len(lost)) == (3, 17)

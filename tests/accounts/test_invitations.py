@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 import os
 import subprocess
 import sys
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,11 +28,20 @@ async def test_accepting_sets_the_password_verifies_the_email_and_logs_in(api: A
     result = await browser.gql(ACCEPT, {"token": token, "password": PASSWORD})
     payload = result.ok("acceptInvitation")
     assert payload["status"] == "SUCCESS"
-    assert payload["viewer"]["user"] == {"id": user_id, "username": "ivy", "role": "MEMBER", "status": "ACTIVE", "emailVerified": True}
+    assert payload["viewer"]["user"] == {
+        "id": user_id,
+        "username": "ivy",
+        "role": "MEMBER",
+        "status": "ACTIVE",
+        "emailVerified": True,
+    }
     assert (await browser.gql(VIEWER)).data["viewer"]["user"]["username"] == "ivy"
     hashed = await api.db.fetchval("SELECT password_hash FROM app_user WHERE id = $1::uuid", user_id)
     assert hashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$") and PASSWORD not in hashed
-    actions = [r["action"] for r in await api.db.fetch("SELECT action FROM audit_event WHERE actor_id = $1::uuid ORDER BY id", user_id)]
+    actions = [
+        r["action"]
+        for r in await api.db.fetch("SELECT action FROM audit_event WHERE actor_id = $1::uuid ORDER BY id", user_id)
+    ]
     assert actions == ["invitation.accepted", "session.created"]
 
 
@@ -66,8 +75,12 @@ async def test_a_link_works_once(api: Api) -> None:
 
 async def test_of_ten_concurrent_acceptances_exactly_one_wins(api: Api) -> None:
     _, user_id, token = await _invite(api)
-    results = await asyncio.gather(*(api.browser().gql(ACCEPT, {"token": token, "password": PASSWORD}) for _ in range(10)))
-    statuses = sorted(r.payload("acceptInvitation")["status"] or r.user_errors("acceptInvitation")[0][1] for r in results)
+    results = await asyncio.gather(
+        *(api.browser().gql(ACCEPT, {"token": token, "password": PASSWORD}) for _ in range(10))
+    )
+    statuses = sorted(
+        r.payload("acceptInvitation")["status"] or r.user_errors("acceptInvitation")[0][1] for r in results
+    )
     assert statuses == ["INVALID_TOKEN"] * 9 + ["SUCCESS"]
     assert await api.count("user_session", "user_id = $1::uuid", user_id) == 1
     assert await api.count("audit_event", "action = 'invitation.accepted'") == 2  # the owner's and ivy's
@@ -90,7 +103,9 @@ async def test_a_weak_password_is_refused_and_the_link_stays_usable(api: Api) ->
     assert "15" in message
     assert await api.db.fetchval("SELECT status FROM app_user WHERE id = $1::uuid", user_id) == "INVITED"
     assert await api.count("user_session") == 1  # only the owner's
-    (await api.browser().gql(ACCEPT, {"token": token, "password": "x" * 3 + PASSWORD + "Z" * 40})).ok("acceptInvitation")
+    (await api.browser().gql(ACCEPT, {"token": token, "password": "x" * 3 + PASSWORD + "Z" * 40})).ok(
+        "acceptInvitation"
+    )
 
 
 async def test_garbage_tokens_are_invalid(api: Api) -> None:
@@ -132,12 +147,35 @@ async def test_a_disabled_invitee_cannot_accept(api: Api) -> None:
 
 
 async def test_create_tenant_prints_a_link_that_accept_invitation_accepts(api: Api) -> None:
-    env = {**os.environ, "DATABASE_URL": api.settings.database_url, "SECRET_KEY": api.settings.secret_key, "APP_URL": "http://app.test"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": api.settings.database_url,
+        "SECRET_KEY": api.settings.secret_key,
+        "APP_URL": "http://app.test",
+    }
     run = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "api", "create-tenant", "--slug", "initech", "--name", "Initech",
-         "--owner-username", "bill", "--owner-email", "bill@initech.example", "--seats", "10"],
-        capture_output=True, text=True, env=env, cwd=Path(__file__).parents[2], timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "api",
+            "create-tenant",
+            "--slug",
+            "initech",
+            "--name",
+            "Initech",
+            "--owner-username",
+            "bill",
+            "--owner-email",
+            "bill@initech.example",
+            "--seats",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).parents[2],
+        timeout=60,
     )
     assert run.returncode == 0, run.stderr
     link = run.stdout.strip()
@@ -152,9 +190,25 @@ async def test_create_tenant_prints_a_link_that_accept_invitation_accepts(api: A
 
     duplicate = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "api", "create-tenant", "--slug", "initech", "--name", "Again",
-         "--owner-username", "bob", "--owner-email", "bob@initech.example"],
-        capture_output=True, text=True, env=env, cwd=Path(__file__).parents[2], timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "api",
+            "create-tenant",
+            "--slug",
+            "initech",
+            "--name",
+            "Again",
+            "--owner-username",
+            "bob",
+            "--owner-email",
+            "bob@initech.example",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).parents[2],
+        timeout=60,
     )
     assert duplicate.returncode == 2 and "exists" in duplicate.stderr
 
@@ -170,7 +224,8 @@ async def test_accepting_while_an_administrator_disables_the_account_ends_one_wa
         user_id = added.ok("addUser")["user"]["id"]
         token = await api.queued_token(address)
         accepted, disabled = await asyncio.gather(
-            api.browser().gql(ACCEPT, {"token": token, "password": PASSWORD}), owner.browser.gql(update, {"id": user_id})
+            api.browser().gql(ACCEPT, {"token": token, "password": PASSWORD}),
+            owner.browser.gql(update, {"id": user_id}),
         )
         assert not accepted.errors and not disabled.errors, (accepted.body, disabled.body)
         disabled.ok("updateUser")

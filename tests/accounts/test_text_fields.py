@@ -10,12 +10,33 @@ from api.errors import UserFailure
 from api.usecases.onboarding import create_tenant
 from tests.helpers import ADD_USER, Api
 
-HOSTILE = ["Acme\r\nBcc: x@evil.example", "Acme\x1b[31m", "Acme\u2028Ltd", "Acme\u202eLtd", "A\u200bcme", "Acme\u2066x\u2069",
-           "Acme\x7f", "Acme\ue000", "Acme\u0378"]
-IDS = ["crlf", "escape", "line-separator", "bidi-override", "zero-width", "bidi-isolate", "delete", "private-use", "unassigned"]
+HOSTILE = [
+    "Acme\r\nBcc: x@evil.example",
+    "Acme\x1b[31m",
+    "Acme\u2028Ltd",
+    "Acme\u202eLtd",
+    "A\u200bcme",
+    "Acme\u2066x\u2069",
+    "Acme\x7f",
+    "Acme\ue000",
+    "Acme\u0378",
+]
+IDS = [
+    "crlf",
+    "escape",
+    "line-separator",
+    "bidi-override",
+    "zero-width",
+    "bidi-isolate",
+    "delete",
+    "private-use",
+    "unassigned",
+]
 
 SETTINGS = "mutation($n: String) { updateTenantSettings(input: {name: $n}) { tenant { name } errors { field code } } }"
-PROFILE = "mutation($d: String) { updateProfile(input: {displayName: $d}) { user { displayName } errors { field code } } }"
+PROFILE = (
+    "mutation($d: String) { updateProfile(input: {displayName: $d}) { user { displayName } errors { field code } } }"
+)
 UPDATE = "mutation($id: ID!, $d: String) { updateUser(input: {id: $id, displayName: $d}) { user { id } errors { field code } } }"
 PURPOSE = """mutation($t: String!, $d: String!) { upsertPurpose(input: {key: "briefing", title: $t, description: $d,
   legalBasis: CONSENT}) { purpose { title description } errors { field code } } }"""
@@ -25,10 +46,18 @@ PURPOSE = """mutation($t: String!, $d: String!) { upsertPurpose(input: {key: "br
 async def test_names_and_titles_refuse_hostile_characters(api: Api, value: str) -> None:
     owner = await api.owner("acme")
     member = await api.member(owner, "mia")
-    assert (await owner.browser.gql(SETTINGS, {"n": value})).user_errors("updateTenantSettings") == [("input.name", "INVALID_INPUT")]
-    assert (await member.browser.gql(PROFILE, {"d": value})).user_errors("updateProfile") == [("input.displayName", "INVALID_INPUT")]
-    assert (await owner.browser.gql(UPDATE, {"id": member.id, "d": value})).user_errors("updateUser") == [("input.displayName", "INVALID_INPUT")]
-    added = await owner.browser.gql(ADD_USER, {"input": {"username": "zed", "email": "zed@acme.example", "displayName": value}})
+    assert (await owner.browser.gql(SETTINGS, {"n": value})).user_errors("updateTenantSettings") == [
+        ("input.name", "INVALID_INPUT")
+    ]
+    assert (await member.browser.gql(PROFILE, {"d": value})).user_errors("updateProfile") == [
+        ("input.displayName", "INVALID_INPUT")
+    ]
+    assert (await owner.browser.gql(UPDATE, {"id": member.id, "d": value})).user_errors("updateUser") == [
+        ("input.displayName", "INVALID_INPUT")
+    ]
+    added = await owner.browser.gql(
+        ADD_USER, {"input": {"username": "zed", "email": "zed@acme.example", "displayName": value}}
+    )
     assert added.user_errors("addUser") == [("input.displayName", "INVALID_INPUT")]
     titled = await owner.browser.gql(PURPOSE, {"t": value, "d": "A weekly briefing."})
     assert titled.user_errors("upsertPurpose") == [("input.title", "INVALID_INPUT")]
@@ -38,7 +67,9 @@ async def test_names_and_titles_refuse_hostile_characters(api: Api, value: str) 
     assert await api.db.fetchval("SELECT name FROM tenant") == "Acme Ltd"
     with pytest.raises(UserFailure):
         async with api.unit() as work:
-            await create_tenant(work, slug="evil", name=value, owner_username="o", owner_email="o@evil.example", seats=None)
+            await create_tenant(
+                work, slug="evil", name=value, owner_username="o", owner_email="o@evil.example", seats=None
+            )
 
 
 async def test_descriptions_may_hold_line_breaks_and_tabs(api: Api) -> None:

@@ -14,7 +14,12 @@ async def test_admin_changes_role_and_display_name_with_an_audit_event_each(api:
     owner = await api.owner("acme")
     member = await api.member(owner, "mia")
     result = await owner.browser.gql(UPDATE, {"input": {"id": member.id, "role": "ADMIN", "displayName": "Mia M."}})
-    assert result.ok("updateUser")["user"] == {"id": member.id, "role": "ADMIN", "status": "ACTIVE", "displayName": "Mia M."}
+    assert result.ok("updateUser")["user"] == {
+        "id": member.id,
+        "role": "ADMIN",
+        "status": "ACTIVE",
+        "displayName": "Mia M.",
+    }
     role_event = await api.db.fetchval(
         "SELECT changes FROM audit_event WHERE action = 'user.role_changed' AND target_id = $1::uuid", member.id
     )
@@ -34,7 +39,9 @@ async def test_disabling_an_account_revokes_its_sessions(api: Api) -> None:
     assert await api.count("user_session", "user_id = $1::uuid", member.id) == 0
     assert (await member.browser.gql(VIEWER)).data["viewer"] is None
     # Enabling again does not bring the session back, and takes a seat again.
-    assert (await owner.browser.gql(UPDATE, {"input": {"id": member.id, "status": "ACTIVE"}})).ok("updateUser")["user"]["status"] == "ACTIVE"
+    assert (await owner.browser.gql(UPDATE, {"input": {"id": member.id, "status": "ACTIVE"}})).ok("updateUser")["user"][
+        "status"
+    ] == "ACTIVE"
     assert (await member.browser.gql(VIEWER)).data["viewer"] is None
 
 
@@ -50,7 +57,9 @@ async def test_re_enabling_needs_a_free_seat(api: Api) -> None:
 
 async def test_an_invited_account_cannot_be_made_active_by_hand(api: Api) -> None:
     owner = await api.owner("acme")
-    added = (await owner.browser.gql(ADD_USER, {"input": {"username": "ivy", "email": "ivy@acme.example"}})).ok("addUser")
+    added = (await owner.browser.gql(ADD_USER, {"input": {"username": "ivy", "email": "ivy@acme.example"}})).ok(
+        "addUser"
+    )
     result = await owner.browser.gql(UPDATE, {"input": {"id": added["user"]["id"], "status": "ACTIVE"}})
     assert result.ok("updateUser")["user"]["status"] == "INVITED"
     disabled = await owner.browser.gql(UPDATE, {"input": {"id": added["user"]["id"], "status": "DISABLED"}})
@@ -119,12 +128,16 @@ async def test_invalid_display_name_is_refused(api: Api) -> None:
 async def test_an_active_owner_always_remains(api: Api) -> None:
     """An INVITED owner cannot act yet: it does not count as the owner that must remain."""
     owner = await api.owner("acme")
-    invited = await owner.browser.gql(ADD_USER, {"input": {"username": "heir", "email": "heir@acme.example", "role": "OWNER"}})
+    invited = await owner.browser.gql(
+        ADD_USER, {"input": {"username": "heir", "email": "heir@acme.example", "role": "OWNER"}}
+    )
     heir = invited.ok("addUser")["user"]["id"]
     for change in ({"role": "ADMIN"}, {"role": "MEMBER"}, {"status": "DISABLED"}):
         result = await owner.browser.gql(UPDATE, {"input": {"id": owner.id, **change}})
         assert result.user_errors("updateUser") == [("input.id", "LAST_OWNER")], change
     delete = "mutation($p: String!) { deleteAccount(input: {password: $p}) { errors { field code } } }"
-    assert (await owner.browser.gql(delete, {"p": "lumen-quarry-velvet-7-oboe"})).user_errors("deleteAccount") == [(None, "LAST_OWNER")]
+    assert (await owner.browser.gql(delete, {"p": "lumen-quarry-velvet-7-oboe"})).user_errors("deleteAccount") == [
+        (None, "LAST_OWNER")
+    ]
     assert await api.db.fetchval("SELECT count(*) FROM app_user WHERE role = 'OWNER' AND status = 'ACTIVE'") == 1
     assert heir

@@ -22,7 +22,9 @@ async def _names(browser, **variables) -> tuple[list[str], dict, int]:  # type: 
 async def test_pages_through_accounts_in_username_order(api: Api) -> None:
     owner = await api.owner("acme")
     for name in ("delta", "Alpha", "charlie", "bravo", "echo"):
-        (await owner.browser.gql(ADD_USER, {"input": {"username": name, "email": f"{name}@acme.example"}})).ok("addUser")
+        (await owner.browser.gql(ADD_USER, {"input": {"username": name, "email": f"{name}@acme.example"}})).ok(
+            "addUser"
+        )
     seen: list[str] = []
     after = None
     while True:
@@ -38,7 +40,11 @@ async def test_pages_through_accounts_in_username_order(api: Api) -> None:
 async def test_filters_by_search_role_and_status(api: Api) -> None:
     owner = await api.owner("acme")
     await api.member(owner, "ada_admin", role="ADMIN")
-    (await owner.browser.gql(ADD_USER, {"input": {"username": "pending", "email": "p@acme.example", "displayName": "Zoë 100%"}})).ok("addUser")
+    (
+        await owner.browser.gql(
+            ADD_USER, {"input": {"username": "pending", "email": "p@acme.example", "displayName": "Zoë 100%"}}
+        )
+    ).ok("addUser")
     assert (await _names(owner.browser, search="ADA"))[0] == ["ada_admin"]
     assert (await _names(owner.browser, search="zoë"))[0] == ["pending"]
     assert (await _names(owner.browser, search="100%"))[0] == ["pending"]

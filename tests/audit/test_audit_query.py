@@ -20,7 +20,9 @@ def actions_of(result) -> list[str]:  # type: ignore[no-untyped-def]
 
 async def test_events_come_newest_first_with_their_details(api: Api) -> None:
     owner = await api.owner("acme")
-    added = (await owner.browser.gql(ADD_USER, {"input": {"username": "sam", "email": "sam@acme.example"}})).ok("addUser")
+    added = (await owner.browser.gql(ADD_USER, {"input": {"username": "sam", "email": "sam@acme.example"}})).ok(
+        "addUser"
+    )
     result = await owner.browser.gql(EVENTS, {"first": 2})
     assert actions_of(result) == ["invitation.sent", "user.created"]
     node = result.data["auditEvents"]["edges"][1]["node"]
@@ -34,12 +36,16 @@ async def test_events_come_newest_first_with_their_details(api: Api) -> None:
 async def test_filters_by_action_actor_target_and_time(api: Api) -> None:
     owner = await api.owner("acme")
     member = await api.member(owner, "mia")
-    assert set(actions_of(await owner.browser.gql(EVENTS, {"filter": {"action": "login.succeeded"}}))) <= {"login.succeeded"}
+    assert set(actions_of(await owner.browser.gql(EVENTS, {"filter": {"action": "login.succeeded"}}))) <= {
+        "login.succeeded"
+    }
     by_member = actions_of(await owner.browser.gql(EVENTS, {"filter": {"actorId": member.id}}))
     assert by_member == ["session.created", "invitation.accepted"]
     about_member = actions_of(await owner.browser.gql(EVENTS, {"filter": {"targetId": member.id}}))
     assert about_member == ["invitation.accepted", "invitation.sent", "user.created"]
-    times = [e["node"]["occurredAt"] for e in (await owner.browser.gql(EVENTS, {"first": 100})).data["auditEvents"]["edges"]]
+    times = [
+        e["node"]["occurredAt"] for e in (await owner.browser.gql(EVENTS, {"first": 100})).data["auditEvents"]["edges"]
+    ]
     middle = sorted(times)[len(times) // 2]
     newer = await owner.browser.gql(EVENTS, {"first": 100, "filter": {"since": middle}})
     older = await owner.browser.gql(EVENTS, {"first": 100, "filter": {"until": middle}})
@@ -49,8 +55,12 @@ async def test_filters_by_action_actor_target_and_time(api: Api) -> None:
 async def test_pages_stay_stable_while_new_events_arrive(api: Api) -> None:
     owner = await api.owner("acme")
     for name in ("ann", "bob", "cyd"):
-        (await owner.browser.gql(ADD_USER, {"input": {"username": name, "email": f"{name}@acme.example"}})).ok("addUser")
-    everything = [e["node"]["id"] for e in (await owner.browser.gql(EVENTS, {"first": 100})).data["auditEvents"]["edges"]]
+        (await owner.browser.gql(ADD_USER, {"input": {"username": name, "email": f"{name}@acme.example"}})).ok(
+            "addUser"
+        )
+    everything = [
+        e["node"]["id"] for e in (await owner.browser.gql(EVENTS, {"first": 100})).data["auditEvents"]["edges"]
+    ]
     first = (await owner.browser.gql(EVENTS, {"first": 4})).data["auditEvents"]
     (await owner.browser.gql(ADD_USER, {"input": {"username": "dee", "email": "dee@acme.example"}})).ok("addUser")
     seen = [e["node"]["id"] for e in first["edges"]]
@@ -68,7 +78,9 @@ async def test_only_administrators_of_the_tenant_see_its_log(api: Api) -> None:
     assert (await member.browser.gql(EVENTS)).codes == ["FORBIDDEN"]
     assert (await api.browser().gql(EVENTS)).codes == ["UNAUTHENTICATED"]
     globex = await api.owner("globex")
-    theirs = (await globex.browser.gql(EVENTS, {"first": 100, "filter": {"targetId": member.id}})).data["auditEvents"]["edges"]
+    theirs = (await globex.browser.gql(EVENTS, {"first": 100, "filter": {"targetId": member.id}})).data["auditEvents"][
+        "edges"
+    ]
     assert theirs == []
     assert (await owner.browser.gql(EVENTS, {"after": "bogus"})).codes == ["BAD_USER_INPUT"]
     assert (await owner.browser.gql(EVENTS, {"filter": {"actorId": "not-an-id"}})).codes == ["BAD_USER_INPUT"]
@@ -84,5 +96,7 @@ async def test_a_user_sees_their_own_security_activity(api: Api) -> None:
     second = (await member.browser.gql(ACTIVITY, {"after": first["pageInfo"]["endCursor"]})).data["viewer"]["activity"]
     assert [e["node"]["action"] for e in second["edges"]] == ["login.failed", "session.created", "invitation.accepted"]
     own = (await owner.browser.gql("{ viewer { activity(first: 50) { edges { node { action actorId } } } } }")).data
-    assert all(e["node"]["action"] not in ("user.created", "invitation.sent") for e in own["viewer"]["activity"]["edges"])
+    assert all(
+        e["node"]["action"] not in ("user.created", "invitation.sent") for e in own["viewer"]["activity"]["edges"]
+    )
     assert member.id not in str(own)

@@ -17,12 +17,13 @@ from sqlalchemy.exc import DBAPIError
 
 from api import clock
 from api.accounts import tenants
-from api.audit import actions, service as audit
+from api.audit import actions
+from api.audit import service as audit
 from api.audit.chain import verify
 from api.audit.retention import purge_expired_events
 from api.request_meta import Actor, RequestMeta
-from db.enums import Role
 from db.engine import make_engine, make_sessionmaker, transaction
+from db.enums import Role
 from tests.helpers import ADD_USER, Api, login
 
 ROOT = Path(__file__).parents[2]
@@ -30,7 +31,14 @@ ROOT = Path(__file__).parents[2]
 
 def verify_cli(api: Api, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": api.settings.database_url, "SECRET_KEY": api.settings.secret_key or ""}
-    return subprocess.run([sys.executable, "-m", "api", "verify-audit", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "api", "verify-audit", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -48,7 +56,10 @@ async def test_a_change_and_its_audit_event_commit_or_roll_back_together(api: Ap
     with pytest.raises(RuntimeError):
         async with api.unit() as work:
             await tenants.update_settings(work.as_actor(actor), name="Renamed")
-            assert await work.db.scalar(text("SELECT count(*) FROM audit_event WHERE action = 'tenant.settings_changed'")) == 1
+            assert (
+                await work.db.scalar(text("SELECT count(*) FROM audit_event WHERE action = 'tenant.settings_changed'"))
+                == 1
+            )
             raise RuntimeError("something after the change fails")
     assert await api.db.fetchval("SELECT name FROM tenant") == "Acme Ltd"
     assert await api.count("audit_event", "action = 'tenant.settings_changed'") == 0
@@ -100,7 +111,9 @@ async def test_verify_audit_names_the_row_a_superuser_changed(api: Api) -> None:
     await api.member(owner, "mia")
     target = await api.db.fetchval("SELECT id FROM audit_event WHERE action = 'user.created' AND actor_type = 'USER'")
     await api.db.execute("ALTER TABLE audit_event DISABLE TRIGGER USER")
-    await api.db.execute("UPDATE audit_event SET changes = jsonb_set(changes, '{role,new}', '\"OWNER\"') WHERE id = $1", target)
+    await api.db.execute(
+        "UPDATE audit_event SET changes = jsonb_set(changes, '{role,new}', '\"OWNER\"') WHERE id = $1", target
+    )
     await api.db.execute("ALTER TABLE audit_event ENABLE TRIGGER USER")
     run = verify_cli(api, "--tenant", "acme")
     assert run.returncode == 1
@@ -116,7 +129,10 @@ async def test_verify_audit_finds_a_removed_event(api: Api) -> None:
     await api.db.execute("DELETE FROM audit_event WHERE id = $1", gone)
     await api.db.execute("ALTER TABLE audit_event ENABLE TRIGGER USER")
     run = verify_cli(api)
-    assert run.returncode == 1 and f"BROKEN at event {following} (chain position {seq + 1}): chain position {seq} is missing" in run.stdout
+    assert (
+        run.returncode == 1
+        and f"BROKEN at event {following} (chain position {seq + 1}): chain position {seq} is missing" in run.stdout
+    )
 
 
 async def test_twenty_concurrent_writers_leave_one_unbroken_chain(api: Api, app_db) -> None:  # type: ignore[no-untyped-def]
@@ -126,7 +142,13 @@ async def test_twenty_concurrent_writers_leave_one_unbroken_chain(api: Api, app_
     async def writer(i: int) -> None:
         async with transaction(app_db) as db:
             for _ in range(5):
-                audit.record(db, tenant_id=tenant_id, action=actions.USER_UPDATED, meta=RequestMeta(request_id=f"w{i}"), actor_type="SYSTEM")
+                audit.record(
+                    db,
+                    tenant_id=tenant_id,
+                    action=actions.USER_UPDATED,
+                    meta=RequestMeta(request_id=f"w{i}"),
+                    actor_type="SYSTEM",
+                )
                 await db.flush()
                 await asyncio.sleep(0)
 
@@ -157,7 +179,10 @@ async def test_the_retention_path_removes_old_events_and_the_chain_still_verifie
 async def test_erasure_may_blank_ip_and_user_agent_and_the_chain_holds(api: Api, app_db) -> None:  # type: ignore[no-untyped-def]
     owner = await api.owner("acme")
     async with transaction(app_db) as db:
-        await db.execute(text("UPDATE audit_event SET ip_address = NULL, user_agent = NULL WHERE actor_id = :u"), {"u": uuid.UUID(owner.id)})
+        await db.execute(
+            text("UPDATE audit_event SET ip_address = NULL, user_agent = NULL WHERE actor_id = :u"),
+            {"u": uuid.UUID(owner.id)},
+        )
     assert await api.count("audit_event", "actor_id = $1::uuid AND ip_address IS NOT NULL", owner.id) == 0
     [report] = await verify(api.db, "acme")
     assert report.ok
@@ -174,7 +199,14 @@ async def test_events_carry_who_when_and_from_where(api: Api) -> None:
 
 def checkpoint_cli(api: Api) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": api.settings.database_url, "SECRET_KEY": api.settings.secret_key or ""}
-    return subprocess.run([sys.executable, "-m", "api", "checkpoint-audit"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "api", "checkpoint-audit"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 # What an attacker with database access (but not SECRET_KEY) does: switch the triggers off,
@@ -207,8 +239,15 @@ async def test_a_rewritten_chain_with_recomputed_hashes_is_found_by_the_signed_c
     assert checkpoint_cli(api).stdout.splitlines()[-1] == "1 checkpoints made"
     await api.member(owner, "max")  # events after the checkpoint
     tenant_id = await api.db.fetchval("SELECT id::text FROM tenant")
-    seq = await api.db.fetchval("SELECT chain_seq FROM audit_event WHERE action = 'user.created' AND actor_type = 'USER' ORDER BY chain_seq LIMIT 1")
-    await _tamper(api, f"UPDATE audit_event SET changes = jsonb_set(changes, '{{role,new}}', '\"OWNER\"') WHERE chain_seq = {seq}", seq, tenant_id)
+    seq = await api.db.fetchval(
+        "SELECT chain_seq FROM audit_event WHERE action = 'user.created' AND actor_type = 'USER' ORDER BY chain_seq LIMIT 1"
+    )
+    await _tamper(
+        api,
+        f"UPDATE audit_event SET changes = jsonb_set(changes, '{{role,new}}', '\"OWNER\"') WHERE chain_seq = {seq}",
+        seq,
+        tenant_id,
+    )
     [plain] = await verify(api.db, "acme")  # the hashes alone are consistent again
     assert plain.ok
     run = verify_cli(api, "--tenant", "acme")
@@ -232,7 +271,9 @@ async def test_a_forged_or_unlinked_checkpoint_is_found(api: Api) -> None:
     checkpoint_cli(api)
     assert verify_cli(api).returncode == 0
     # Without the key, a checkpoint cannot be made to agree with a rewritten head...
-    await api.db.execute("UPDATE audit_checkpoint SET row_hash = sha256('x') WHERE chain_seq = (SELECT max(chain_seq) FROM audit_checkpoint)")
+    await api.db.execute(
+        "UPDATE audit_checkpoint SET row_hash = sha256('x') WHERE chain_seq = (SELECT max(chain_seq) FROM audit_checkpoint)"
+    )
     assert "not signed with this service's key" in verify_cli(api).stdout
     # ...nor can an older one be dropped unseen.
     await api.db.execute("DELETE FROM audit_checkpoint WHERE chain_seq = (SELECT min(chain_seq) FROM audit_checkpoint)")
@@ -245,7 +286,9 @@ async def test_checkpoints_are_made_only_when_a_chain_grew_and_say_so_in_the_log
     made = checkpoint_cli(api).stdout.splitlines()
     assert made[-1] == "2 checkpoints made"
     logged = [json.loads(line) for line in made[:-1]]
-    assert [entry["message"] for entry in logged] == ["audit checkpoint"] * 2 and all(len(e["checkpoint_mac"]) == 67 for e in logged)
+    assert [entry["message"] for entry in logged] == ["audit checkpoint"] * 2 and all(
+        len(e["checkpoint_mac"]) == 67 for e in logged
+    )
     again = checkpoint_cli(api)
     assert again.stdout.splitlines()[-1] == "0 checkpoints made"
     run = verify_cli(api)

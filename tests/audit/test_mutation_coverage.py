@@ -19,7 +19,9 @@ Scenario = Callable[[Api], Awaitable[Act]]  # sets the stage, returns the mutati
 
 
 async def _reset_token(api: Api) -> str:
-    await api.browser().gql('mutation { requestPasswordReset(input: {tenant: "acme", email: "owner@acme.example"}) { ok } }')
+    await api.browser().gql(
+        'mutation { requestPasswordReset(input: {tenant: "acme", email: "owner@acme.example"}) { ok } }'
+    )
     return await api.queued_token("owner@acme.example")
 
 
@@ -48,7 +50,11 @@ async def s_verify_mfa(api: Api) -> Act:
     await login(browser)
 
     async def act() -> None:
-        (await browser.gql('mutation($c: String!) { verifyMfa(input: {code: $c}) { errors { code } } }', {"c": code(secret)})).ok("verifyMfa")
+        (
+            await browser.gql(
+                "mutation($c: String!) { verifyMfa(input: {code: $c}) { errors { code } } }", {"c": code(secret)}
+            )
+        ).ok("verifyMfa")
 
     return act
 
@@ -65,7 +71,9 @@ async def s_request_password_reset(api: Api) -> Act:
 async def s_reset_password(api: Api) -> Act:
     await api.owner("acme")
     token = await _reset_token(api)
-    query = "mutation($t: String!, $p: String!) { resetPassword(input: {token: $t, newPassword: $p}) { errors { code } } }"
+    query = (
+        "mutation($t: String!, $p: String!) { resetPassword(input: {token: $t, newPassword: $p}) { errors { code } } }"
+    )
 
     async def act() -> None:
         (await api.browser().gql(query, {"t": token, "p": NEW_PASSWORD})).ok("resetPassword")
@@ -84,11 +92,18 @@ async def s_accept_invitation(api: Api) -> Act:
 
 async def s_verify_email(api: Api) -> Act:
     owner = await api.owner("acme")
-    await owner.browser.gql('mutation($p: String!) { changeEmail(input: {newEmail: "new@acme.example", password: $p}) { ok } }', {"p": PASSWORD})
+    await owner.browser.gql(
+        'mutation($p: String!) { changeEmail(input: {newEmail: "new@acme.example", password: $p}) { ok } }',
+        {"p": PASSWORD},
+    )
     token = await api.queued_token("new@acme.example")
 
     async def act() -> None:
-        (await api.browser().gql("mutation($t: String!) { verifyEmail(token: $t) { errors { code } } }", {"t": token})).ok("verifyEmail")
+        (
+            await api.browser().gql(
+                "mutation($t: String!) { verifyEmail(token: $t) { errors { code } } }", {"t": token}
+            )
+        ).ok("verifyEmail")
 
     return act
 
@@ -105,7 +120,9 @@ async def s_change_password(api: Api) -> Act:
 
 async def s_change_email(api: Api) -> Act:
     owner = await api.owner("acme")
-    query = 'mutation($p: String!) { changeEmail(input: {newEmail: "new@acme.example", password: $p}) { errors { code } } }'
+    query = (
+        'mutation($p: String!) { changeEmail(input: {newEmail: "new@acme.example", password: $p}) { errors { code } } }'
+    )
 
     async def act() -> None:
         (await owner.browser.gql(query, {"p": PASSWORD})).ok("changeEmail")
@@ -121,7 +138,9 @@ async def s_revoke_session(api: Api) -> Act:
     victim = next(s["id"] for s in sessions if not s["current"])
 
     async def act() -> None:
-        (await owner.browser.gql("mutation($id: ID!) { revokeSession(id: $id) { errors { code } } }", {"id": victim})).ok("revokeSession")
+        (
+            await owner.browser.gql("mutation($id: ID!) { revokeSession(id: $id) { errors { code } } }", {"id": victim})
+        ).ok("revokeSession")
 
     return act
 
@@ -201,7 +220,9 @@ async def s_update_user(api: Api) -> Act:
 
 async def s_resend_invitation(api: Api) -> Act:
     owner = await api.owner("acme")
-    added = (await owner.browser.gql(ADD_USER, {"input": {"username": "sam", "email": "sam@acme.example"}})).ok("addUser")
+    added = (await owner.browser.gql(ADD_USER, {"input": {"username": "sam", "email": "sam@acme.example"}})).ok(
+        "addUser"
+    )
     query = "mutation($id: ID!) { resendInvitation(id: $id) { errors { code } } }"
 
     async def act() -> None:
@@ -216,7 +237,11 @@ async def s_reset_user_mfa(api: Api) -> Act:
     await enroll(member.browser)
 
     async def act() -> None:
-        (await owner.browser.gql("mutation($id: ID!) { resetUserMfa(id: $id) { errors { code } } }", {"id": member.id})).ok("resetUserMfa")
+        (
+            await owner.browser.gql(
+                "mutation($id: ID!) { resetUserMfa(id: $id) { errors { code } } }", {"id": member.id}
+            )
+        ).ok("resetUserMfa")
 
     return act
 
@@ -236,7 +261,9 @@ async def s_update_tenant_settings(api: Api) -> Act:
     owner = await api.owner("acme")
 
     async def act() -> None:
-        (await owner.browser.gql("mutation { updateTenantSettings(input: {requireMfa: true}) { errors { code } } }")).ok("updateTenantSettings")
+        (
+            await owner.browser.gql("mutation { updateTenantSettings(input: {requireMfa: true}) { errors { code } } }")
+        ).ok("updateTenantSettings")
 
     return act
 
@@ -248,7 +275,9 @@ async def s_set_consents(api: Api) -> Act:
     owner = await api.owner("acme")
 
     async def act() -> None:
-        (await owner.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+        (await owner.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok(
+            "setConsents"
+        )
 
     return act
 
@@ -259,10 +288,16 @@ async def s_withdraw_consent_by_token(api: Api) -> Act:
     owner = await api.owner("acme")
     (await owner.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
     tenant_id = await api.db.fetchval("SELECT id FROM tenant")
-    token = make_token(api.settings, tenant_id=tenant_id, user_id=__import__("uuid").UUID(owner.id), purpose_key="newsletter")
+    token = make_token(
+        api.settings, tenant_id=tenant_id, user_id=__import__("uuid").UUID(owner.id), purpose_key="newsletter"
+    )
 
     async def act() -> None:
-        (await api.browser().gql("mutation($t: String!) { withdrawConsentByToken(token: $t) { errors { code } } }", {"t": token})).ok("withdrawConsentByToken")
+        (
+            await api.browser().gql(
+                "mutation($t: String!) { withdrawConsentByToken(token: $t) { errors { code } } }", {"t": token}
+            )
+        ).ok("withdrawConsentByToken")
 
     return act
 
@@ -271,7 +306,9 @@ async def s_update_profile(api: Api) -> Act:
     owner = await api.owner("acme")
 
     async def act() -> None:
-        (await owner.browser.gql('mutation { updateProfile(input: {displayName: "Olive"}) { errors { code } } }')).ok("updateProfile")
+        (await owner.browser.gql('mutation { updateProfile(input: {displayName: "Olive"}) { errors { code } } }')).ok(
+            "updateProfile"
+        )
 
     return act
 
@@ -301,7 +338,9 @@ async def s_remove_user(api: Api) -> Act:
     member = await api.member(owner, "mia")
 
     async def act() -> None:
-        (await owner.browser.gql("mutation($id: ID!) { removeUser(id: $id) { errors { code } } }", {"id": member.id})).ok("removeUser")
+        (
+            await owner.browser.gql("mutation($id: ID!) { removeUser(id: $id) { errors { code } } }", {"id": member.id})
+        ).ok("removeUser")
 
     return act
 
@@ -323,7 +362,9 @@ async def s_archive_purpose(api: Api) -> Act:
     owner = await api.owner("acme")
 
     async def act() -> None:
-        (await owner.browser.gql('mutation { archivePurpose(key: "review-invitations") { errors { code } } }')).ok("archivePurpose")
+        (await owner.browser.gql('mutation { archivePurpose(key: "review-invitations") { errors { code } } }')).ok(
+            "archivePurpose"
+        )
 
     return act
 

@@ -25,8 +25,11 @@ async def test_production_cookies_are_secure_with_the_host_prefix(settings) -> N
     from api.request_meta import RequestMeta
 
     secure = settings.model_copy(update={"cookie_secure": True})
-    context = Context(request=Request({"type": "http", "headers": []}),
-                      services=Services(settings=secure, sessionmaker=None, attempts=None, pool=None), meta=RequestMeta())  # type: ignore[arg-type]
+    context = Context(
+        request=Request({"type": "http", "headers": []}),
+        services=Services(settings=secure, sessionmaker=None, attempts=None, pool=None),
+        meta=RequestMeta(),
+    )  # type: ignore[arg-type]
     context.set_session_cookie("t" * 43)
     [cookie] = context.cookie_headers
     assert cookie.startswith("__Host-session=") and "Secure" in cookie and "HttpOnly" in cookie
@@ -57,7 +60,9 @@ async def test_bearer_requests_without_the_cookie_are_not_subject_to_the_cookie_
     owner = await api.owner("acme")
     token = owner.browser.session_cookie
     client = api.browser()
-    response = await client.http.get("/graphql", params={"query": "{ viewer { user { username } } }"}, headers={"authorization": f"Bearer {token}"})
+    response = await client.http.get(
+        "/graphql", params={"query": "{ viewer { user { username } } }"}, headers={"authorization": f"Bearer {token}"}
+    )
     assert response.json()["data"]["viewer"]["user"]["username"] == "owner"
 
 
@@ -69,15 +74,20 @@ async def test_the_cookie_rule_reads_the_request_as_the_endpoint_does(api: Api) 
     token = owner.browser.session_cookie
     raw = httpx.AsyncClient(base_url=api.base_url)
     try:
-        encoded = await raw.get("/graphql?%71uery=%7B%20viewer%20%7B%20user%20%7B%20email%20%7D%20%7D%20%7D", headers={"cookie": f"session={token}"})
+        encoded = await raw.get(
+            "/graphql?%71uery=%7B%20viewer%20%7B%20user%20%7B%20email%20%7D%20%7D%20%7D",
+            headers={"cookie": f"session={token}"},
+        )
         assert encoded.status_code == 403 and "email" not in encoded.text
         two_headers = await raw.get(
-            "/graphql", params={"query": "{ viewer { user { email } } }"},
+            "/graphql",
+            params={"query": "{ viewer { user { email } } }"},
             headers=[("cookie", "theme=dark"), ("cookie", f"session={token}")],  # type: ignore[arg-type]
         )
         assert two_headers.status_code == 403 and "email" not in two_headers.text
         twice = await raw.post(
-            "/graphql", json={"query": "{ viewer { user { email } } }"},
+            "/graphql",
+            json={"query": "{ viewer { user { email } } }"},
             headers={"cookie": f"session={token}; session=other", "content-type": "application/json"},
         )
         assert twice.status_code == 400 and "email" not in twice.text
@@ -87,7 +97,8 @@ async def test_the_cookie_rule_reads_the_request_as_the_endpoint_does(api: Api) 
         )
         assert repeated.status_code == 400 and "email" not in repeated.text
         two_authorizations = await raw.post(
-            "/graphql", json={"query": "{ viewer { user { email } } }"},
+            "/graphql",
+            json={"query": "{ viewer { user { email } } }"},
             headers=[("authorization", f"Bearer {token}"), ("authorization", "Bearer other")],  # type: ignore[arg-type]
         )
         assert two_authorizations.status_code == 400

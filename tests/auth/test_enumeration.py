@@ -9,8 +9,14 @@ from tests.helpers import Api, login
 
 # Ways to write one identifier that all name the same account (or the same missing one).
 VARIANTS = [
-    lambda x: x, lambda x: x.upper(), lambda x: "  " + x, lambda x: x + " " * 400, lambda x: x + "\t\n",
-    lambda x: " " * 300 + x, lambda x: x + "\u00a0" * 50, lambda x: "\u3000" + x.title(),
+    lambda x: x,
+    lambda x: x.upper(),
+    lambda x: "  " + x,
+    lambda x: x + " " * 400,
+    lambda x: x + "\t\n",
+    lambda x: " " * 300 + x,
+    lambda x: x + "\u00a0" * 50,
+    lambda x: "\u3000" + x.title(),
 ]
 
 
@@ -76,4 +82,8 @@ async def test_padding_past_the_longest_address_does_not_split_the_count(api: Ap
             seen.append(result.codes[0] if result.codes else result.user_errors("login")[0][1])
         return seen
 
-    assert await padded("acme", "owner") == await padded("beta", "nobody") == ["INVALID_CREDENTIALS"] * 10 + ["RATE_LIMITED"] * 2
+    assert (
+        await padded("acme", "owner")
+        == await padded("beta", "nobody")
+        == ["INVALID_CREDENTIALS"] * 10 + ["RATE_LIMITED"] * 2
+    )

@@ -49,8 +49,10 @@ async def test_every_wrong_credential_gets_the_same_answer(api: Api) -> None:
         answers.append(result.body)
     assert all(a == answers[0] for a in answers)
 
-    reasons = [json.loads(r["changes"])["reason"]["new"] for r in await api.db.fetch(
-        "SELECT changes FROM audit_event WHERE action = 'login.failed' ORDER BY id")]
+    reasons = [
+        json.loads(r["changes"])["reason"]["new"]
+        for r in await api.db.fetch("SELECT changes FROM audit_event WHERE action = 'login.failed' ORDER BY id")
+    ]
     assert reasons == ["unknown_user", "wrong_password", "account_disabled", "account_invited"]
 
 
@@ -61,7 +63,7 @@ async def test_unknown_user_and_wrong_password_take_about_the_same_time(api: Api
     for i in range(12):
         for kind, identifier in (("unknown", f"ghost{i}"), ("wrong", "owner")):
             started = time.perf_counter()
-            result = await login(browser, "not-the-password-%d" % i, identifier=identifier)
+            result = await login(browser, f"not-the-password-{i}", identifier=identifier)
             timings[kind].append(time.perf_counter() - started)
             assert result.user_errors("login") == INVALID
         if i == 8:  # stay under the account limit of 10

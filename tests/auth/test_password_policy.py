@@ -8,10 +8,9 @@ from datetime import timedelta
 import pytest
 
 from api import clock
-
 from tests.helpers import ACCEPT, PASSWORD, Api, login
 
-STRONG = ("vq8#Lumen-quarry_velvet/7-oboe;harbour+kite=plum~93^lantern|ferry&cobalt@mosaic!drift%sable?tundra*quill" * 3)
+STRONG = "vq8#Lumen-quarry_velvet/7-oboe;harbour+kite=plum~93^lantern|ferry&cobalt@mosaic!drift%sable?tundra*quill" * 3
 CHANGE = "mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) { ok errors { field code message } } }"
 REQUEST_RESET = "mutation($t: String!, $e: String!) { requestPasswordReset(input: {tenant: $t, email: $e}) { ok } }"
 RESET = "mutation($t: String!, $p: String!) { resetPassword(input: {token: $t, newPassword: $p}) { ok errors { field code message } } }"
@@ -34,7 +33,9 @@ def _verdict(payload: dict) -> str | None:  # type: ignore[type-arg]
 
 
 @pytest.mark.parametrize(("length", "expected"), BOUNDARIES)
-async def test_accepting_an_invitation_applies_the_policy_at_every_length(api: Api, length: int, expected: str | None) -> None:
+async def test_accepting_an_invitation_applies_the_policy_at_every_length(
+    api: Api, length: int, expected: str | None
+) -> None:
     token = await api.create_tenant("acme")
     result = await api.browser().gql(ACCEPT, {"token": token, "password": STRONG[:length]})
     assert _verdict(result.payload("acceptInvitation")) == expected

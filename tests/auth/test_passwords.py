@@ -10,7 +10,9 @@ from tests.helpers import PASSWORD, VIEWER, Api, login
 
 NEW = "plum-harbour-lantern-93-kite"
 CHANGE = "mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) { ok errors { field code message } } }"
-REQUEST_RESET = "mutation($t: String!, $e: String!) { requestPasswordReset(input: {tenant: $t, email: $e}) { ok errors { code } } }"
+REQUEST_RESET = (
+    "mutation($t: String!, $e: String!) { requestPasswordReset(input: {tenant: $t, email: $e}) { ok errors { code } } }"
+)
 RESET = "mutation($t: String!, $p: String!) { resetPassword(input: {token: $t, newPassword: $p}) { ok errors { field code } } }"
 CHANGE_EMAIL = "mutation($e: String!, $p: String!) { changeEmail(input: {newEmail: $e, password: $p}) { ok errors { field code } } }"
 VERIFY = "mutation($t: String!) { verifyEmail(token: $t) { ok errors { field code } } }"
@@ -48,11 +50,19 @@ async def test_a_reset_link_is_sent_only_when_the_address_exists_and_the_answer_
     anonymous = api.browser()
     answers = [
         (await anonymous.gql(REQUEST_RESET, {"t": tenant, "e": address})).body
-        for tenant, address in [("acme", "owner@acme.example"), ("acme", "nobody@acme.example"), ("nosuch", "owner@acme.example"), ("acme", "not an email")]
+        for tenant, address in [
+            ("acme", "owner@acme.example"),
+            ("acme", "nobody@acme.example"),
+            ("nosuch", "owner@acme.example"),
+            ("acme", "not an email"),
+        ]
     ]
     assert all(a == {"data": {"requestPasswordReset": {"ok": True, "errors": []}}} for a in answers)
     received = await api.mailbox.wait_for("owner@acme.example", count=2)  # the invitation, then the reset
-    assert [m.link().split("?")[0] for m in received] == ["http://app.test/accept-invitation", "http://app.test/reset-password"]
+    assert [m.link().split("?")[0] for m in received] == [
+        "http://app.test/accept-invitation",
+        "http://app.test/reset-password",
+    ]
     await asyncio.sleep(0.3)
     assert len(api.mailbox.messages) == 2
 
@@ -94,7 +104,11 @@ async def test_ten_concurrent_resets_with_one_token_succeed_once(api: Api) -> No
     results = await asyncio.gather(*(api.browser().gql(RESET, {"t": token, "p": f"{NEW}-{i}"}) for i in range(10)))
     winners = [i for i, r in enumerate(results) if r.payload("resetPassword")["ok"]]
     assert len(winners) == 1
-    assert all(r.user_errors("resetPassword") == [("input.token", "INVALID_TOKEN")] for i, r in enumerate(results) if i not in winners)
+    assert all(
+        r.user_errors("resetPassword") == [("input.token", "INVALID_TOKEN")]
+        for i, r in enumerate(results)
+        if i not in winners
+    )
     assert (await login(api.browser(), f"{NEW}-{winners[0]}")).ok("login")
     assert await api.count("audit_event", "action = 'password.reset'") == 1
 
@@ -102,7 +116,9 @@ async def test_ten_concurrent_resets_with_one_token_succeed_once(api: Api) -> No
 async def test_reset_emails_are_limited_per_account_but_the_answer_stays_ok(api: Api) -> None:
     await api.owner("acme")
     for _ in range(5):
-        assert (await api.browser().gql(REQUEST_RESET, {"t": "acme", "e": "owner@acme.example"})).ok("requestPasswordReset")
+        assert (await api.browser().gql(REQUEST_RESET, {"t": "acme", "e": "owner@acme.example"})).ok(
+            "requestPasswordReset"
+        )
     assert await api.count("procrastinate_jobs", "task_name = 'send_email'") == 1 + 3
 
 
@@ -158,7 +174,9 @@ async def test_a_change_of_password_or_email_ends_outstanding_links(api: Api) ->
     (await owner.browser.gql(CHANGE, {"c": PASSWORD, "n": NEW})).ok("changePassword")
     dead = await api.browser().gql(RESET, {"t": reset_before_change, "p": "another-long-pass-phrase-9"})
     assert dead.user_errors("resetPassword") == [("input.token", "INVALID_TOKEN")]
-    assert (await api.browser().gql(VERIFY, {"t": verification})).user_errors("verifyEmail") == [("token", "INVALID_TOKEN")]
+    assert (await api.browser().gql(VERIFY, {"t": verification})).user_errors("verifyEmail") == [
+        ("token", "INVALID_TOKEN")
+    ]
 
     # A new reset link, then an email change: the link dies with the old address.
     await api.browser().gql(REQUEST_RESET, {"t": "acme", "e": "owner@acme.example"})

@@ -35,7 +35,9 @@ async def test_aliases_in_one_request_count_as_separate_attempts(api: Api) -> No
     result = await api.browser().gql(f"mutation {{ {fields} }}")
     # The eleventh alias is refused; its error nulls the non-null payload and ends the operation.
     assert result.codes == ["RATE_LIMITED"] and result.data is None
-    assert await api.count("audit_event", "action = 'login.failed' AND changes->'reason'->>'new' = 'wrong_password'") == 10
+    assert (
+        await api.count("audit_event", "action = 'login.failed' AND changes->'reason'->>'new' = 'wrong_password'") == 10
+    )
 
 
 async def test_the_account_keeps_its_budget_whatever_names_it_but_says_so_to_nobody(api: Api) -> None:
@@ -47,7 +49,9 @@ async def test_the_account_keeps_its_budget_whatever_names_it_but_says_so_to_nob
         await login(api.browser(), f"guess-{i}", identifier="owner" if i % 2 else "OWNER@acme.example")
     refused = await login(api.browser(), identifier="owner@acme.example")
     assert refused.user_errors("login") == [(None, "INVALID_CREDENTIALS")]
-    assert await api.count("audit_event", "action = 'login.failed' AND changes->'reason'->>'new' = 'account_limited'") == 1
+    assert (
+        await api.count("audit_event", "action = 'login.failed' AND changes->'reason'->>'new' = 'account_limited'") == 1
+    )
 
 
 async def test_after_the_window_the_account_may_try_again(api: Api) -> None:
@@ -85,11 +89,18 @@ async def test_an_aliased_login_flood_is_also_limited_with_a_single_http_request
     first = await api.browser().gql(f"mutation {{ {many} }}")
     second = await api.browser().gql(f"mutation {{ {many} }}")
     assert first.codes == second.codes == ["RATE_LIMITED"]
-    assert await api.count("audit_event", "action = 'login.failed' AND changes->'reason'->>'new' = 'wrong_password'") == 10
+    assert (
+        await api.count("audit_event", "action = 'login.failed' AND changes->'reason'->>'new' = 'wrong_password'") == 10
+    )
 
 
 def test_production_refuses_limits_above_a_hundred_failures_an_hour() -> None:
-    base = dict(env="production", secret_key="k" * 40, app_url="https://x.example", database_url="postgresql://db/x")
+    base = {
+        "env": "production",
+        "secret_key": "k" * 40,
+        "app_url": "https://x.example",
+        "database_url": "postgresql://db/x",
+    }
     Settings(**base).check_production_safety()  # the defaults: 10 per 15 minutes
     with pytest.raises(ConfigurationError, match="100 failures"):
         Settings(**base, login_failures_per_account=30).check_production_safety()

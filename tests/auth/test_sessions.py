@@ -69,7 +69,9 @@ async def test_an_admin_revokes_every_session_of_a_user_in_their_tenant(api: Api
     assert (await admin.browser.gql(REVOKE_USER, {"id": owner.id})).codes == ["FORBIDDEN"]
     assert (await member.browser.gql(REVOKE_USER, {"id": admin.id})).codes == ["UNAUTHENTICATED"]
     globex = await api.owner("globex")
-    assert (await globex.browser.gql(REVOKE_USER, {"id": admin.id})).user_errors("revokeUserSessions") == [("id", "NOT_FOUND")]
+    assert (await globex.browser.gql(REVOKE_USER, {"id": admin.id})).user_errors("revokeUserSessions") == [
+        ("id", "NOT_FOUND")
+    ]
     assert (await admin.browser.gql(VIEWER)).data["viewer"] is not None
 
 
@@ -86,7 +88,9 @@ async def test_a_session_idle_longer_than_the_tenant_allows_ends(api: Api) -> No
 
 async def test_a_session_ends_at_the_absolute_timeout_however_active(api: Api) -> None:
     owner = await api.owner("acme")
-    (await owner.browser.gql(SETTINGS, {"i": {"sessionAbsoluteTimeoutHours": 1, "sessionIdleTimeoutMinutes": 30}})).ok("updateTenantSettings")
+    (await owner.browser.gql(SETTINGS, {"i": {"sessionAbsoluteTimeoutHours": 1, "sessionIdleTimeoutMinutes": 30}})).ok(
+        "updateTenantSettings"
+    )
     (await login(owner.browser)).ok("login")  # the absolute timeout applies to sessions made from now on
     for _ in range(3):
         clock.advance(timedelta(minutes=19))

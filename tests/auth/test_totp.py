@@ -12,14 +12,16 @@ from datetime import timedelta
 import pytest
 
 from api import clock
-from api.security import totp
 from api.crypto import Cipher
+from api.security import totp
 from tests.helpers import PASSWORD, VIEWER, Api, Browser, Member, login
 
 BEGIN = "mutation { beginTotpEnrollment { secret otpauthUri qrCodeSvg errors { field code } } }"
 CONFIRM = "mutation($c: String!) { confirmTotpEnrollment(input: {code: $c}) { recoveryCodes errors { field code } } }"
 VERIFY = "mutation($c: String!) { verifyMfa(input: {code: $c}) { status viewer { user { username mfaEnabled } } errors { field code } } }"
-DISABLE = "mutation($p: String!, $c: String!) { disableTotp(input: {password: $p, code: $c}) { ok errors { field code } } }"
+DISABLE = (
+    "mutation($p: String!, $c: String!) { disableTotp(input: {password: $p, code: $c}) { ok errors { field code } } }"
+)
 REGENERATE = "mutation($p: String!, $c: String) { regenerateRecoveryCodes(input: {password: $p, code: $c}) { recoveryCodes errors { field code } } }"
 RESET = "mutation($id: ID!) { resetUserMfa(id: $id) { ok errors { field code } } }"
 REMAINING = "{ viewer { recoveryCodesRemaining user { mfaEnabled } sessions { current mfaVerified } } }"
@@ -52,8 +54,14 @@ async def pending(api: Api) -> Browser:
 
 @pytest.mark.parametrize(
     ("unix_time", "expected"),
-    [(59, "94287082"), (1111111109, "07081804"), (1111111111, "14050471"), (1234567890, "89005924"),
-     (2000000000, "69279037"), (20000000000, "65353130")],
+    [
+        (59, "94287082"),
+        (1111111109, "07081804"),
+        (1111111111, "14050471"),
+        (1234567890, "89005924"),
+        (2000000000, "69279037"),
+        (20000000000, "65353130"),
+    ],
 )
 def test_rfc6238_sha1_vectors_through_the_service_code(unix_time: int, expected: str) -> None:
     secret = base64.b32encode(b"12345678901234567890").decode()
@@ -85,7 +93,9 @@ async def test_enrollment_shows_the_secret_uri_and_qr_code_and_activates_with_a_
 
 async def test_confirming_without_an_enrollment_is_not_enabled(api: Api) -> None:
     owner = await api.owner("acme")
-    assert (await owner.browser.gql(CONFIRM, {"c": "123456"})).user_errors("confirmTotpEnrollment") == [(None, "NOT_ENABLED")]
+    assert (await owner.browser.gql(CONFIRM, {"c": "123456"})).user_errors("confirmTotpEnrollment") == [
+        (None, "NOT_ENABLED")
+    ]
 
 
 async def test_login_then_a_code_from_an_independent_implementation(api: Api) -> None:
@@ -108,10 +118,10 @@ async def test_the_pending_session_can_do_nothing_but_verify_or_log_out(api: Api
     browser = await pending(api)
     assert (await browser.gql(VIEWER)).data == {"viewer": None}
     for operation in (
-        "mutation { changePassword(input: {currentPassword: \"x\", newPassword: \"y\"}) { ok } }",
+        'mutation { changePassword(input: {currentPassword: "x", newPassword: "y"}) { ok } }',
         "mutation { beginTotpEnrollment { secret } }",
         "mutation { revokeOtherSessions { revokedCount } }",
-        "mutation { addUser(input: {username: \"zed\", email: \"z@acme.example\"}) { user { id } } }",
+        'mutation { addUser(input: {username: "zed", email: "z@acme.example"}) { user { id } } }',
         "{ users { totalCount } }",
     ):
         assert (await browser.gql(operation)).codes == ["UNAUTHENTICATED"], operation
@@ -216,11 +226,17 @@ def test_secrets_sealed_under_an_old_key_still_open_after_rotation() -> None:
 
 async def test_disabling_needs_the_password_and_a_current_code(api: Api) -> None:
     owner = await api.owner("acme")
-    assert (await owner.browser.gql(DISABLE, {"p": PASSWORD, "c": "123456"})).user_errors("disableTotp") == [(None, "NOT_ENABLED")]
+    assert (await owner.browser.gql(DISABLE, {"p": PASSWORD, "c": "123456"})).user_errors("disableTotp") == [
+        (None, "NOT_ENABLED")
+    ]
     secret, _ = await enroll(owner.browser)
-    assert (await owner.browser.gql(DISABLE, {"p": "wrong", "c": code(secret)})).user_errors("disableTotp") == [("input.password", "INVALID_CREDENTIALS")]
+    assert (await owner.browser.gql(DISABLE, {"p": "wrong", "c": code(secret)})).user_errors("disableTotp") == [
+        ("input.password", "INVALID_CREDENTIALS")
+    ]
     wrong = "000000" if code(secret) != "000000" else "111111"
-    assert (await owner.browser.gql(DISABLE, {"p": PASSWORD, "c": wrong})).user_errors("disableTotp") == [("input.code", "INVALID_CODE")]
+    assert (await owner.browser.gql(DISABLE, {"p": PASSWORD, "c": wrong})).user_errors("disableTotp") == [
+        ("input.code", "INVALID_CODE")
+    ]
     (await owner.browser.gql(DISABLE, {"p": PASSWORD, "c": code(secret)})).ok("disableTotp")
     assert await api.count("user_totp") + await api.count("recovery_code") == 0
     assert (await login(api.browser())).ok("login")["status"] == "SUCCESS"
@@ -228,13 +244,23 @@ async def test_disabling_needs_the_password_and_a_current_code(api: Api) -> None
 
 async def test_regenerated_recovery_codes_replace_the_old_ones(api: Api) -> None:
     owner = await api.owner("acme")
-    assert (await owner.browser.gql(REGENERATE, {"p": PASSWORD})).user_errors("regenerateRecoveryCodes") == [(None, "NOT_ENABLED")]
+    assert (await owner.browser.gql(REGENERATE, {"p": PASSWORD})).user_errors("regenerateRecoveryCodes") == [
+        (None, "NOT_ENABLED")
+    ]
     secret, old_codes = await enroll(owner.browser)
-    assert (await owner.browser.gql(REGENERATE, {"p": "wrong", "c": code(secret)})).user_errors("regenerateRecoveryCodes") == [("input.password", "INVALID_CREDENTIALS")]
-    assert (await owner.browser.gql(REGENERATE, {"p": PASSWORD})).user_errors("regenerateRecoveryCodes") == [("input.code", "INVALID_CODE")]
-    new_codes = (await owner.browser.gql(REGENERATE, {"p": PASSWORD, "c": code(secret)})).ok("regenerateRecoveryCodes")["recoveryCodes"]
+    assert (await owner.browser.gql(REGENERATE, {"p": "wrong", "c": code(secret)})).user_errors(
+        "regenerateRecoveryCodes"
+    ) == [("input.password", "INVALID_CREDENTIALS")]
+    assert (await owner.browser.gql(REGENERATE, {"p": PASSWORD})).user_errors("regenerateRecoveryCodes") == [
+        ("input.code", "INVALID_CODE")
+    ]
+    new_codes = (await owner.browser.gql(REGENERATE, {"p": PASSWORD, "c": code(secret)})).ok("regenerateRecoveryCodes")[
+        "recoveryCodes"
+    ]
     assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
-    assert (await (await pending(api)).gql(VERIFY, {"c": old_codes[0]})).user_errors("verifyMfa") == [("input.code", "INVALID_CODE")]
+    assert (await (await pending(api)).gql(VERIFY, {"c": old_codes[0]})).user_errors("verifyMfa") == [
+        ("input.code", "INVALID_CODE")
+    ]
     assert (await (await pending(api)).gql(VERIFY, {"c": new_codes[0]})).ok("verifyMfa")["status"] == "SUCCESS"
 
 

@@ -19,7 +19,7 @@ async def test_aliased_logins_with_the_right_password_make_a_bounded_number_of_s
 
 async def test_successful_email_changes_are_limited(api: Api) -> None:
     owner = await api.owner("acme")
-    change = "mutation($e: String!) { changeEmail(input: {newEmail: $e, password: \"%s\"}) { ok } }" % PASSWORD
+    change = f'mutation($e: String!) {{ changeEmail(input: {{newEmail: $e, password: "{PASSWORD}"}}) {{ ok }} }}'
     answers = [await owner.browser.gql(change, {"e": f"new{i}@elsewhere.example"}) for i in range(6)]
     assert [a.data["changeEmail"]["ok"] if a.data else a.codes[0] for a in answers] == [True] * 5 + ["RATE_LIMITED"]
 
@@ -30,7 +30,9 @@ async def test_resending_an_invitation_is_limited(api: Api) -> None:
     user_id = added.ok("addUser")["user"]["id"]
     resend = "mutation($id: ID!) { resendInvitation(id: $id) { ok } }"
     answers = [await owner.browser.gql(resend, {"id": user_id}) for _ in range(6)]
-    assert [a.data["resendInvitation"]["ok"] if a.data else a.codes[0] for a in answers] == [True] * 5 + ["RATE_LIMITED"]
+    assert [a.data["resendInvitation"]["ok"] if a.data else a.codes[0] for a in answers] == [True] * 5 + [
+        "RATE_LIMITED"
+    ]
 
 
 async def test_exports_one_after_another_are_limited(api: Api) -> None:
@@ -51,5 +53,7 @@ async def test_consent_decisions_are_limited(api: Api) -> None:
     for round_ in range(75):  # 300 decisions
         decisions = [{"purposeKey": k, "granted": round_ % 2 == 0} for k in keys]
         assert not (await owner.browser.gql(toggle, {"i": decisions})).errors
-    assert (await owner.browser.gql(toggle, {"i": [{"purposeKey": "newsletter", "granted": True}]})).codes == ["RATE_LIMITED"]
+    assert (await owner.browser.gql(toggle, {"i": [{"purposeKey": "newsletter", "granted": True}]})).codes == [
+        "RATE_LIMITED"
+    ]
     assert await api.count("consent_event") == 300

@@ -17,7 +17,9 @@ from tests.helpers import ADD_USER, PASSWORD, VIEWER, Api, login
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).parents[2] / "test-artifacts" / "screenshots"
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is absent: apt-get install chromium (.ci/run does)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Chromium is absent: apt-get install chromium (.ci/run does)"
+)
 
 
 @pytest.fixture
@@ -25,8 +27,15 @@ async def chromium() -> AsyncIterator[object]:
     async with playwright_api.async_playwright() as p:
         browser = await p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield browser
         await browser.close()
@@ -39,7 +48,11 @@ async def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 async def test_a_member_goes_through_every_flow_in_the_browser(api: Api, chromium, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     owner = await api.owner("acme")
-    (await owner.browser.gql(ADD_USER, {"input": {"username": "mia", "email": "mia@acme.example", "displayName": "Mia"}})).ok("addUser")
+    (
+        await owner.browser.gql(
+            ADD_USER, {"input": {"username": "mia", "email": "mia@acme.example", "displayName": "Mia"}}
+        )
+    ).ok("addUser")
     [invitation] = await api.mailbox.wait_for("mia@acme.example")
     link = invitation.link().replace(api.settings.app_url, api.base_url)
 
@@ -147,9 +160,13 @@ async def test_administrators_see_their_pages(api: Api, chromium) -> None:  # ty
     await page.get_by_label("Password", exact=True).fill(PASSWORD)
     await page.get_by_role("button", name="Log in").click()
     await page.get_by_role("heading", name="Profile").wait_for()
-    for name, heading, screenshot in (("Users", "Users", "admin-users"), ("Purposes", "Purposes", "admin-purposes"),
-                                       ("Audit log", "Audit log", "admin-audit"), ("Data requests", "Data requests", None),
-                                       ("Settings", "Organisation settings", "admin-settings")):
+    for name, heading, screenshot in (
+        ("Users", "Users", "admin-users"),
+        ("Purposes", "Purposes", "admin-purposes"),
+        ("Audit log", "Audit log", "admin-audit"),
+        ("Data requests", "Data requests", None),
+        ("Settings", "Organisation settings", "admin-settings"),
+    ):
         await page.get_by_role("link", name=name, exact=True).click()
         await page.get_by_role("heading", name=heading, exact=True).wait_for()
         if screenshot:

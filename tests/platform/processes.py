@@ -25,8 +25,14 @@ def free_port() -> int:
 
 def env_for(database_url: str, **extra: str) -> dict[str, str]:
     return {
-        **os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key-" + "x" * 40, "APP_URL": "http://app.test",
-        "RUN_WORKER_IN_SERVE": "false", "LOG_LEVEL": "WARNING", "METRICS_TOKEN": "test-metrics-token", **extra,
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key-" + "x" * 40,
+        "APP_URL": "http://app.test",
+        "RUN_WORKER_IN_SERVE": "false",
+        "LOG_LEVEL": "WARNING",
+        "METRICS_TOKEN": "test-metrics-token",
+        **extra,
     }
 
 
@@ -45,7 +51,13 @@ async def wait_ready(base: str, timeout: float = 30) -> None:
 @contextmanager
 def process(args: list[str], env: dict[str, str], log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "api", *args], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT if log else subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+    )
     try:
         yield proc
     finally:

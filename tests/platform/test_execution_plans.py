@@ -61,7 +61,11 @@ class Item:
         raise ValueError(f"{self.name} has no required value, later")
 
 
-ITEMS = [Item(name="a", rank=1, colour=Colour.RED), Item(name="b", rank=None, colour=Colour.BLUE), Item(name="c", rank=3, colour=Colour.RED)]
+ITEMS = [
+    Item(name="a", rank=1, colour=Colour.RED),
+    Item(name="b", rank=None, colour=Colour.BLUE),
+    Item(name="c", rank=3, colour=Colour.RED),
+]
 
 
 @strawberry.type
@@ -242,3 +246,47 @@ def test_the_web_apps_hot_queries_run_on_plans(query: str) -> None:
     their speed; this keeps that visible."""
     document, op = operation(query)
     assert compile_plan(api_schema._schema, document, op) is not None
+
+
+async def test_a_plan_that_cannot_be_compiled_or_run_falls_back_to_graphql_core(monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    """An upgrade of strawberry or graphql-core that moves an internal the plans use must
+    not turn queries into errors: they run on graphql-core, and the log says so once."""
+    import api.graphql.executor as executor_module
+
+    context = SimpleNamespace(request=SimpleNamespace(scope={}))
+    expected = execute(SCHEMA, parse("{ items { name rank } }"))
+
+    def broken_compile(*args: Any) -> Any:
+        raise AttributeError("'Schema' object has no attribute 'schema_converter'")
+
+    monkeypatch.setattr(executor_module, "compile_plan", broken_compile)
+    executor = Executor(SCHEMA, introspection=False)
+    for query in ("{ items { name rank } }", "{ items { name } }"):
+        result = await executor.run(query, None, None, context, allow_mutations=False)
+        assert result.errors is None and result.data
+    assert (
+        await executor.run("{ items { name rank } }", None, None, context, allow_mutations=False)
+    ).data == expected.data
+    assert [r.message for r in caplog.records].count(
+        "execution plans failed to compile; running on graphql-core instead"
+    ) == 1
+
+    monkeypatch.undo()
+
+    def broken_run(*args: Any) -> Any:
+        raise TypeError("GraphQLResolveInfo.__init__() takes 15 positional arguments but 14 were given")
+
+    monkeypatch.setattr(executor_module, "execute_plan", broken_run)
+    executor = Executor(SCHEMA, introspection=False)
+    for _ in range(2):
+        result = await executor.run("{ items { name rank } }", None, None, context, allow_mutations=False)
+        assert (result.data, result.errors) == (expected.data, None)
+    assert executor.prepare("{ items { name rank } }").plans == {None: None}
+
+
+async def test_plans_can_be_turned_off() -> None:
+    executor = Executor(SCHEMA, introspection=False, plans=False)
+    context = SimpleNamespace(request=SimpleNamespace(scope={}))
+    result = await executor.run("{ items { name } }", None, None, context, allow_mutations=False)
+    assert result.data == {"items": [{"name": "a"}, {"name": "b"}]}
+    assert executor.prepare("{ items { name } }").plans == {None: None}

@@ -37,12 +37,34 @@ def graphql_schema(pg_url: str) -> Iterator[schemathesis.BaseSchema]:
     database_url = urls.with_database(pg_url, name)
     env = env_for(database_url, LOGIN_FAILURES_PER_IP="100000")
     link = subprocess.run(
-        [sys.executable, "-m", "api", "create-tenant", "--slug", "fuzz", "--name", "Fuzz", "--owner-username", "owner",
-         "--owner-email", "owner@fuzz.example"], env=env, cwd=ROOT, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "api",
+            "create-tenant",
+            "--slug",
+            "fuzz",
+            "--name",
+            "Fuzz",
+            "--owner-username",
+            "owner",
+            "--owner-email",
+            "owner@fuzz.example",
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "api", "serve", "--port", str(port)], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -51,7 +73,10 @@ def graphql_schema(pg_url: str) -> Iterator[schemathesis.BaseSchema]:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        accepted = httpx.post(f"{base}/graphql", json={"query": ACCEPT, "variables": {"token": link.split("token=")[1], "password": PASSWORD}})
+        accepted = httpx.post(
+            f"{base}/graphql",
+            json={"query": ACCEPT, "variables": {"token": link.split("token=")[1], "password": PASSWORD}},
+        )
         token = accepted.cookies["session"]
         loaded = schemathesis.graphql.from_url(f"{base}/graphql")
         loaded.config.headers = {"Authorization": f"Bearer {token}"}  # type: ignore[attr-defined]
@@ -78,7 +103,12 @@ def test_generated_operations_never_fail_inside(graphql_schema: schemathesis.Bas
         assert "Traceback" not in response.text
 
     for operation in operations:
-        run = settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
-                       suppress_health_check=list(HealthCheck))(given(operation.as_strategy())(check))
+        run = settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )(given(operation.as_strategy())(check))
         run()
     assert sent >= len(operations)

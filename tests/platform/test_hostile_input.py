@@ -53,10 +53,16 @@ def test_measuring_a_document_visits_each_fragment_once() -> None:
 @pytest.mark.parametrize(
     "document",
     [
-        "{" + " viewer { user { id } }" * 100 + "}",  # one key many times: graphql-core's overlap check is quadratic in it
+        "{"
+        + " viewer { user { id } }" * 100
+        + "}",  # one key many times: graphql-core's overlap check is quadratic in it
         "{ viewer { user {" + " id" * 400 + "} } }",
-        "{ viewer { ...A ...B ...C } } " + " ".join(f"fragment {f} on Viewer {{ " + "user { id } " * 4 + "}" for f in "ABC"),
-        "{" + " ".join(f"...F{i}" for i in range(60)) + "} " + " ".join(f"fragment F{i} on Query {{ __typename }}" for i in range(60)),
+        "{ viewer { ...A ...B ...C } } "
+        + " ".join(f"fragment {f} on Viewer {{ " + "user { id } " * 4 + "}" for f in "ABC"),
+        "{"
+        + " ".join(f"...F{i}" for i in range(60))
+        + "} "
+        + " ".join(f"fragment F{i} on Query {{ __typename }}" for i in range(60)),
         "{ viewer { " + " ".join(f"a{i}: user {{ id }}" for i in range(31)) + " } }",
         "{ viewer { user { id } } } " + " ".join(f"query Q{i} {{ __typename }}" for i in range(60)),
     ],
@@ -103,10 +109,16 @@ NUL = "a\x00b"
     ("document", "variables"),
     [
         ('mutation { login(input: {tenant: "acme", identifier: "a\\u0000b", password: "x"}) { status } }', {}),
-        ("mutation($i: String!) { login(input: {tenant: \"acme\", identifier: $i, password: \"x\"}) { status } }", {"i": NUL}),
-        ('query($t: String!) { purposes(tenant: $t) { key } }', {"t": NUL}),
-        ('mutation($t: String!) { withdrawConsentByToken(token: $t) { ok } }', {"t": NUL}),
-        ('mutation($t: String!, $p: String!) { resetPassword(input: {token: $t, newPassword: $p}) { ok } }', {"t": "x", "p": "long-enough-" + NUL}),
+        (
+            'mutation($i: String!) { login(input: {tenant: "acme", identifier: $i, password: "x"}) { status } }',
+            {"i": NUL},
+        ),
+        ("query($t: String!) { purposes(tenant: $t) { key } }", {"t": NUL}),
+        ("mutation($t: String!) { withdrawConsentByToken(token: $t) { ok } }", {"t": NUL}),
+        (
+            "mutation($t: String!, $p: String!) { resetPassword(input: {token: $t, newPassword: $p}) { ok } }",
+            {"t": "x", "p": "long-enough-" + NUL},
+        ),
         ("query($x: String!) { purposes(tenant: $x) { key } }", {"x": "acme", "extra": {"deep": [[{"k\x00": 1}]]}}),
     ],
 )
@@ -123,16 +135,31 @@ def _cursor(value: object) -> str:
 
 # Refused by every connection: wrong shape, kind or range for any of them.
 HOSTILE_CURSORS = [
-    _cursor([2**70]), _cursor([-1]), _cursor([1.5]), _cursor([True]), _cursor([[[[1]]]]),
-    _cursor(["x" * 2000, "00000000-0000-0000-0000-000000000000"]), _cursor(["a\x00", "00000000-0000-0000-0000-000000000000"]),
-    _cursor([{"a": 1}, "00000000-0000-0000-0000-000000000000"]), _cursor(["owner", "not-a-uuid"]), _cursor([None, None]),
-    "[" * 400 + "]" * 400, base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode(), "%%%%", "A" * 10_000,
-    _cursor({"a": 1}), base64.urlsafe_b64encode(b"\xff\xfe").decode(), _cursor(["9" * 5000]), _cursor([]),
+    _cursor([2**70]),
+    _cursor([-1]),
+    _cursor([1.5]),
+    _cursor([True]),
+    _cursor([[[[1]]]]),
+    _cursor(["x" * 2000, "00000000-0000-0000-0000-000000000000"]),
+    _cursor(["a\x00", "00000000-0000-0000-0000-000000000000"]),
+    _cursor([{"a": 1}, "00000000-0000-0000-0000-000000000000"]),
+    _cursor(["owner", "not-a-uuid"]),
+    _cursor([None, None]),
+    "[" * 400 + "]" * 400,
+    base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode(),
+    "%%%%",
+    "A" * 10_000,
+    _cursor({"a": 1}),
+    base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+    _cursor(["9" * 5000]),
+    _cursor([]),
 ]
 # Well-formed for some connections, out of range or kind for others.
 ODD_CURSORS = [
-    _cursor(["1"]), _cursor(["0001-01-01T00:00:00+14:00", "00000000-0000-0000-0000-000000000000"]),
-    _cursor(["9999-12-31T23:59:59", "00000000-0000-0000-0000-000000000000"]), _cursor([2**63 - 1]),
+    _cursor(["1"]),
+    _cursor(["0001-01-01T00:00:00+14:00", "00000000-0000-0000-0000-000000000000"]),
+    _cursor(["9999-12-31T23:59:59", "00000000-0000-0000-0000-000000000000"]),
+    _cursor([2**63 - 1]),
 ]
 
 
@@ -156,7 +183,10 @@ async def test_forged_cursors_are_bad_input_on_every_connection(api: Api) -> Non
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1500-01-01T00:00:00Z"])
 async def test_times_out_of_range_are_bad_input(api: Api, moment: str) -> None:
     owner = await api.owner("acme")
-    result = await owner.browser.gql("query($s: DateTime) { auditEvents(first: 5, filter: {since: $s, until: $s}) { edges { cursor } } }", {"s": moment})
+    result = await owner.browser.gql(
+        "query($s: DateTime) { auditEvents(first: 5, filter: {since: $s, until: $s}) { edges { cursor } } }",
+        {"s": moment},
+    )
     assert result.status == 200 and result.codes and set(result.codes) == {"BAD_USER_INPUT"}, result.body
 
 
@@ -167,7 +197,15 @@ async def test_sibling_fields_cut_short_by_an_error_never_turn_into_a_raw_500(ap
     member = await api.member(owner, "mia")
     siblings = "viewer { sessions { id } consents { granted } consentHistory { granted } dataRequests { id } recoveryCodesRemaining }"
     cases = [
-        (owner, "{ " + siblings.replace("recoveryCodesRemaining", "recoveryCodesRemaining activity(first: 1000) { edges { cursor } }") + " }", "BAD_USER_INPUT"),
+        (
+            owner,
+            "{ "
+            + siblings.replace(
+                "recoveryCodesRemaining", "recoveryCodesRemaining activity(first: 1000) { edges { cursor } }"
+            )
+            + " }",
+            "BAD_USER_INPUT",
+        ),
         (member, "{ " + siblings + " users { totalCount } }", "FORBIDDEN"),  # fails before it reads
         (member, "{ consentReport { granted } " + siblings + " auditEvents { edges { cursor } } }", "FORBIDDEN"),
     ]

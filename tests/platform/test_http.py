@@ -81,7 +81,9 @@ async def test_cors_allows_credentials_only_for_configured_origins(api: Api) -> 
     assert allowed.headers["access-control-allow-credentials"] == "true"
     denied = await browser.http.options("/graphql", headers={"origin": "http://evil.test", **preflight})
     assert denied.status_code == 400 and "access-control-allow-origin" not in denied.headers
-    simple = await browser.http.post("/graphql", json={"query": "{ viewer { user { id } } }"}, headers={"origin": "http://evil.test"})
+    simple = await browser.http.post(
+        "/graphql", json={"query": "{ viewer { user { id } } }"}, headers={"origin": "http://evil.test"}
+    )
     assert "access-control-allow-origin" not in simple.headers
 
 

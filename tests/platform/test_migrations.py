@@ -15,7 +15,9 @@ from db.models import metadata
 
 
 def test_the_models_and_the_migrations_agree(pg_url: str) -> None:
-    engine = create_engine(urls.with_database(pg_url, "app_template").replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(
+        urls.with_database(pg_url, "app_template").replace("postgresql://", "postgresql+psycopg://", 1)
+    )
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts=compare_options())
@@ -32,10 +34,16 @@ def test_the_check_constraints_hold_exactly_the_enum_values(pg_url: str) -> None
 
     from sqlalchemy import CheckConstraint, text
 
-    engine = create_engine(urls.with_database(pg_url, "app_template").replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(
+        urls.with_database(pg_url, "app_template").replace("postgresql://", "postgresql+psycopg://", 1)
+    )
     try:
         with engine.connect() as connection:
-            enforced = dict(connection.execute(text("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'c'")).all())
+            enforced = dict(
+                connection.execute(
+                    text("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'c'")
+                ).all()
+            )
     finally:
         engine.dispose()
     checked = 0

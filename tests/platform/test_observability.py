@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import httpx
-from pathlib import Path
 
 from tests.helpers import ACCEPT, ADD_USER, PASSWORD, Api, Browser, login
 from tests.platform.processes import env_for, free_port, process, wait_ready
@@ -23,7 +23,9 @@ async def test_logs_are_json_with_request_ids_and_no_secrets_or_personal_data(ap
         browser = Browser(base)
         try:
             browser.http.cookies.set("session", owner.browser.session_cookie)
-            added = await browser.gql(ADD_USER, {"input": {"username": "secret-sam", "email": "sam.private@acme.example"}})
+            added = await browser.gql(
+                ADD_USER, {"input": {"username": "secret-sam", "email": "sam.private@acme.example"}}
+            )
             added.ok("addUser")
             invitation = await api.queued_token("sam.private@acme.example")
             sam = Browser(base)
@@ -31,9 +33,15 @@ async def test_logs_are_json_with_request_ids_and_no_secrets_or_personal_data(ap
             accepted.ok("acceptInvitation")
             session_token = sam.session_cookie
             await login(Browser(base), "a-wrong-password-1234", identifier="sam.private@acme.example")
-            await sam.gql('mutation { changeEmail(input: {newEmail: "sam.new@acme.example", password: "nope"}) { ok } }')
+            await sam.gql(
+                'mutation { changeEmail(input: {newEmail: "sam.new@acme.example", password: "nope"}) { ok } }'
+            )
             # A query string with a password in it must not reach the log either.
-            await sam.http.get("/graphql", params={"query": f'{{ purposes(tenant: "{PASSWORD}") {{ key }} }}'}, headers={"x-requested-with": "t"})
+            await sam.http.get(
+                "/graphql",
+                params={"query": f'{{ purposes(tenant: "{PASSWORD}") {{ key }} }}'},
+                headers={"x-requested-with": "t"},
+            )
             request_id = added.response.headers["x-request-id"]
             await sam.close()
         finally:
@@ -42,7 +50,16 @@ async def test_logs_are_json_with_request_ids_and_no_secrets_or_personal_data(ap
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     assert lines, text
     assert any(line.get("request_id") == request_id and line.get("operation") == "mutation addUser" for line in lines)
-    for secret in (PASSWORD, "a-wrong-password-1234", invitation, session_token, "sam.private@acme.example", "sam.new@acme.example", "secret-sam", "nope"):
+    for secret in (
+        PASSWORD,
+        "a-wrong-password-1234",
+        invitation,
+        session_token,
+        "sam.private@acme.example",
+        "sam.new@acme.example",
+        "secret-sam",
+        "nope",
+    ):
         assert secret not in text, secret
 
 
@@ -114,8 +131,9 @@ async def test_metrics_are_served_only_to_the_scraper_with_the_token(api: Api, s
     assert (await browser.http.get("/metrics")).status_code == 404
     assert (await browser.http.get("/metrics", headers={"authorization": "Bearer wrong"})).status_code == 404
     assert (await browser.http.get("/metrics", headers=SCRAPER)).status_code == 200
-    from api.observability import metrics_allowed
     from starlette.requests import Request
+
+    from api.observability import metrics_allowed
 
     scrape = Request({"type": "http", "headers": [(b"authorization", b"Bearer anything")]})
     assert not metrics_allowed(scrape, None)  # no token configured: not served at all
@@ -127,11 +145,15 @@ async def test_operation_labels_come_from_the_schema_not_from_the_client(api: Ap
 
     async def labels() -> set[str]:
         text = (await browser.http.get("/metrics", headers=SCRAPER)).text
-        return {line.split('operation="')[1].split('"')[0] for line in text.splitlines() if line.startswith("api_requests_total{")}
+        return {
+            line.split('operation="')[1].split('"')[0]
+            for line in text.splitlines()
+            if line.startswith("api_requests_total{")
+        }
 
     before = await labels()
     for i in range(150):
-        await browser.gql(f"query Op{i} {{ alias{i}: purposes(tenant: \"acme{i}\") {{ key }} }}")
+        await browser.gql(f'query Op{i} {{ alias{i}: purposes(tenant: "acme{i}") {{ key }} }}')
         await browser.gql(f"mutation M{i} {{ x{i}: logout }}")
         await browser.gql(f"query Bad{i} {{ nosuchfield{i} }}")
     operations = await labels()

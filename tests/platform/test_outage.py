@@ -14,12 +14,11 @@ import uvicorn
 from pgserver import _commands as pg_commands
 
 from api.accounts import invitations
+from api.app import create_app
+from api.settings import Settings
 from api.usecases.onboarding import create_tenant
 from api.work import background_work
-from api.app import create_app
-from api.request_meta import RequestMeta
-from api.settings import Settings
-from db.engine import make_engine, make_sessionmaker, transaction
+from db.engine import make_engine, make_sessionmaker
 from db.migrate import upgrade
 from tests.helpers import PASSWORD, VIEWER
 
@@ -29,10 +28,14 @@ async def test_a_database_outage_fails_readiness_and_heals_without_a_restart(tmp
     server = pgserver.get_server(data, cleanup_mode="delete")
     url = server.get_uri()
     upgrade(url)
-    settings = Settings(database_url=url, secret_key="k" * 40, run_worker_in_serve=False, data_dir=tmp_path, log_level="CRITICAL")
+    settings = Settings(
+        database_url=url, secret_key="k" * 40, run_worker_in_serve=False, data_dir=tmp_path, log_level="CRITICAL"
+    )
     engine = make_engine(settings, url)
     async with background_work(make_sessionmaker(engine), settings) as work:
-        created = await create_tenant(work, slug="acme", name="Acme", owner_username="owner", owner_email="o@acme.example", seats=None)
+        created = await create_tenant(
+            work, slug="acme", name="Acme", owner_username="owner", owner_email="o@acme.example", seats=None
+        )
     async with background_work(make_sessionmaker(engine), settings) as work:
         accepted = await invitations.accept(work, token=created.invitation_link.split("token=")[1], password=PASSWORD)
     await engine.dispose()
@@ -48,14 +51,22 @@ async def test_a_database_outage_fails_readiness_and_heals_without_a_restart(tmp
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=10) as client:
             assert (await client.post("/graphql", json={"query": VIEWER}, headers=headers)).json()["data"]["viewer"]
 
-            await asyncio.to_thread(pg_commands.pg_ctl, ["-w", "-m", "fast", "stop"], pgdata=data, user=server.system_user)
+            await asyncio.to_thread(
+                pg_commands.pg_ctl, ["-w", "-m", "fast", "stop"], pgdata=data, user=server.system_user
+            )
             ready = await client.get("/readyz")
             assert (ready.status_code, ready.json()) == (503, {"status": "unavailable"})
             failed = await client.post("/graphql", json={"query": VIEWER}, headers=headers)
             assert failed.status_code == 503  # the session could not be looked up
             [error] = failed.json()["errors"]
-            assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR" and error["message"] == "Internal server error."
-            assert "Traceback" not in failed.text and "postgres" not in failed.text.lower() and str(data) not in failed.text
+            assert (
+                error["extensions"]["code"] == "INTERNAL_SERVER_ERROR" and error["message"] == "Internal server error."
+            )
+            assert (
+                "Traceback" not in failed.text
+                and "postgres" not in failed.text.lower()
+                and str(data) not in failed.text
+            )
             assert (await client.get("/healthz")).status_code == 200  # the process itself is fine
 
             await asyncio.to_thread(server.ensure_postgres_running)

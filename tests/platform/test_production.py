@@ -17,7 +17,7 @@ async def test_no_field_suggestions_and_no_introspection(api: Api) -> None:
     for document, variables in [
         ("{ viewr { user { id } } }", {}),
         ("{ viewer { usr { id } } }", {}),
-        ('query($s: AccountStatus) { users(status: $s) { totalCount } }', {"s": "ACTIV"}),
+        ("query($s: AccountStatus) { users(status: $s) { totalCount } }", {"s": "ACTIV"}),
         ('mutation { login(input: {tenant: "a", identifer: "b", password: "c"}) { status } }', {}),
         ("query($i: LoginInpt) { __typename }", {}),
     ]:

@@ -28,25 +28,48 @@ def test_contract_checker_runs_against_the_exported_schema() -> None:
     breaches = [line for line in run.stdout.splitlines() if not line.startswith("contract:")]
     # What exists must have the contract's types; only parts not built yet may be missing.
     assert all(b.startswith(("TYPE_REMOVED:", "FIELD_REMOVED:")) for b in breaches), breaches
-    built = ("Tenant", "User", "UserError", "UserConnection", "UserEdge", "PageInfo", "UserPayload", "TenantPayload",
-             "AddUserInput", "UpdateUserInput", "UpdateTenantSettingsInput", "AcceptInvitationInput", "OkPayload")
+    built = (
+        "Tenant",
+        "User",
+        "UserError",
+        "UserConnection",
+        "UserEdge",
+        "PageInfo",
+        "UserPayload",
+        "TenantPayload",
+        "AddUserInput",
+        "UpdateUserInput",
+        "UpdateTenantSettingsInput",
+        "AcceptInvitationInput",
+        "OkPayload",
+    )
     for name in built:
         assert not [b for b in breaches if f" {name} " in b or f" {name}." in b], (name, breaches)
 
 
 def test_production_refuses_to_start_without_a_secret_key() -> None:
     with pytest.raises(ConfigurationError, match="SECRET_KEY"):
-        Settings(env="production", app_url="https://x.example", database_url="postgresql://db/x").check_production_safety()
+        Settings(
+            env="production", app_url="https://x.example", database_url="postgresql://db/x"
+        ).check_production_safety()
 
 
 def test_production_refuses_insecure_cookies() -> None:
-    settings = Settings(env="production", secret_key="k" * 40, cookie_secure=False, app_url="https://x.example", database_url="postgresql://db/x")
+    settings = Settings(
+        env="production",
+        secret_key="k" * 40,
+        cookie_secure=False,
+        app_url="https://x.example",
+        database_url="postgresql://db/x",
+    )
     with pytest.raises(ConfigurationError, match="COOKIE_SECURE"):
         settings.check_production_safety()
 
 
 def test_production_defaults_are_safe() -> None:
-    settings = Settings(env="production", secret_key="k" * 40, app_url="https://x.example", database_url="postgresql://db/x")
+    settings = Settings(
+        env="production", secret_key="k" * 40, app_url="https://x.example", database_url="postgresql://db/x"
+    )
     settings.check_production_safety()
     assert settings.cookie_secure and settings.session_cookie_name == "__Host-session"
     assert settings.run_worker_in_serve is False
@@ -55,8 +78,17 @@ def test_production_defaults_are_safe() -> None:
 
 def test_the_serve_command_refuses_unsafe_production_settings() -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "api", "serve"], capture_output=True, text=True, cwd=ROOT, timeout=60,
-        env={"ENV": "production", "PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql://db/x", "APP_URL": "https://x.example"},
+        [sys.executable, "-m", "api", "serve"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env={
+            "ENV": "production",
+            "PATH": "/usr/bin:/bin",
+            "DATABASE_URL": "postgresql://db/x",
+            "APP_URL": "https://x.example",
+        },
     )
     assert run.returncode == 2 and "SECRET_KEY" in run.stderr
 

@@ -30,7 +30,9 @@ async def test_two_server_processes_share_sessions_revocations_and_limits(api: A
         on_a, on_b = Browser(a), Browser(b)
         try:
             (await login(on_a)).ok("login")
-            on_b.http.cookies.set("session", on_a.session_cookie)  # the same browser, another process behind the balancer
+            on_b.http.cookies.set(
+                "session", on_a.session_cookie
+            )  # the same browser, another process behind the balancer
             assert (await on_b.gql(VIEWER)).data["viewer"]["user"]["username"] == "owner"
             assert (await on_b.gql("mutation { logout }")).data == {"logout": True}
             assert (await on_a.gql(VIEWER)).data["viewer"] is None  # revoked on B, gone on A
@@ -38,7 +40,9 @@ async def test_two_server_processes_share_sessions_revocations_and_limits(api: A
                 await login(Browser(a), f"wrong-{i}")
             for i in range(4):
                 assert (await login(Browser(b), f"wrong-b{i}")).user_errors("login") == [(None, "INVALID_CREDENTIALS")]
-            assert (await login(Browser(b), PASSWORD)).codes == ["RATE_LIMITED"]  # the 11th attempt, counted across both
+            assert (await login(Browser(b), PASSWORD)).codes == [
+                "RATE_LIMITED"
+            ]  # the 11th attempt, counted across both
             assert (await login(Browser(a), PASSWORD)).codes == ["RATE_LIMITED"]
         finally:
             await on_a.close()
@@ -53,7 +57,9 @@ async def test_a_worker_killed_mid_export_leaves_the_job_to_be_retried(api: Api)
     await api.db.execute(
         "INSERT INTO audit_event (tenant_id, chain_seq, occurred_at, action, actor_type, actor_id, changes, prev_hash, row_hash) "
         "SELECT $1, 1000 + g, now(), 'login.succeeded', 'USER', $2::uuid, '{\"stage\": {\"new\": \"full\"}}', '\\x00', '\\x00' "
-        "FROM generate_series(1, 40000) g", tenant_id, owner.id,
+        "FROM generate_series(1, 40000) g",
+        tenant_id,
+        owner.id,
     )
     await api.db.execute("ALTER TABLE audit_event ENABLE TRIGGER audit_event_chain")
     request_id = (await owner.browser.gql(EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
@@ -85,7 +91,10 @@ async def test_graceful_shutdown_finishes_requests_in_flight(api: Api) -> None:
     with process(["serve", "--port", str(port)], env_for(api.settings.database_url)) as server:
         base = f"http://127.0.0.1:{port}"
         await wait_ready(base)
-        slow = " ".join(f'a{i}: login(input: {{tenant: "acme", identifier: "owner", password: "{PASSWORD}"}}) {{ status }}' for i in range(8))
+        slow = " ".join(
+            f'a{i}: login(input: {{tenant: "acme", identifier: "owner", password: "{PASSWORD}"}}) {{ status }}'
+            for i in range(8)
+        )
         browser = Browser(base)
         try:
             in_flight = asyncio.create_task(browser.gql(f"mutation {{ {slow} }}"))

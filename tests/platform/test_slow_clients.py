@@ -53,7 +53,9 @@ async def test_idle_slow_and_dribbling_clients_are_cut_off(api: Api) -> None:
 
         def slow_body() -> bytes | None:
             with connect() as sock:
-                sock.sendall(b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+                sock.sendall(
+                    b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+                )
                 return _closed_within(sock, 10)
 
         assert await asyncio.to_thread(idle) == b""

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from starlette.middleware import Middleware
 
-from tests.sqlcount import SqlCountMiddleware, init_asyncpg_connection
-
 from tests.helpers import ADD_USER, Api, login
+from tests.sqlcount import SqlCountMiddleware, init_asyncpg_connection
 
 USERS_PAGE = """{ users(first: 50) { totalCount pageInfo { hasNextPage endCursor }
   edges { cursor node { id username email displayName role status emailVerified mfaEnabled createdAt lastLoginAt } } } }"""
@@ -39,10 +38,14 @@ async def statements(browser, query: str) -> int:  # type: ignore[no-untyped-def
 async def test_the_users_page_costs_the_same_for_3_or_60_accounts(api: Api) -> None:
     owner = await api.owner("acme")
     for i in range(2):
-        (await owner.browser.gql(ADD_USER, {"input": {"username": f"few{i}", "email": f"few{i}@acme.example"}})).ok("addUser")
+        (await owner.browser.gql(ADD_USER, {"input": {"username": f"few{i}", "email": f"few{i}@acme.example"}})).ok(
+            "addUser"
+        )
     few = await statements(owner.browser, USERS_PAGE)
     for i in range(57):
-        (await owner.browser.gql(ADD_USER, {"input": {"username": f"many{i:02d}", "email": f"many{i}@acme.example"}})).ok("addUser")
+        (
+            await owner.browser.gql(ADD_USER, {"input": {"username": f"many{i:02d}", "email": f"many{i}@acme.example"}})
+        ).ok("addUser")
     many = await statements(owner.browser, USERS_PAGE)
     assert few == many == 3, (few, many)  # the session lookup, the page, the count
 
@@ -52,7 +55,17 @@ async def test_the_viewer_with_every_list_costs_the_same_however_long_the_lists(
     small = await statements(owner.browser, VIEWER_EVERYTHING)
     for i in range(6):
         await login(api.browser())  # more sessions and activity
-        (await owner.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": i % 2 == 0}, {"purposeKey": "product-analytics", "granted": True}]})).ok("setConsents")
+        (
+            await owner.browser.gql(
+                SET,
+                {
+                    "i": [
+                        {"purposeKey": "newsletter", "granted": i % 2 == 0},
+                        {"purposeKey": "product-analytics", "granted": True},
+                    ]
+                },
+            )
+        ).ok("setConsents")
     await owner.browser.gql("mutation { requestDataExport { errors { code } } }")
     large = await statements(owner.browser, VIEWER_EVERYTHING)
     assert small == large, (small, large)

@@ -15,11 +15,10 @@ import pytest
 from pgserver import _commands as pg_commands
 
 from api.accounts import invitations
+from api.settings import Settings
 from api.usecases.onboarding import create_tenant
 from api.work import background_work
-from api.request_meta import RequestMeta
-from api.settings import Settings
-from db.engine import make_engine, make_sessionmaker, transaction
+from db.engine import make_engine, make_sessionmaker
 from db.migrate import upgrade
 from tests.helpers import ADD_USER, PASSWORD, Mailbox
 from tests.platform.processes import env_for, free_port, process, wait_ready
@@ -29,14 +28,19 @@ MINE = "{ viewer { dataRequests { id status } } }"
 
 
 async def _owner_token(url: str, tmp_path: Path) -> str:
-    settings = Settings(database_url=url, secret_key="test-secret-key-" + "x" * 40, run_worker_in_serve=False, data_dir=tmp_path)
+    settings = Settings(
+        database_url=url, secret_key="test-secret-key-" + "x" * 40, run_worker_in_serve=False, data_dir=tmp_path
+    )
     engine = make_engine(settings, url)
     try:
         async with background_work(make_sessionmaker(engine), settings) as work:
-            created = await create_tenant(work, slug="acme", name="Acme", owner_username="owner",
-                                           owner_email="owner@acme.example", seats=None)
+            created = await create_tenant(
+                work, slug="acme", name="Acme", owner_username="owner", owner_email="owner@acme.example", seats=None
+            )
         async with background_work(make_sessionmaker(engine), settings) as work:
-            accepted = await invitations.accept(work, token=created.invitation_link.split("token=")[1], password=PASSWORD)
+            accepted = await invitations.accept(
+                work, token=created.invitation_link.split("token=")[1], password=PASSWORD
+            )
     finally:
         await engine.dispose()
     return accepted.session_token
@@ -49,15 +53,22 @@ async def _restart_database(server: pgserver.PostgresServer, data: Path, down_fo
 
 
 @pytest.mark.parametrize("in_serve", [True, False], ids=["worker-in-serve", "separate-worker"])
-async def test_after_a_database_restart_mail_and_exports_still_go_out(tmp_path: Path, mailbox: Mailbox, in_serve: bool) -> None:
+async def test_after_a_database_restart_mail_and_exports_still_go_out(
+    tmp_path: Path, mailbox: Mailbox, in_serve: bool
+) -> None:
     data = tmp_path / "pg"
     server = pgserver.get_server(data, cleanup_mode="delete")
     url = server.get_uri()
     upgrade(url)
     token = await _owner_token(url, tmp_path)
     port = free_port()
-    env = env_for(url, SMTP_URL=f"smtp://127.0.0.1:{mailbox.port}", RUN_WORKER_IN_SERVE=str(in_serve).lower(),
-                  WORKER_HEARTBEAT_SECONDS="1", DATA_DIR=str(tmp_path))
+    env = env_for(
+        url,
+        SMTP_URL=f"smtp://127.0.0.1:{mailbox.port}",
+        RUN_WORKER_IN_SERVE=str(in_serve).lower(),
+        WORKER_HEARTBEAT_SECONDS="1",
+        DATA_DIR=str(tmp_path),
+    )
     base = f"http://127.0.0.1:{port}"
     with process(["serve", "--port", str(port)], env, tmp_path / "serve.log"):
         worker = None if in_serve else process(["worker", "--concurrency", "2"], env, tmp_path / "worker.log")
@@ -67,15 +78,22 @@ async def test_after_a_database_restart_mail_and_exports_still_go_out(tmp_path: 
             await wait_ready(base)
             await _restart_database(server, data, down_for=3)
             await wait_ready(base, timeout=90)  # with the worker running again, for the in-serve set-up
-            async with httpx.AsyncClient(base_url=base, headers={"authorization": f"Bearer {token}"}, timeout=30) as client:
-                added = await client.post("/graphql", json={"query": ADD_USER, "variables": {"input": {"username": "mia", "email": "mia@acme.example"}}})
+            async with httpx.AsyncClient(
+                base_url=base, headers={"authorization": f"Bearer {token}"}, timeout=30
+            ) as client:
+                added = await client.post(
+                    "/graphql",
+                    json={"query": ADD_USER, "variables": {"input": {"username": "mia", "email": "mia@acme.example"}}},
+                )
                 assert added.json()["data"]["addUser"]["errors"] == []
                 await mailbox.wait_for("mia@acme.example", timeout=90)
                 requested = await client.post("/graphql", json={"query": EXPORT})
                 request_id = requested.json()["data"]["requestDataExport"]["dataRequest"]["id"]
                 deadline = time.monotonic() + 90
                 while True:
-                    mine = (await client.post("/graphql", json={"query": MINE})).json()["data"]["viewer"]["dataRequests"]
+                    mine = (await client.post("/graphql", json={"query": MINE})).json()["data"]["viewer"][
+                        "dataRequests"
+                    ]
                     if any(r["id"] == request_id and r["status"] == "COMPLETED" for r in mine):
                         break
                     assert time.monotonic() < deadline, mine

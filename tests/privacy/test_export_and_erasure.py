@@ -59,7 +59,18 @@ async def test_an_export_holds_every_category_and_nothing_of_others(api: Api) ->
     assert "attachment" in response.headers["content-disposition"]
     archive = json.loads(response.content)
     assert archive["format"] == "account-export/1"
-    assert set(archive) == {"format", "generatedAt", "tenant", "profile", "security", "sessions", "consents", "consentHistory", "dataRequests", "auditEvents"}
+    assert set(archive) == {
+        "format",
+        "generatedAt",
+        "tenant",
+        "profile",
+        "security",
+        "sessions",
+        "consents",
+        "consentHistory",
+        "dataRequests",
+        "auditEvents",
+    }
     assert archive["profile"]["username"] == MIA and archive["profile"]["displayName"] == "Mia Marsh"
     assert archive["security"] == {"mfaEnabled": False, "recoveryCodesRemaining": 0}
     assert len(archive["sessions"]) >= 1
@@ -67,9 +78,20 @@ async def test_an_export_holds_every_category_and_nothing_of_others(api: Api) ->
     assert [e["granted"] for e in archive["consentHistory"]] == [False, True]
     assert [r["id"] for r in archive["dataRequests"]] == [requested["id"]]
     actions = {e["action"] for e in archive["auditEvents"]}
-    assert {"user.created", "invitation.accepted", "login.failed", "consent.granted", "consent.withdrawn", "profile.updated"} <= actions
+    assert {
+        "user.created",
+        "invitation.accepted",
+        "login.failed",
+        "consent.granted",
+        "consent.withdrawn",
+        "profile.updated",
+    } <= actions
     text = response.text
-    assert other.id not in text and "otto" not in text and owner.id not in {e["actorId"] for e in archive["auditEvents"] if e["action"] == "login.succeeded"}
+    assert (
+        other.id not in text
+        and "otto" not in text
+        and owner.id not in {e["actorId"] for e in archive["auditEvents"] if e["action"] == "login.succeeded"}
+    )
     assert "secret" not in text.lower() and "password_hash" not in text and "$argon2" not in text
 
 
@@ -99,7 +121,9 @@ async def test_administrators_list_requests_and_file_them_for_users(api: Api) ->
     listed = (await owner.browser.gql(ADMIN_LIST, {"s": "COMPLETED"})).data["dataRequests"]["edges"]
     assert [e["node"]["id"] for e in listed] == [filed["id"]]
     assert (await member.browser.gql(ADMIN_LIST)).codes == ["FORBIDDEN"]
-    assert (await owner.browser.gql(create, {"id": "00000000-0000-0000-0000-000000000000", "k": "EXPORT"})).user_errors("createDataRequest") == [("userId", "NOT_FOUND")]
+    assert (await owner.browser.gql(create, {"id": "00000000-0000-0000-0000-000000000000", "k": "EXPORT"})).user_errors(
+        "createDataRequest"
+    ) == [("userId", "NOT_FOUND")]
 
 
 async def _search_everywhere(api: Api, needles: list[str]) -> list[str]:
@@ -110,11 +134,15 @@ async def _search_everywhere(api: Api, needles: list[str]) -> list[str]:
     )
     found = []
     for c in columns:
-        expr = f'encode("{c["column_name"]}", \'escape\')' if c["data_type"] == "bytea" else f'"{c["column_name"]}"::text'
+        expr = (
+            f"encode(\"{c['column_name']}\", 'escape')" if c["data_type"] == "bytea" else f'"{c["column_name"]}"::text'
+        )
         for needle in needles:
-            hits = await api.db.fetchval(f'SELECT count(*) FROM "{c["table_name"]}" WHERE {expr} ILIKE $1', f"%{needle}%")
+            hits = await api.db.fetchval(
+                f'SELECT count(*) FROM "{c["table_name"]}" WHERE {expr} ILIKE $1', f"%{needle}%"
+            )
             if hits:
-                found.append(f'{c["table_name"]}.{c["column_name"]} has {needle!r}')
+                found.append(f"{c['table_name']}.{c['column_name']} has {needle!r}")
     return found
 
 
@@ -129,7 +157,9 @@ async def test_deleting_an_account_erases_it_everywhere_and_the_chain_verifies(a
     assert (await member.browser.gql("{ viewer { user { id } } }")).data == {"viewer": None}
     assert await _search_everywhere(api, [f"{MIA}@acme.example", "Mia Marsh", MIA]) == []
     assert await api.count("app_user", "id = $1::uuid", member.id) == 0
-    assert await api.count("audit_event", "actor_id = $1::uuid OR target_id = $1::uuid", member.id) > 0  # bare ids remain
+    assert (
+        await api.count("audit_event", "actor_id = $1::uuid OR target_id = $1::uuid", member.id) > 0
+    )  # bare ids remain
     assert await api.count("audit_event", "actor_id = $1::uuid AND ip_address IS NOT NULL", member.id) == 0
     proof = await api.db.fetchrow("SELECT kind, status, subject_id FROM data_request WHERE kind = 'ERASURE'")
     assert tuple(proof) == ("ERASURE", "COMPLETED", None)
@@ -159,14 +189,30 @@ async def test_an_administrator_removes_a_user_within_the_rules(api: Api) -> Non
 
 async def test_retention_erases_exactly_the_idle_accounts(api: Api) -> None:
     owner = await api.owner("acme")
-    (await owner.browser.gql("mutation { updateTenantSettings(input: {inactiveAccountRetentionDays: 90}) { errors { code } } }")).ok("updateTenantSettings")
+    (
+        await owner.browser.gql(
+            "mutation { updateTenantSettings(input: {inactiveAccountRetentionDays: 90}) { errors { code } } }"
+        )
+    ).ok("updateTenantSettings")
     idle = await api.member(owner, "idle")
     recent = await api.member(owner, "recent")
-    never = (await owner.browser.gql('mutation { addUser(input: {username: "never", email: "never@acme.example"}) { user { id } } }')).data["addUser"]["user"]["id"]
-    await api.db.execute("UPDATE app_user SET last_login_at = now() - interval '91 days', created_at = now() - interval '200 days' WHERE id = $1::uuid", idle.id)
-    await api.db.execute("UPDATE app_user SET last_login_at = now() - interval '89 days', created_at = now() - interval '200 days' WHERE id = $1::uuid", recent.id)
+    never = (
+        await owner.browser.gql(
+            'mutation { addUser(input: {username: "never", email: "never@acme.example"}) { user { id } } }'
+        )
+    ).data["addUser"]["user"]["id"]
+    await api.db.execute(
+        "UPDATE app_user SET last_login_at = now() - interval '91 days', created_at = now() - interval '200 days' WHERE id = $1::uuid",
+        idle.id,
+    )
+    await api.db.execute(
+        "UPDATE app_user SET last_login_at = now() - interval '89 days', created_at = now() - interval '200 days' WHERE id = $1::uuid",
+        recent.id,
+    )
     await api.db.execute("UPDATE app_user SET created_at = now() - interval '95 days' WHERE id = $1::uuid", never)
-    await api.db.execute("UPDATE app_user SET last_login_at = now() - interval '120 days' WHERE id = $1::uuid", owner.id)  # the last owner stays
+    await api.db.execute(
+        "UPDATE app_user SET last_login_at = now() - interval '120 days' WHERE id = $1::uuid", owner.id
+    )  # the last owner stays
     async with api.unit() as work:
         first = await retention.run(work)
     # First a warning to everyone the policy will reach (not the last owner, who stays).
@@ -182,14 +228,21 @@ async def test_retention_erases_exactly_the_idle_accounts(api: Api) -> None:
     assert totals["erased_accounts"] == 2
     remaining = {r["username"] for r in await api.db.fetch("SELECT username FROM app_user")}
     assert remaining == {"owner", "recent"}
-    event = await api.db.fetchrow("SELECT actor_type, changes FROM audit_event WHERE action = 'retention.completed' ORDER BY chain_seq DESC LIMIT 1")
+    event = await api.db.fetchrow(
+        "SELECT actor_type, changes FROM audit_event WHERE action = 'retention.completed' ORDER BY chain_seq DESC LIMIT 1"
+    )
     assert event["actor_type"] == "SYSTEM" and json.loads(event["changes"])["erased_accounts"] == {"new": 2}
-    erasures = await api.db.fetch("SELECT changes FROM audit_event WHERE action = 'user.erased' AND actor_type = 'SYSTEM'")
+    erasures = await api.db.fetch(
+        "SELECT changes FROM audit_event WHERE action = 'user.erased' AND actor_type = 'SYSTEM'"
+    )
     assert len(erasures) == 2
     for erasure in erasures:  # each names the policy that erased it
         changes = json.loads(erasure["changes"])
         assert changes["reason"] == {"new": "inactive_retention"}
-        assert changes["policy"]["new"]["inactive_account_retention_days"] == 90 and changes["policy"]["new"]["warning_days"] == 14
+        assert (
+            changes["policy"]["new"]["inactive_account_retention_days"] == 90
+            and changes["policy"]["new"]["warning_days"] == 14
+        )
     [report] = await verify(api.db, "acme")
     assert report.ok
 
@@ -215,12 +268,20 @@ async def test_a_member_sees_their_own_network_data_and_not_the_administrators(a
     member = await api.member(owner, "mia")
     await enroll(member.browser)
     admin_agent = {"user-agent": "AdminBrowser/9.9 (secret build)"}
-    (await owner.browser.gql("mutation($id: ID!) { resetUserMfa(id: $id) { ok } }", {"id": member.id}, **admin_agent)).payload("resetUserMfa")
-    await owner.browser.gql('mutation($id: ID!) { updateUser(input: {id: $id, displayName: "Mia"}) { errors { code } } }', {"id": member.id}, **admin_agent)
+    (
+        await owner.browser.gql("mutation($id: ID!) { resetUserMfa(id: $id) { ok } }", {"id": member.id}, **admin_agent)
+    ).payload("resetUserMfa")
+    await owner.browser.gql(
+        'mutation($id: ID!) { updateUser(input: {id: $id, displayName: "Mia"}) { errors { code } } }',
+        {"id": member.id},
+        **admin_agent,
+    )
     await login(api.browser(), "wrong", identifier="mia")
     relogged = api.browser()
     (await login(relogged, identifier="mia")).ok("login")
-    activity = (await relogged.gql("{ viewer { activity(first: 50) { edges { node { action actorId ipAddress } } } } }")).data
+    activity = (
+        await relogged.gql("{ viewer { activity(first: 50) { edges { node { action actorId ipAddress } } } } }")
+    ).data
     nodes = [e["node"] for e in activity["viewer"]["activity"]["edges"]]
     assert any(n["actorId"] == owner.id for n in nodes) and any(n["actorId"] is None for n in nodes)
     assert all(n["ipAddress"] is None for n in nodes if n["actorId"] != member.id)

@@ -28,12 +28,17 @@ async def _finished_export(api: Api, member: Member) -> str:
     await api.db.execute(
         "INSERT INTO data_request (tenant_id, id, kind, status, subject_id, requested_by, requested_at, due_at, completed_at, download_expires_at) "
         "VALUES ($1, $2, 'EXPORT', 'COMPLETED', $3, $3, now(), now() + interval '1 month', now(), now() + interval '1 day')",
-        row["tenant_id"], request_id, row["id"],
+        row["tenant_id"],
+        request_id,
+        row["id"],
     )
     await api.db.execute(
         "INSERT INTO export_chunk (tenant_id, request_id, seq, data) "
         "SELECT $1, $2, s, decode(repeat(lpad(to_hex(s % 256), 2, '0'), $3), 'hex') FROM generate_series(0, $4 - 1) s",
-        row["tenant_id"], request_id, CHUNK, CHUNKS,
+        row["tenant_id"],
+        request_id,
+        CHUNK,
+        CHUNKS,
     )
     return str(request_id)
 
@@ -44,7 +49,9 @@ def _stalled_reader(api: Api, member: Member, request_id: str) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((host, int(port)))
-    sock.sendall(f"GET /exports/{request_id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {member.browser.session_cookie}\r\n\r\n".encode())
+    sock.sendall(
+        f"GET /exports/{request_id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {member.browser.session_cookie}\r\n\r\n".encode()
+    )
     sock.settimeout(10)
     head = sock.recv(1024)
     assert head.startswith(b"HTTP/1.1 200"), head
@@ -57,8 +64,7 @@ async def test_stalled_downloads_hold_no_connection_and_others_go_on(api: Api) -
     members = [await api.member(owner, f"user{i}") for i in range(4)]
     for member in members:
         request_id = await _finished_export(api, member)
-        for _ in range(2):
-            readers.append(await asyncio.to_thread(_stalled_reader, api, member, request_id))
+        readers += [await asyncio.to_thread(_stalled_reader, api, member, request_id) for _ in range(2)]
     try:
         # Eight stalled downloads on a pool of four: everyone else is still served.
         results = await asyncio.gather(*(m.browser.gql(VIEWER) for m in [owner, *members] for _ in range(3)))

@@ -19,7 +19,9 @@ async def test_one_export_at_a_time_and_its_job_is_queued_with_it(api: Api) -> N
     first = (await owner.browser.gql(EXPORT)).ok("requestDataExport")["dataRequest"]
     assert first["status"] == "PENDING"
     assert (await owner.browser.gql(EXPORT)).user_errors("requestDataExport") == [(None, "DUPLICATE")]
-    job = await api.db.fetchrow("SELECT task_name, status, args FROM procrastinate_jobs WHERE task_name = 'build_export'")
+    job = await api.db.fetchrow(
+        "SELECT task_name, status, args FROM procrastinate_jobs WHERE task_name = 'build_export'"
+    )
     assert job["status"] == "todo" and first["id"] in job["args"]
     # The deadline is one calendar month on.
     requested, due = first["requestedAt"], first["dueAt"]

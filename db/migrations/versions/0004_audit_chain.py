@@ -10,6 +10,7 @@ out for that reason).
 Revision ID: 0004
 Revises: 0003
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -90,14 +91,23 @@ END $$;
 
 
 def upgrade() -> None:
-    op.add_column("tenant", sa.Column("audit_retention_days", sa.Integer(), server_default=sa.text("730"), nullable=False))
+    op.add_column(
+        "tenant", sa.Column("audit_retention_days", sa.Integer(), server_default=sa.text("730"), nullable=False)
+    )
     op.create_check_constraint("tenant_audit_retention_check", "tenant", "audit_retention_days BETWEEN 30 AND 3650")
     op.add_column("audit_event", sa.Column("chain_seq", sa.BigInteger(), nullable=True))
     op.add_column("audit_event", sa.Column("prev_hash", sa.LargeBinary(), nullable=True))
     op.add_column("audit_event", sa.Column("row_hash", sa.LargeBinary(), nullable=True))
-    for name in ("audit_event_action_idx", "audit_event_actor_idx", "audit_event_target_idx", "audit_event_tenant_time_idx"):
+    for name in (
+        "audit_event_action_idx",
+        "audit_event_actor_idx",
+        "audit_event_target_idx",
+        "audit_event_tenant_time_idx",
+    ):
         op.drop_index(name, table_name="audit_event")
-    op.get_bind().connection.driver_connection.execute(FUNCTIONS)
+    driver = op.get_bind().connection.driver_connection
+    assert driver is not None
+    driver.execute(FUNCTIONS)
     # Chain the events written before this migration, oldest first.
     op.execute(
         """
@@ -116,21 +126,43 @@ def upgrade() -> None:
     )
     for column in ("chain_seq", "prev_hash", "row_hash"):
         op.alter_column("audit_event", column, nullable=False)
-    op.create_index("audit_event_chain_key", "audit_event", ["tenant_id", sa.literal_column("chain_seq DESC")], unique=True)
-    op.create_index("audit_event_action_idx", "audit_event", ["tenant_id", "action", sa.literal_column("chain_seq DESC")])
-    op.create_index("audit_event_actor_idx", "audit_event", ["tenant_id", "actor_id", sa.literal_column("chain_seq DESC")])
-    op.create_index("audit_event_target_idx", "audit_event", ["tenant_id", "target_id", sa.literal_column("chain_seq DESC")])
+    op.create_index(
+        "audit_event_chain_key", "audit_event", ["tenant_id", sa.literal_column("chain_seq DESC")], unique=True
+    )
+    op.create_index(
+        "audit_event_action_idx", "audit_event", ["tenant_id", "action", sa.literal_column("chain_seq DESC")]
+    )
+    op.create_index(
+        "audit_event_actor_idx", "audit_event", ["tenant_id", "actor_id", sa.literal_column("chain_seq DESC")]
+    )
+    op.create_index(
+        "audit_event_target_idx", "audit_event", ["tenant_id", "target_id", sa.literal_column("chain_seq DESC")]
+    )
     op.create_index("audit_event_time_idx", "audit_event", ["tenant_id", "occurred_at", "chain_seq"])
-    op.execute("CREATE TRIGGER audit_event_chain BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION audit_event_chain()")
-    op.execute("CREATE TRIGGER audit_event_guard BEFORE UPDATE OR DELETE ON audit_event FOR EACH ROW EXECUTE FUNCTION audit_event_guard()")
-    op.execute("CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event FOR EACH STATEMENT EXECUTE FUNCTION audit_event_guard()")
+    op.execute(
+        "CREATE TRIGGER audit_event_chain BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION audit_event_chain()"
+    )
+    op.execute(
+        "CREATE TRIGGER audit_event_guard BEFORE UPDATE OR DELETE ON audit_event FOR EACH ROW EXECUTE FUNCTION audit_event_guard()"
+    )
+    op.execute(
+        "CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event FOR EACH STATEMENT EXECUTE FUNCTION audit_event_guard()"
+    )
 
 
 def downgrade() -> None:
     for trigger in ("audit_event_no_truncate", "audit_event_guard", "audit_event_chain"):
         op.execute(f"DROP TRIGGER {trigger} ON audit_event")
-    op.execute("DROP FUNCTION audit_event_guard(), audit_event_chain(), audit_event_content(audit_event), audit_field(text)")
-    for name in ("audit_event_chain_key", "audit_event_action_idx", "audit_event_actor_idx", "audit_event_target_idx", "audit_event_time_idx"):
+    op.execute(
+        "DROP FUNCTION audit_event_guard(), audit_event_chain(), audit_event_content(audit_event), audit_field(text)"
+    )
+    for name in (
+        "audit_event_chain_key",
+        "audit_event_action_idx",
+        "audit_event_actor_idx",
+        "audit_event_target_idx",
+        "audit_event_time_idx",
+    ):
         op.drop_index(name, table_name="audit_event")
     for column in ("row_hash", "prev_hash", "chain_seq"):
         op.drop_column("audit_event", column)

@@ -4,6 +4,7 @@ checkpoints of each tenant's audit chain (the anchor a database user cannot forg
 Revision ID: 0006
 Revises: 0005
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
