@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
+import hashlib
+import hmac
 import re
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +21,7 @@ import asyncpg
 import httpx
 from aiosmtpd.controller import Controller
 
+from api import clock
 from api.mail.outbox import open_sealed
 from api.request_meta import RequestMeta
 from api.settings import Settings
@@ -207,16 +213,20 @@ class Api:
         user = result.ok("acceptInvitation")["viewer"]["user"]
         return Member(browser, user["id"], user["username"], f"owner@{slug}.example")
 
-    async def queued_token(self, address: str) -> str:
-        """The token in the newest email queued to `address` (read from the job queue,
-        decrypted with the outbox key, as the worker would)."""
+    async def queued_to(self, address: str) -> list[Any]:
+        """The emails queued to `address`, newest first, whether sent yet or not (read from
+        the job queue, decrypted with the outbox key, as the worker would). What was never
+        queued can never be sent: tests prove an absence here, not by waiting."""
         rows = await self.db.fetch(
             "SELECT args->>'sealed' AS sealed FROM procrastinate_jobs WHERE task_name = 'send_email' ORDER BY id DESC"
         )
-        for row in rows:
-            message = open_sealed(self.settings, row["sealed"])
-            if message.to.lower() == address.lower():
-                return parse_qs(urlsplit(re.search(r"https?://\S+", message.body).group(0)).query)["token"][0]  # type: ignore[union-attr]
+        messages = [open_sealed(self.settings, row["sealed"]) for row in rows]
+        return [m for m in messages if m.to.lower() == address.lower()]
+
+    async def queued_token(self, address: str) -> str:
+        """The token in the newest email queued to `address`."""
+        for message in await self.queued_to(address):
+            return parse_qs(urlsplit(re.search(r"https?://\S+", message.body).group(0)).query)["token"][0]  # type: ignore[union-attr]
         raise AssertionError(f"no email queued to {address}")
 
     async def member(self, admin: Member, username: str, *, role: str = "MEMBER", slug: str = "acme") -> Member:
@@ -253,3 +263,28 @@ async def login(
     browser: Browser, password: str = PASSWORD, *, tenant: str = "acme", identifier: str = "owner"
 ) -> Result:
     return await browser.gql(LOGIN, {"tenant": tenant, "identifier": identifier, "password": password})
+
+
+# --- TOTP ---------------------------------------------------------------------------
+
+BEGIN = "mutation { beginTotpEnrollment { secret otpauthUri qrCodeSvg errors { field code } } }"
+CONFIRM = "mutation($c: String!) { confirmTotpEnrollment(input: {code: $c}) { recoveryCodes errors { field code } } }"
+
+
+def independent_totp(secret: str, unix_time: float, digits: int = 6) -> str:
+    """RFC 6238 in a few lines of HMAC, independent of pyotp and of the service's code."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(unix_time // 30)), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    return str((struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF) % 10**digits).zfill(digits)
+
+
+def code(secret: str, steps: int = 0) -> str:
+    return independent_totp(secret, clock.now().timestamp() + 30 * steps)
+
+
+async def enroll(browser: Browser) -> tuple[str, list[str]]:
+    begun = (await browser.gql(BEGIN)).ok("beginTotpEnrollment")
+    confirmed = (await browser.gql(CONFIRM, {"c": code(begun["secret"])})).ok("confirmTotpEnrollment")
+    clock.advance(timedelta(seconds=30))  # the next code belongs to a later step
+    return begun["secret"], confirmed["recoveryCodes"]

@@ -10,8 +10,7 @@ import pytest
 
 from api import clock
 from api.graphql.schema import schema
-from tests.auth.test_totp import BEGIN, CONFIRM, code, enroll
-from tests.helpers import ACCEPT, ADD_USER, PASSWORD, Api, login
+from tests.helpers import ACCEPT, ADD_USER, BEGIN, CONFIRM, PASSWORD, Api, code, enroll, login
 
 NEW_PASSWORD = "plum-harbour-lantern-93-kite"
 Act = Callable[[], Awaitable[None]]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import Api, login
+from tests.queries import REQUEST_PASSWORD_RESET
 
 # Ways to write one identifier that all name the same account (or the same missing one).
 VARIANTS = [
@@ -55,15 +56,14 @@ async def test_overlong_identifiers_are_counted_not_waved_through(api: Api) -> N
     assert answers[-1].codes == ["RATE_LIMITED"]
 
 
-REQUEST_RESET = "mutation($t: String!, $e: String!) { requestPasswordReset(input: {tenant: $t, email: $e}) { ok } }"
-
-
 async def test_reset_requests_answer_and_count_alike_for_any_address(api: Api) -> None:
     await api.owner("acme")
     answers = []
     for i in range(31):
         address = "owner@acme.example" if i % 2 else f"nobody{i}@acme.example"
-        result = await api.browser().gql(REQUEST_RESET, {"t": "acme", "e": VARIANTS[i % len(VARIANTS)](address)})
+        result = await api.browser().gql(
+            REQUEST_PASSWORD_RESET, {"t": "acme", "e": VARIANTS[i % len(VARIANTS)](address)}
+        )
         answers.append(result.codes[0] if result.codes else result.data["requestPasswordReset"]["ok"])
     assert answers == [True] * 30 + ["RATE_LIMITED"]  # the client's hourly budget, not the account's
 

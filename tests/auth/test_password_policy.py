@@ -9,11 +9,9 @@ import pytest
 
 from api import clock
 from tests.helpers import ACCEPT, PASSWORD, Api, login
+from tests.queries import CHANGE_PASSWORD, REQUEST_PASSWORD_RESET, RESET_PASSWORD
 
 STRONG = "vq8#Lumen-quarry_velvet/7-oboe;harbour+kite=plum~93^lantern|ferry&cobalt@mosaic!drift%sable?tundra*quill" * 3
-CHANGE = "mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) { ok errors { field code message } } }"
-REQUEST_RESET = "mutation($t: String!, $e: String!) { requestPasswordReset(input: {tenant: $t, email: $e}) { ok } }"
-RESET = "mutation($t: String!, $p: String!) { resetPassword(input: {token: $t, newPassword: $p}) { ok errors { field code message } } }"
 
 TOO_SHORT = "Use at least 8 characters"
 TOO_LONG = "Use at most 256 characters"
@@ -46,7 +44,7 @@ async def test_changing_and_resetting_apply_the_same_policy_at_every_length(api:
     current = PASSWORD
     for length, expected in BOUNDARIES:
         candidate = STRONG[:length] if length != 256 else STRONG[1:257]
-        changed = await owner.browser.gql(CHANGE, {"c": current, "n": candidate})
+        changed = await owner.browser.gql(CHANGE_PASSWORD, {"c": current, "n": candidate})
         assert _verdict(changed.payload("changePassword")) == expected, length
         if expected is None:
             current = candidate
@@ -56,9 +54,9 @@ async def test_changing_and_resetting_apply_the_same_policy_at_every_length(api:
     for length, expected in BOUNDARIES:
         if token is None:  # a refused password leaves the link usable
             clock.advance(timedelta(minutes=61))  # past the hourly limit on reset emails
-            await api.browser().gql(REQUEST_RESET, {"t": "acme", "e": "owner@acme.example"})
+            await api.browser().gql(REQUEST_PASSWORD_RESET, {"t": "acme", "e": "owner@acme.example"})
             token = await api.queued_token("owner@acme.example")
-        reset = await api.browser().gql(RESET, {"t": token, "p": STRONG[2 : 2 + length]})
+        reset = await api.browser().gql(RESET_PASSWORD, {"t": token, "p": STRONG[2 : 2 + length]})
         assert _verdict(reset.payload("resetPassword")) == expected, length
         if expected is None:
             token = None

@@ -129,7 +129,7 @@ async def test_the_purge_job_deletes_expired_sessions_and_audits_it_as_system(ap
 async def test_requiring_a_second_factor_reaches_sessions_made_without_one(api: Api) -> None:
     """Turning requireMfa on does not leave sessions without a second factor working:
     they can enroll (or give a code) and do nothing else."""
-    from tests.auth.test_totp import BEGIN, CONFIRM, code
+    from tests.helpers import BEGIN, CONFIRM, code
 
     owner = await api.owner("acme")
     member = await api.member(owner, "mia")

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import hmac
-import struct
 from datetime import timedelta
 
 import pytest
@@ -14,10 +11,8 @@ import pytest
 from api import clock
 from api.crypto import Cipher
 from api.security import totp
-from tests.helpers import PASSWORD, VIEWER, Api, Browser, Member, login
+from tests.helpers import BEGIN, CONFIRM, PASSWORD, VIEWER, Api, Browser, Member, code, enroll, independent_totp, login
 
-BEGIN = "mutation { beginTotpEnrollment { secret otpauthUri qrCodeSvg errors { field code } } }"
-CONFIRM = "mutation($c: String!) { confirmTotpEnrollment(input: {code: $c}) { recoveryCodes errors { field code } } }"
 VERIFY = "mutation($c: String!) { verifyMfa(input: {code: $c}) { status viewer { user { username mfaEnabled } } errors { field code } } }"
 DISABLE = (
     "mutation($p: String!, $c: String!) { disableTotp(input: {password: $p, code: $c}) { ok errors { field code } } }"
@@ -25,25 +20,6 @@ DISABLE = (
 REGENERATE = "mutation($p: String!, $c: String) { regenerateRecoveryCodes(input: {password: $p, code: $c}) { recoveryCodes errors { field code } } }"
 RESET = "mutation($id: ID!) { resetUserMfa(id: $id) { ok errors { field code } } }"
 REMAINING = "{ viewer { recoveryCodesRemaining user { mfaEnabled } sessions { current mfaVerified } } }"
-
-
-def independent_totp(secret: str, unix_time: float, digits: int = 6) -> str:
-    """RFC 6238 in a few lines of HMAC, independent of pyotp and of the service's code."""
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    mac = hmac.new(key, struct.pack(">Q", int(unix_time // 30)), hashlib.sha1).digest()
-    offset = mac[-1] & 0x0F
-    return str((struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF) % 10**digits).zfill(digits)
-
-
-def code(secret: str, steps: int = 0) -> str:
-    return independent_totp(secret, clock.now().timestamp() + 30 * steps)
-
-
-async def enroll(browser: Browser) -> tuple[str, list[str]]:
-    begun = (await browser.gql(BEGIN)).ok("beginTotpEnrollment")
-    confirmed = (await browser.gql(CONFIRM, {"c": code(begun["secret"])})).ok("confirmTotpEnrollment")
-    clock.advance(timedelta(seconds=30))  # the next code belongs to a later step
-    return begun["secret"], confirmed["recoveryCodes"]
 
 
 async def pending(api: Api) -> Browser:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from api import clock
-from tests.auth.test_totp import code as totp_code
 from tests.helpers import ADD_USER, PASSWORD, VIEWER, Api, login
+from tests.helpers import code as totp_code
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).parents[2] / "test-artifacts" / "screenshots"

@@ -11,8 +11,7 @@ import pytest
 
 from tests.helpers import PASSWORD, VIEWER, Api, Browser, login
 from tests.platform.processes import env_for, free_port, process, wait_ready
-
-EXPORT = "mutation { requestDataExport { dataRequest { id status } errors { code } } }"
+from tests.queries import REQUEST_EXPORT
 
 
 @pytest.fixture
@@ -62,7 +61,7 @@ async def test_a_worker_killed_mid_export_leaves_the_job_to_be_retried(api: Api)
         owner.id,
     )
     await api.db.execute("ALTER TABLE audit_event ENABLE TRIGGER audit_event_chain")
-    request_id = (await owner.browser.gql(EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
+    request_id = (await owner.browser.gql(REQUEST_EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
     env = env_for(api.settings.database_url, WORKER_HEARTBEAT_SECONDS="1", WORKER_STALLED_AFTER_SECONDS="3")
     status = "SELECT status FROM data_request WHERE id = $1::uuid"
     with process(["worker"], env) as first:

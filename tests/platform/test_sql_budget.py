@@ -6,6 +6,7 @@ import pytest
 from starlette.middleware import Middleware
 
 from tests.helpers import ADD_USER, Api, login
+from tests.queries import SET_CONSENTS
 from tests.sqlcount import SqlCountMiddleware, init_asyncpg_connection
 
 USERS_PAGE = """{ users(first: 50) { totalCount pageInfo { hasNextPage endCursor }
@@ -20,7 +21,6 @@ VIEWER_EVERYTHING = """{ viewer {
   recoveryCodesRemaining
   activity(first: 20) { edges { node { id action occurredAt changes } } pageInfo { hasNextPage } }
 } }"""
-SET = "mutation($i: [ConsentDecisionInput!]!) { setConsents(input: $i) { errors { code } } }"
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ async def test_the_viewer_with_every_list_costs_the_same_however_long_the_lists(
         await login(api.browser())  # more sessions and activity
         (
             await owner.browser.gql(
-                SET,
+                SET_CONSENTS,
                 {
                     "i": [
                         {"purposeKey": "newsletter", "granted": i % 2 == 0},

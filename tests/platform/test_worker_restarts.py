@@ -22,9 +22,7 @@ from db.engine import make_engine, make_sessionmaker
 from db.migrate import upgrade
 from tests.helpers import ADD_USER, PASSWORD, Mailbox
 from tests.platform.processes import env_for, free_port, process, wait_ready
-
-EXPORT = "mutation { requestDataExport { dataRequest { id } errors { code } } }"
-MINE = "{ viewer { dataRequests { id status } } }"
+from tests.queries import MY_DATA_REQUESTS, REQUEST_EXPORT
 
 
 async def _owner_token(url: str, tmp_path: Path) -> str:
@@ -87,11 +85,11 @@ async def test_after_a_database_restart_mail_and_exports_still_go_out(
                 )
                 assert added.json()["data"]["addUser"]["errors"] == []
                 await mailbox.wait_for("mia@acme.example", timeout=90)
-                requested = await client.post("/graphql", json={"query": EXPORT})
+                requested = await client.post("/graphql", json={"query": REQUEST_EXPORT})
                 request_id = requested.json()["data"]["requestDataExport"]["dataRequest"]["id"]
                 deadline = time.monotonic() + 90
                 while True:
-                    mine = (await client.post("/graphql", json={"query": MINE})).json()["data"]["viewer"][
+                    mine = (await client.post("/graphql", json={"query": MY_DATA_REQUESTS})).json()["data"]["viewer"][
                         "dataRequests"
                     ]
                     if any(r["id"] == request_id and r["status"] == "COMPLETED" for r in mine):

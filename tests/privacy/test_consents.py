@@ -8,9 +8,9 @@ from datetime import timedelta
 from api import clock
 from api.privacy.unsubscribe import make_token
 from tests.helpers import Api
+from tests.queries import SET_CONSENTS
 
 PURPOSES = "query($t: String!) { purposes(tenant: $t) { key title legalBasis version active } }"
-SET = "mutation($i: [ConsentDecisionInput!]!) { setConsents(input: $i) { consents { purpose { key } granted version needsRenewal } errors { field code } } }"
 STATE = "{ viewer { consents { purpose { key version } granted version needsRenewal updatedAt } consentHistory { purposeKey granted version source recordedAt } } }"
 UPSERT = """mutation($k: String!, $t: String!, $d: String!, $b: LegalBasis!, $bump: Boolean!) {
   upsertPurpose(input: {key: $k, title: $t, description: $d, legalBasis: $b, bumpVersion: $bump}) {
@@ -49,9 +49,9 @@ async def test_grant_withdraw_bump_and_regrant_leave_the_full_history(api: Api) 
         "needsRenewal": False,
         "updatedAt": None,
     }
-    (await member.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
-    (await member.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": False}]})).ok("setConsents")
-    (await member.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+    (await member.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+    (await member.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": False}]})).ok("setConsents")
+    (await member.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
     bump = {
         "k": "newsletter",
         "t": "Newsletter, offers and partner offers",
@@ -62,7 +62,7 @@ async def test_grant_withdraw_bump_and_regrant_leave_the_full_history(api: Api) 
     assert (await owner.browser.gql(UPSERT, bump)).ok("upsertPurpose")["purpose"]["version"] == 2
     after_bump = consent((await member.browser.gql(STATE)).data, "newsletter")
     assert (after_bump["granted"], after_bump["version"], after_bump["needsRenewal"]) == (True, 1, True)
-    (await member.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+    (await member.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
     state = (await member.browser.gql(STATE)).data
     renewed = consent(state, "newsletter")
     assert (renewed["granted"], renewed["version"], renewed["needsRenewal"]) == (True, 2, False)
@@ -82,7 +82,7 @@ async def test_grant_withdraw_bump_and_regrant_leave_the_full_history(api: Api) 
 async def test_a_material_change_emails_a_renewal_request_with_an_unsubscribe_link(api: Api) -> None:
     owner = await api.owner("acme")
     member = await api.member(owner, "mia")
-    (await member.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+    (await member.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
     bump = {"k": "newsletter", "t": "Newsletter", "d": "Changed materially.", "b": "CONSENT", "bump": True}
     (await owner.browser.gql(UPSERT, bump)).ok("upsertPurpose")
     [message] = [m for m in await api.mailbox.wait_for("mia@acme.example", count=2) if "review" in m.subject]
@@ -102,7 +102,7 @@ async def test_an_unsubscribe_token_withdraws_exactly_one_consent_of_one_user(ap
     max_ = await api.member(owner, "max")
     both = [{"purposeKey": "newsletter", "granted": True}, {"purposeKey": "product-analytics", "granted": True}]
     for person in (mia, max_):
-        (await person.browser.gql(SET, {"i": both})).ok("setConsents")
+        (await person.browser.gql(SET_CONSENTS, {"i": both})).ok("setConsents")
     tenant_id = await api.db.fetchval("SELECT id FROM tenant")
     token = make_token(api.settings, tenant_id=tenant_id, user_id=uuid.UUID(mia.id), purpose_key="newsletter")
     (await api.browser().gql(WITHDRAW, {"t": token})).ok("withdrawConsentByToken")
@@ -139,7 +139,7 @@ async def test_an_unsubscribe_token_withdraws_exactly_one_consent_of_one_user(ap
 async def test_only_consent_purposes_can_be_decided(api: Api) -> None:
     owner = await api.owner("acme")
     result = await owner.browser.gql(
-        SET,
+        SET_CONSENTS,
         {
             "i": [
                 {"purposeKey": "account", "granted": False},
@@ -196,9 +196,9 @@ async def test_the_consent_report_counts_current_decisions(api: Api) -> None:
     owner = await api.owner("acme")
     mia = await api.member(owner, "mia")
     max_ = await api.member(owner, "max")
-    (await mia.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
-    (await max_.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
-    (await max_.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": False}]})).ok("setConsents")
+    (await mia.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+    (await max_.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+    (await max_.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": False}]})).ok("setConsents")
     report = {
         r["purpose"]["key"]: (r["granted"], r["withdrawn"], r["undecided"])
         for r in (await owner.browser.gql(REPORT)).data["consentReport"]
@@ -211,12 +211,12 @@ async def test_the_consent_report_counts_current_decisions(api: Api) -> None:
 async def test_an_unsubscribe_link_does_not_withdraw_a_consent_given_after_it_was_sent(api: Api) -> None:
     owner = await api.owner("acme")
     tenant_id = uuid.UUID(await api.db.fetchval("SELECT id::text FROM tenant"))
-    (await owner.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+    (await owner.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
     old_link = make_token(api.settings, tenant_id=tenant_id, user_id=uuid.UUID(owner.id), purpose_key="newsletter")
     clock.advance(timedelta(seconds=5))
-    (await owner.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": False}]})).ok("setConsents")
+    (await owner.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": False}]})).ok("setConsents")
     clock.advance(timedelta(seconds=5))
-    (await owner.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+    (await owner.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
     refused = await api.browser().gql(WITHDRAW, {"t": old_link})
     assert refused.user_errors("withdrawConsentByToken") == [("token", "INVALID_TOKEN")]
     assert consent((await owner.browser.gql(STATE)).data, "newsletter")["granted"] is True
@@ -227,7 +227,7 @@ async def test_an_unsubscribe_link_does_not_withdraw_a_consent_given_after_it_wa
 
 async def test_the_legal_basis_of_a_purpose_does_not_change_under_its_decisions(api: Api) -> None:
     owner = await api.owner("acme")
-    (await owner.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": False}]})).ok("setConsents")
+    (await owner.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": False}]})).ok("setConsents")
     for bump in (False, True):
         moved = await owner.browser.gql(
             UPSERT, {"k": "newsletter", "t": "Newsletter", "d": "News.", "b": "LEGITIMATE_INTEREST", "bump": bump}

@@ -12,11 +12,9 @@ from api.audit.chain import verify
 from api.jobs import worker
 from api.privacy import retention
 from tests.helpers import PASSWORD, Api, Browser, Member, login
+from tests.queries import MY_DATA_REQUESTS, REQUEST_EXPORT, SET_CONSENTS
 
-EXPORT = "mutation { requestDataExport { dataRequest { id kind status dueAt requestedAt downloadUrl } errors { field code } } }"
-MINE = "{ viewer { dataRequests { id kind status subjectId downloadUrl downloadExpiresAt completedAt } } }"
 ADMIN_LIST = "query($s: DataRequestStatus) { dataRequests(status: $s) { edges { node { id kind status subjectId dueAt requestedAt downloadUrl } } } }"
-SET = "mutation($i: [ConsentDecisionInput!]!) { setConsents(input: $i) { errors { code } } }"
 DELETE = "mutation($p: String!) { deleteAccount(input: {password: $p}) { ok errors { field code } } }"
 REMOVE = "mutation($id: ID!) { removeUser(id: $id) { ok errors { field code } } }"
 
@@ -24,7 +22,7 @@ REMOVE = "mutation($id: ID!) { removeUser(id: $id) { ok errors { field code } } 
 async def completed_export(browser: Browser, request_id: str, timeout: float = 20) -> dict:  # type: ignore[type-arg]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for r in (await browser.gql(MINE)).data["viewer"]["dataRequests"]:
+        for r in (await browser.gql(MY_DATA_REQUESTS)).data["viewer"]["dataRequests"]:
             if r["id"] == request_id and r["status"] == "COMPLETED":
                 return r
         await asyncio.sleep(0.1)
@@ -39,8 +37,8 @@ MIA = "mia-marsh-dpo"
 async def richly_used_member(api: Api, owner: Member) -> Member:
     member = await api.member(owner, MIA)
     await member.browser.gql('mutation { updateProfile(input: {displayName: "Mia Marsh"}) { errors { code } } }')
-    (await member.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
-    (await member.browser.gql(SET, {"i": [{"purposeKey": "newsletter", "granted": False}]})).ok("setConsents")
+    (await member.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+    (await member.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": False}]})).ok("setConsents")
     await login(api.browser(), "wrong", identifier=MIA)
     return member
 
@@ -49,7 +47,7 @@ async def test_an_export_holds_every_category_and_nothing_of_others(api: Api) ->
     owner = await api.owner("acme")
     member = await richly_used_member(api, owner)
     other = await api.member(owner, "otto")
-    requested = (await member.browser.gql(EXPORT)).ok("requestDataExport")["dataRequest"]
+    requested = (await member.browser.gql(REQUEST_EXPORT)).ok("requestDataExport")["dataRequest"]
     assert requested["kind"] == "EXPORT" and requested["status"] == "PENDING" and requested["downloadUrl"] is None
     assert requested["dueAt"][:10] > requested["requestedAt"][:10]
     done = await completed_export(member.browser, requested["id"])
@@ -98,7 +96,7 @@ async def test_an_export_holds_every_category_and_nothing_of_others(api: Api) ->
 async def test_the_download_is_for_its_subject_only_and_only_for_a_while(api: Api) -> None:
     owner = await api.owner("acme")
     member = await api.member(owner, "mia")
-    request_id = (await member.browser.gql(EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
+    request_id = (await member.browser.gql(REQUEST_EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
     await completed_export(member.browser, request_id)
     assert (await owner.browser.http.get(f"/exports/{request_id}")).status_code == 404
     assert (await api.browser().http.get(f"/exports/{request_id}")).status_code == 401
@@ -107,7 +105,7 @@ async def test_the_download_is_for_its_subject_only_and_only_for_a_while(api: Ap
     clock.advance(timedelta(hours=24, seconds=1))
     await login(member.browser, identifier="mia")  # a fresh session after a day
     assert (await member.browser.http.get(f"/exports/{request_id}")).status_code == 404
-    assert (await member.browser.gql(MINE)).data["viewer"]["dataRequests"][0]["downloadUrl"] is None
+    assert (await member.browser.gql(MY_DATA_REQUESTS)).data["viewer"]["dataRequests"][0]["downloadUrl"] is None
 
 
 async def test_administrators_list_requests_and_file_them_for_users(api: Api) -> None:
@@ -149,7 +147,7 @@ async def _search_everywhere(api: Api, needles: list[str]) -> list[str]:
 async def test_deleting_an_account_erases_it_everywhere_and_the_chain_verifies(api: Api) -> None:
     owner = await api.owner("acme", seats=3)
     member = await richly_used_member(api, owner)
-    request_id = (await member.browser.gql(EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
+    request_id = (await member.browser.gql(REQUEST_EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
     await completed_export(member.browser, request_id)
     wrong = await member.browser.gql(DELETE, {"p": "not it"})
     assert wrong.user_errors("deleteAccount") == [("input.password", "INVALID_CREDENTIALS")]
@@ -249,7 +247,7 @@ async def test_retention_erases_exactly_the_idle_accounts(api: Api) -> None:
 
 async def test_retention_drops_expired_export_archives(api: Api) -> None:
     owner = await api.owner("acme")
-    request_id = (await owner.browser.gql(EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
+    request_id = (await owner.browser.gql(REQUEST_EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
     await completed_export(owner.browser, request_id)
     assert await api.count("export_chunk") > 0
     clock.advance(timedelta(hours=25))
@@ -262,7 +260,7 @@ async def test_retention_drops_expired_export_archives(api: Api) -> None:
 async def test_a_member_sees_their_own_network_data_and_not_the_administrators(api: Api) -> None:
     """Events an administrator (or an anonymous caller) made about a member show in the
     member's export and activity without the administrator's IP address and browser."""
-    from tests.auth.test_totp import enroll
+    from tests.helpers import enroll
 
     owner = await api.owner("acme")
     member = await api.member(owner, "mia")
@@ -286,7 +284,7 @@ async def test_a_member_sees_their_own_network_data_and_not_the_administrators(a
     assert any(n["actorId"] == owner.id for n in nodes) and any(n["actorId"] is None for n in nodes)
     assert all(n["ipAddress"] is None for n in nodes if n["actorId"] != member.id)
     assert any(n["ipAddress"] for n in nodes if n["actorId"] == member.id)  # their own stay
-    request_id = (await relogged.gql(EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
+    request_id = (await relogged.gql(REQUEST_EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
     await completed_export(relogged, request_id)
     archive = json.loads((await relogged.http.get(f"/exports/{request_id}")).content)
     others = [e for e in archive["auditEvents"] if e["actorId"] != member.id]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import Api
-
-EXPORT = "mutation { requestDataExport { dataRequest { id status dueAt requestedAt } errors { field code } } }"
+from tests.queries import REQUEST_EXPORT
 
 
 @pytest.fixture
@@ -16,9 +15,9 @@ def settings_overrides() -> dict[str, object]:
 
 async def test_one_export_at_a_time_and_its_job_is_queued_with_it(api: Api) -> None:
     owner = await api.owner("acme")
-    first = (await owner.browser.gql(EXPORT)).ok("requestDataExport")["dataRequest"]
+    first = (await owner.browser.gql(REQUEST_EXPORT)).ok("requestDataExport")["dataRequest"]
     assert first["status"] == "PENDING"
-    assert (await owner.browser.gql(EXPORT)).user_errors("requestDataExport") == [(None, "DUPLICATE")]
+    assert (await owner.browser.gql(REQUEST_EXPORT)).user_errors("requestDataExport") == [(None, "DUPLICATE")]
     job = await api.db.fetchrow(
         "SELECT task_name, status, args FROM procrastinate_jobs WHERE task_name = 'build_export'"
     )
