@@ -67,16 +67,16 @@ class Limits:
             login_identifier=Limit("login-id", settings.login_failures_per_account, window),
             login_account=Limit("login-account", settings.login_failures_per_account, window),
             login_ip=Limit("login-ip", settings.login_failures_per_ip, window),
-            login_success=Limit("login-ok", 20, window),
+            login_success=Limit("login-ok", settings.successful_logins_per_window, window),
             password_reset=Limit("pw-reset", settings.password_resets_per_hour, hour),
-            password_reset_ip=Limit("pw-reset-ip", 30, hour),
+            password_reset_ip=Limit("pw-reset-ip", settings.password_reset_requests_per_ip_hour, hour),
             # A pending session lives five minutes: five tries, then log in again.
             mfa_session=Limit("mfa-session", 5, timedelta(minutes=5)),
             mfa_account=Limit("mfa-account", settings.login_failures_per_account, window),
-            email_change=Limit("email-change", 5, hour),
-            invitation_resend=Limit("invite-resend", 5, hour),
-            data_export=Limit("export", 5, day),
-            consent_decisions=Limit("consents", 300, hour),
+            email_change=Limit("email-change", settings.email_changes_per_hour, hour),
+            invitation_resend=Limit("invite-resend", settings.invitation_resends_per_hour, hour),
+            data_export=Limit("export", settings.exports_per_day, day),
+            consent_decisions=Limit("consents", settings.consent_decisions_per_hour, hour),
         )
 
 

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     login_window_seconds: int = 900
     # Password-reset emails per account per hour (past it, the request is still "ok").
     password_resets_per_hour: int = 3
+    # Work that sends email or grows storage, per account (client IP for reset requests):
+    # limits no real user meets.
+    successful_logins_per_window: int = 20
+    password_reset_requests_per_ip_hour: int = 30
+    email_changes_per_hour: int = 5
+    invitation_resends_per_hour: int = 5
+    exports_per_day: int = 5
+    consent_decisions_per_hour: int = 300
     # Run plain queries on cached execution plans (api.graphql.plans); false: graphql-core only.
     graphql_plans: bool = True
     # /metrics is served only to `Authorization: Bearer <METRICS_TOKEN>`; unset, not at all.
