@@ -1,4 +1,4 @@
-"""Command line: python -m api {serve,worker,migrate,create-tenant,export-schema}."""
+"""Command line: python -m api {serve,worker,migrate,create-tenant,create-operator,verify-audit,...}."""
 
 from __future__ import annotations
 
@@ -78,11 +78,75 @@ def cmd_create_tenant(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _read_new_password(args: argparse.Namespace) -> str | None:
+    """From stdin (--password-stdin: its first line), else typed twice on a terminal."""
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        print("error: no terminal to type the password on: use --password-stdin", file=sys.stderr)
+        return None
+    first = getpass.getpass("Password for the operator: ")
+    if getpass.getpass("The same password again: ") != first:
+        print("error: the two passwords differ", file=sys.stderr)
+        return None
+    return first
+
+
+def cmd_create_operator(args: argparse.Namespace) -> int:
+    from api.errors import UserFailure
+    from api.operators import accounts
+    from api.request_meta import RequestMeta
+    from api.work import background_work
+    from db.engine import database_url, make_engine, make_sessionmaker
+
+    settings = get_settings()
+    password = None
+    if not args.reset_factor:
+        if not args.email:
+            print("error: --email is needed for a new operator", file=sys.stderr)
+            return 2
+        password = _read_new_password(args)
+        if password is None:
+            return 2
+
+    async def run() -> int:
+        engine = make_engine(settings, database_url(settings))
+        try:
+            meta = RequestMeta(user_agent="cli", request_id="cli-create-operator")
+            async with background_work(make_sessionmaker(engine), settings, meta) as work:
+                if args.reset_factor:
+                    factor = await accounts.reset_factor(work, username=args.username)
+                else:
+                    assert password is not None
+                    factor = await accounts.create(work, username=args.username, email=args.email, password=password)
+        except UserFailure as failure:
+            for problem in failure.problems:
+                print(f"error: {problem.field or ''}: {problem.message}", file=sys.stderr)
+            return 2
+        finally:
+            await engine.dispose()
+        what = "New second factor for" if args.reset_factor else "Created"
+        print(f"{what} operator {factor.operator.username} ({factor.operator.id}).", file=sys.stderr)
+        print("Add this key to the operator's authenticator app now; it is not shown again:", file=sys.stderr)
+        if sys.stdout.isatty():
+            import segno
+
+            segno.make(factor.otpauth_uri, error="m").terminal(compact=True)
+        print(f"secret: {factor.secret}", file=sys.stderr)
+        print(factor.otpauth_uri)
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_verify_audit(args: argparse.Namespace) -> int:
     import asyncpg
 
     from api.audit.chain import verify
     from api.audit.checkpoints import CheckpointKeys
+    from api.operators import chain as operators_chain
     from db.engine import database_url
 
     settings = get_settings()
@@ -91,6 +155,8 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
         conn = await asyncpg.connect(database_url(settings))
         try:
             reports = await verify(conn, args.tenant, CheckpointKeys(settings.secret_keys()))
+            # The operators' log is checked with every tenant, not for one tenant alone.
+            operators = None if args.tenant else await operators_chain.verify(conn)
         finally:
             await conn.close()
         if args.tenant and not reports:
@@ -102,7 +168,15 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
             else:
                 where = f"event {report.broken_event_id} " if report.broken_event_id is not None else ""
                 print(f"{report.slug}: BROKEN at {where}(chain position {report.broken_chain_seq}): {report.reason}")
-        return 0 if all(r.ok for r in reports) else 1
+        if operators is not None:
+            if operators.ok:
+                print(f"operators: ok, {operators.events} events")
+            else:
+                print(
+                    f"operators: BROKEN at event {operators.broken_event_id} "
+                    f"(chain position {operators.broken_chain_seq}): {operators.reason}"
+                )
+        return 0 if all(r.ok for r in reports) and (operators is None or operators.ok) else 1
 
     return asyncio.run(run())
 
@@ -159,7 +233,25 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--seats", type=int, default=None)
     create.set_defaults(func=cmd_create_tenant)
 
-    verify = sub.add_parser("verify-audit", help="recompute each tenant's audit hash chain; exit 1 at a break")
+    operator = sub.add_parser(
+        "create-operator",
+        help="create an operator (the vendor's staff) with a password and a TOTP second factor; prints its otpauth:// URI",
+    )
+    operator.add_argument("--username", required=True)
+    operator.add_argument("--email", help="required for a new operator")
+    operator.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+    operator.add_argument(
+        "--reset-factor",
+        action="store_true",
+        help="issue a new TOTP secret to an existing operator (ends its sessions)",
+    )
+    operator.set_defaults(func=cmd_create_operator)
+
+    verify = sub.add_parser(
+        "verify-audit", help="recompute each tenant's audit hash chain and the operators' log; exit 1 at a break"
+    )
     verify.add_argument("--tenant", help="only this tenant (slug)")
     verify.set_defaults(func=cmd_verify_audit)
 

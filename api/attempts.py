@@ -58,6 +58,9 @@ class Limits:
     invitation_resend: Limit
     data_export: Limit
     consent_decisions: Limit
+    # Sign-up: per client IP (answered RATE_LIMITED), per address (silent: no more mail).
+    signup_ip: Limit
+    signup_address: Limit
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -77,6 +80,8 @@ class Limits:
             invitation_resend=Limit("invite-resend", settings.invitation_resends_per_hour, hour),
             data_export=Limit("export", settings.exports_per_day, day),
             consent_decisions=Limit("consents", settings.consent_decisions_per_hour, hour),
+            signup_ip=Limit("signup-ip", settings.signups_per_ip_hour, hour),
+            signup_address=Limit("signup-address", settings.signups_per_address_day, day),
         )
 
 

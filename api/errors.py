@@ -20,6 +20,10 @@ class ErrorCode(StrEnum):
     NOT_ENABLED = "NOT_ENABLED"
     NOT_FOUND = "NOT_FOUND"
     REAUTHENTICATION_REQUIRED = "REAUTHENTICATION_REQUIRED"
+    SEATS_IN_USE = "SEATS_IN_USE"
+    TENANT_SUSPENDED = "TENANT_SUSPENDED"
+    TENANT_CLOSED = "TENANT_CLOSED"
+    SIGNUP_DISABLED = "SIGNUP_DISABLED"
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class Problem:
     code: ErrorCode
     message: str
     field: str | None = None
+    # The input row a bulk operation's problem is about.
+    index: int | None = None
 
 
 class UserFailure(Exception):

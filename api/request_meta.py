@@ -33,4 +33,12 @@ class Actor:
         return self.role == Role.OWNER
 
 
+@dataclass(frozen=True)
+class OperatorActor:
+    """One of the vendor's staff, acting through an operator session (no tenant)."""
+
+    operator_id: uuid.UUID
+    session_id: uuid.UUID | None = None
+
+
 SYSTEM_META = RequestMeta(ip_address=None, user_agent="system", request_id="system")

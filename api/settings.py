@@ -68,6 +68,24 @@ class Settings(BaseSettings):
     invitation_resends_per_hour: int = 5
     exports_per_day: int = 5
     consent_decisions_per_hour: int = 300
+    # Self-service sign-up (signUp); off: tenants come from the CLI and the operators only.
+    signup_enabled: bool = True
+    # The seat licence a tenant starts with after sign-up (a trial); null: unlimited.
+    signup_trial_seats: int | None = 5
+    signups_per_ip_hour: int = 10
+    signups_per_address_day: int = 5
+    # How long a closed tenant's contract record is kept (tax law: 7 years in the Netherlands).
+    contract_retention_years: int = 7
+    # The legal basis recorded for that hold.
+    contract_retention_basis: str = (
+        "GDPR art. 17(3)(b) and art. 6(1)(c): retention required by law "
+        "(statutory retention of invoicing records, Dutch AWR art. 52: 7 years)"
+    )
+    # Operator sessions (the vendor's staff): as users' defaults.
+    operator_session_idle_minutes: int = 30
+    operator_session_absolute_hours: int = 12
+    # Rows one addUsers call may add.
+    bulk_add_max_rows: int = 1000
     # Run plain queries on cached execution plans (api.graphql.plans); false: graphql-core only.
     graphql_plans: bool = True
     # /metrics is served only to `Authorization: Bearer <METRICS_TOKEN>`; unset, not at all.

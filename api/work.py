@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.attempts import Attempts, Limits, StandingWrite
 from api.errors import Forbidden, Unauthenticated
-from api.request_meta import SYSTEM_META, Actor, RequestMeta
+from api.request_meta import SYSTEM_META, Actor, OperatorActor, RequestMeta
 from api.settings import Settings
 from db.engine import UnitOfWorkSession, transaction
 
@@ -24,15 +24,18 @@ class Work:
     attempts: Attempts
     meta: RequestMeta
     actor: Actor | None = None
+    # The vendor's operator behind this work (never together with `actor`).
+    operator: OperatorActor | None = None
     # Writes that stand when the unit of work rolls back (the audit event of a failed
     # attempt, a spent pending session): the unit of work runs them after it ends, in a
     # short transaction of their own (api.attempts).
     standing: list[StandingWrite] = field(default_factory=list)
 
     def acting(self) -> Actor:
-        """The authenticated user behind this work, or UNAUTHENTICATED."""
+        """The authenticated user behind this work; FORBIDDEN for an operator (who never
+        acts as a tenant's user), else UNAUTHENTICATED."""
         if self.actor is None:
-            raise Unauthenticated()
+            raise Forbidden() if self.operator is not None else Unauthenticated()
         return self.actor
 
     def admin(self) -> Actor:
@@ -41,12 +44,21 @@ class Work:
             raise Forbidden()
         return actor
 
+    def operating(self) -> OperatorActor:
+        """The operator behind this work; FORBIDDEN for a tenant's user, else UNAUTHENTICATED."""
+        if self.operator is None:
+            raise Forbidden() if self.actor is not None else Unauthenticated()
+        return self.operator
+
     def stand(self, write: StandingWrite) -> None:
         """Run `write` after the unit of work, whatever its outcome (see api.attempts)."""
         self.standing.append(write)
 
     def as_actor(self, actor: Actor | None) -> Work:
         return replace(self, actor=actor)
+
+    def as_operator(self, operator: OperatorActor | None) -> Work:
+        return replace(self, actor=None, operator=operator)
 
 
 @asynccontextmanager

@@ -35,6 +35,17 @@ class ActorType(StrEnum):
     USER = "USER"
     SYSTEM = "SYSTEM"
     ANONYMOUS = "ANONYMOUS"
+    OPERATOR = "OPERATOR"  # the vendor's staff (api.operators)
+
+
+class TenantState(StrEnum):
+    """A tenant's life: a sign-up awaiting confirmation is not stored (its signed link is
+    all there is); then ACTIVE, SUSPENDED (nobody logs in, data kept), CLOSED (accounts
+    erased; the contract record under legal hold until the tenant's `retain_until`)."""
+
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    CLOSED = "CLOSED"
 
 
 class LegalBasis(StrEnum):

@@ -35,6 +35,7 @@ from db.enums import (
     LegalBasis,
     Role,
     SessionStage,
+    TenantState,
     TokenKind,
     check_in,
 )
@@ -77,6 +78,13 @@ class Tenant(SQLModel, table=True):
             "inactive_account_retention_days IS NULL OR inactive_account_retention_days >= 1",
             name="tenant_retention_check",
         ),
+        CheckConstraint("audit_retention_days BETWEEN 30 AND 3650", name="tenant_audit_retention_check"),
+        CheckConstraint(check_in("state", TenantState), name="tenant_state_check"),
+        CheckConstraint(
+            "(state = 'CLOSED') = (closed_at IS NOT NULL AND retain_until IS NOT NULL)", name="tenant_closed_check"
+        ),
+        Index("tenant_signup_nonce_key", "signup_nonce_hash", unique=True),
+        Index("tenant_hold_idx", "retain_until", postgresql_where=text("state = 'CLOSED'")),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -89,6 +97,34 @@ class Tenant(SQLModel, table=True):
     inactive_account_retention_days: int | None = None
     audit_retention_days: int = Field(default=730, sa_column_kwargs={"server_default": text("730")})
     created_at: datetime = _ts()
+    state: TenantState = Field(
+        default=TenantState.ACTIVE, sa_type=_enum(TenantState), sa_column_kwargs={"server_default": "ACTIVE"}
+    )
+    state_changed_at: datetime | None = _ts(nullable=True, default_now=False)
+    closed_at: datetime | None = _ts(nullable=True, default_now=False)
+    # The end of the legal hold of a CLOSED tenant: then its contract record, its remaining
+    # audit events and the tenant row go (api.tenancy.holds).
+    retain_until: datetime | None = _ts(nullable=True, default_now=False)
+    # The hash of the signed sign-up link that created it, so the link is used once.
+    signup_nonce_hash: bytes | None = Field(default=None, sa_type=LargeBinary)
+
+
+class TenantContract(SQLModel, table=True):
+    """The contracting party's details (who bought the licence, for invoicing). The one
+    piece of personal data that outlives the tenant's closure, under legal hold."""
+
+    __tablename__ = "tenant_contract"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),)
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    company_name: str = Field(sa_type=String(200))
+    postal_address: str = Field(sa_type=String(500))
+    country: str = Field(sa_type=String(2))
+    vat_id: str | None = Field(default=None, sa_type=String(20))
+    billing_email: str = Field(sa_type=String(320))
+    contact_name: str = Field(sa_type=String(100))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
 
 
 class User(SQLModel, table=True):
@@ -359,6 +395,71 @@ class ExportChunk(SQLModel, table=True):
     request_id: uuid.UUID = Field(primary_key=True)
     seq: int = Field(primary_key=True)
     data: bytes = Field(sa_type=LargeBinary)
+
+
+class Operator(SQLModel, table=True):
+    """The vendor's staff: no tenant, no seat; a password and a TOTP second factor always."""
+
+    __tablename__ = "operator"
+    __table_args__ = (Index("operator_username_key", text("lower(username)"), unique=True),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    username: str = Field(sa_type=String(64))
+    email: str = Field(sa_type=String(320))
+    password_hash: str = Field(sa_type=Text)
+    totp_secret_ciphertext: str = Field(sa_type=Text)
+    totp_key_id: str = Field(sa_type=String(16))
+    # The newest time step accepted: a code is never accepted twice.
+    totp_last_used_step: int | None = Field(default=None, sa_type=BigInteger)
+    disabled: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    created_at: datetime = _ts()
+    last_login_at: datetime | None = _ts(nullable=True, default_now=False)
+
+
+class OperatorSession(SQLModel, table=True):
+    __tablename__ = "operator_session"
+    __table_args__ = (
+        ForeignKeyConstraint(["operator_id"], ["operator.id"], ondelete="CASCADE"),
+        Index("operator_session_hash_key", "token_hash", unique=True),
+        Index("operator_session_operator_idx", "operator_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    operator_id: uuid.UUID
+    token_hash: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = _ts()
+    last_seen_at: datetime = _ts()
+    expires_at: datetime = _ts(default_now=False)
+    ip_address: str | None = Field(default=None, sa_type=INET)
+    user_agent: str | None = Field(default=None, sa_type=String(512))
+
+
+class OperatorAuditEvent(SQLModel, table=True):
+    """The operators' own log: every operator action (also written to the tenant's chain),
+    and what the system did to tenants that have no chain any more (a purge after the
+    legal hold). Append-only and hash-chained like audit_event (migration 0007). Keeps
+    bare ids and the organisation's slug, never a tenant user's personal data."""
+
+    __tablename__ = "operator_audit_event"
+    __table_args__ = (
+        Index("operator_audit_event_seq_key", text("chain_seq DESC"), unique=True),
+        Index("operator_audit_event_tenant_idx", "tenant_id", text("chain_seq DESC")),
+        CheckConstraint(check_in("actor_type", ActorType), name="operator_audit_event_actor_type_check"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    occurred_at: datetime = _ts()
+    action: str = Field(sa_type=String(64))
+    actor_type: ActorType = Field(sa_type=_enum(ActorType))
+    operator_id: uuid.UUID | None = None
+    tenant_id: uuid.UUID | None = None
+    ip_address: str | None = Field(default=None, sa_type=INET)
+    user_agent: str | None = Field(default=None, sa_type=String(512))
+    request_id: str | None = Field(default=None, sa_type=String(64))
+    changes: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+    chain_seq: int | None = Field(default=None, nullable=False, sa_type=BigInteger)
+    prev_hash: bytes | None = Field(default=None, nullable=False, sa_type=LargeBinary)
+    row_hash: bytes | None = Field(default=None, nullable=False, sa_type=LargeBinary)
 
 
 metadata = SQLModel.metadata

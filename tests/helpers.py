@@ -251,6 +251,26 @@ class Api:
         return int(await self.db.fetchval(f"SELECT count(*) FROM {table} WHERE {where}", *args))
 
 
+async def search_everywhere(api: Api, needles: list[str]) -> list[str]:
+    """Where each value is found: every text-like column of every table, searched case-insensitively."""
+    columns = await api.db.fetch(
+        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'public' AND data_type IN ('text', 'character varying', 'jsonb', 'json', 'inet', 'bytea')"
+    )
+    found = []
+    for c in columns:
+        expr = (
+            f"encode(\"{c['column_name']}\", 'escape')" if c["data_type"] == "bytea" else f'"{c["column_name"]}"::text'
+        )
+        for needle in needles:
+            hits = await api.db.fetchval(
+                f'SELECT count(*) FROM "{c["table_name"]}" WHERE {expr} ILIKE $1', f"%{needle}%"
+            )
+            if hits:
+                found.append(f"{c['table_name']}.{c['column_name']} has {needle!r}")
+    return found
+
+
 LOGIN = """
 mutation($tenant: String!, $identifier: String!, $password: String!) {
   login(input: {tenant: $tenant, identifier: $identifier, password: $password}) {

@@ -12,7 +12,7 @@ from api.accounts import tokens
 from api.audit import actions
 from api.audit import service as audit
 from api.mail import templates
-from api.mail.outbox import queue_email
+from api.mail.outbox import queue_email, queue_emails
 from api.security import passwords, sessions
 from api.work import Work
 from db.enums import AccountStatus, ActorType, SessionStage, TokenKind
@@ -48,6 +48,42 @@ async def issue_invitation(work: Work, *, tenant: Tenant, user: User) -> str:
     )
     await db.flush()
     return link
+
+
+async def invite_new(work: Work, *, tenant: Tenant, accounts: list[User]) -> None:
+    """Invitations for accounts just added together (bulk add): one token and one email
+    each, in a number of statements that does not grow with how many."""
+    db, settings = work.db, work.settings
+    issued = await tokens.issue_new(db, accounts, TokenKind.INVITATION, timedelta(days=INVITATION_VALID_DAYS))
+    await queue_emails(
+        db,
+        settings,
+        [
+            (
+                templates.invitation(
+                    to=user.email,
+                    tenant_name=tenant.name,
+                    username=user.username,
+                    link=f"{settings.app_url}/accept-invitation?token={quote(token)}",
+                    valid_days=INVITATION_VALID_DAYS,
+                ),
+                user.id,
+            )
+            for user, token in zip(accounts, issued)
+        ],
+    )
+    for user in accounts:
+        audit.record(
+            db,
+            tenant_id=tenant.id,
+            action=actions.INVITATION_SENT,
+            meta=work.meta,
+            actor=work.actor,
+            actor_type=None if work.actor else ActorType.SYSTEM,
+            target_type="user",
+            target_id=user.id,
+        )
+    await db.flush()
 
 
 @dataclass(frozen=True)

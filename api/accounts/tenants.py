@@ -15,7 +15,7 @@ from api.audit import service as audit
 from api.errors import ErrorCode, Forbidden, Problem, UserFailure
 from api.values import UNSET, Maybe
 from api.work import Work
-from db.enums import AccountStatus
+from db.enums import AccountStatus, TenantState
 from db.models import Tenant, User
 
 SEAT_STATUSES = (AccountStatus.INVITED, AccountStatus.ACTIVE)
@@ -36,16 +36,29 @@ async def by_slug(db: AsyncSession, slug: str) -> Tenant | None:
     return (await db.execute(select(Tenant).where(func.lower(col(Tenant.slug)) == normal))).scalar_one_or_none()
 
 
-async def lock(db: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
-    """The tenant row under FOR NO KEY UPDATE: serialises seat and owner changes within a
-    tenant, while inserts that merely reference the tenant (audit events, sessions) go on."""
+async def lock(
+    db: AsyncSession, tenant_id: uuid.UUID, *, states: tuple[TenantState, ...] = (TenantState.ACTIVE,)
+) -> Tenant:
+    """The tenant row under FOR NO KEY UPDATE: serialises seat, owner and state changes
+    within a tenant, while inserts that merely reference the tenant (audit events,
+    sessions) go on. A tenant not in `states` (by default: suspended or closed, perhaps
+    while this request waited for the lock) fails with TENANT_SUSPENDED / TENANT_CLOSED."""
     result = await db.execute(
         select(Tenant)
         .where(col(Tenant.id) == tenant_id)
         .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
-    return result.scalar_one()
+    tenant = result.scalar_one()
+    if tenant.state not in states:
+        raise not_in_use(tenant)
+    return tenant
+
+
+def not_in_use(tenant: Tenant) -> UserFailure:
+    if tenant.state == TenantState.CLOSED:
+        return UserFailure.of(ErrorCode.TENANT_CLOSED, "This organisation's account is closed.")
+    return UserFailure.of(ErrorCode.TENANT_SUSPENDED, "This organisation's account is suspended.")
 
 
 async def seats_used(db: AsyncSession, tenant_id: uuid.UUID) -> int:
@@ -69,6 +82,7 @@ async def ensure_free_seat(db: AsyncSession, tenant: Tenant) -> None:
 IDLE_MINUTES = (5, 1440)
 ABSOLUTE_HOURS = (1, 720)
 RETENTION_DAYS = (30, 3650)
+AUDIT_RETENTION_DAYS = (30, 3650)
 
 
 async def update_settings(
@@ -79,11 +93,14 @@ async def update_settings(
     session_idle_timeout_minutes: Maybe[int | None] = UNSET,
     session_absolute_timeout_hours: Maybe[int | None] = UNSET,
     inactive_account_retention_days: Maybe[int | None] = UNSET,
+    audit_retention_days: Maybe[int | None] = UNSET,
 ) -> Tenant:
     actor = work.admin()
-    if inactive_account_retention_days is not UNSET and not actor.is_owner:
-        # A setting that erases people is the owner's: an administrator could otherwise
-        # have the owners erased by the retention job.
+    if (
+        inactive_account_retention_days is not UNSET or audit_retention_days not in (UNSET, None)
+    ) and not actor.is_owner:
+        # Settings that erase are the owner's: an administrator could otherwise have the
+        # owners erased by the retention job, or the record of their own actions shortened.
         raise Forbidden()
     wanted: dict[str, object] = {}
     problems: list[Problem] = []
@@ -109,6 +126,13 @@ async def update_settings(
             ABSOLUTE_HOURS,
             "The absolute timeout in hours",
             "input.sessionAbsoluteTimeoutHours",
+        ),
+        (
+            "audit_retention_days",
+            audit_retention_days,
+            AUDIT_RETENTION_DAYS,
+            "The audit log's retention in days",
+            "input.auditRetentionDays",
         ),
     ):
         if value not in (UNSET, None):

@@ -7,14 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from api import clock
 from api.crypto import hash_token, new_token
 from api.errors import ErrorCode, UserFailure
-from db.enums import AccountStatus, TokenKind
+from db.enums import AccountStatus, TenantState, TokenKind
 from db.models import AccountToken, Tenant, User
 
 
@@ -43,6 +43,21 @@ async def issue(
     return token
 
 
+async def issue_new(db: AsyncSession, accounts: list[User], kind: TokenKind, valid: timedelta) -> list[str]:
+    """One token of this kind for each new account (which has none yet), in one statement."""
+    expires = clock.now() + valid
+    issued = [new_token() for _ in accounts]
+    if accounts:
+        await db.execute(
+            insert(AccountToken),
+            [
+                {"tenant_id": u.tenant_id, "user_id": u.id, "kind": kind, "token_hash": h, "expires_at": expires}
+                for u, (_, h) in zip(accounts, issued)
+            ],
+        )
+    return [token for token, _ in issued]
+
+
 async def revoke(db: AsyncSession, user: User, *kinds: TokenKind) -> None:
     """End the user's outstanding tokens of these kinds (a changed password or address
     makes links sent for the old one worthless)."""
@@ -59,8 +74,8 @@ async def take(
     db: AsyncSession, token: str, kind: TokenKind, *, account_status: AccountStatus, field: str, message: str
 ) -> tuple[AccountToken, User, Tenant]:
     """The live token (locked, marked used), its user and tenant; INVALID_TOKEN when the
-    token is unknown, used, expired, or its account is not in `account_status`. The
-    caller's transaction decides: a rollback leaves the token usable."""
+    token is unknown, used, expired, its tenant is not ACTIVE, or its account is not in
+    `account_status`. The caller's transaction decides: a rollback leaves the token usable."""
     invalid = UserFailure.of(ErrorCode.INVALID_TOKEN, message, field)
     if not token or len(token) > 128:
         raise invalid
@@ -76,6 +91,8 @@ async def take(
                 col(AccountToken.kind) == kind,
                 col(AccountToken.used_at).is_(None),
                 col(AccountToken.expires_at) > clock.now(),
+                # A suspended or closed organisation's links do nothing (kept for reactivation).
+                col(Tenant.state) == TenantState.ACTIVE,
             )
             # The account too: a concurrent change of its status (disabling) is waited for
             # and then seen, never overwritten with what was read before it.

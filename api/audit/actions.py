@@ -5,6 +5,20 @@ from __future__ import annotations
 
 TENANT_CREATED = "tenant.created"
 TENANT_SETTINGS_CHANGED = "tenant.settings_changed"
+TENANT_SEAT_LIMIT_CHANGED = "tenant.seat_limit_changed"
+TENANT_SUSPENDED = "tenant.suspended"
+TENANT_REACTIVATED = "tenant.reactivated"
+TENANT_CLOSED = "tenant.closed"
+TENANT_CLOSE_FAILED = "tenant.close_failed"
+TENANT_PURGED = "tenant.purged"  # the legal hold ended: only in the operators' log
+CONTRACT_CREATED = "contract.created"
+CONTRACT_UPDATED = "contract.updated"
+
+OPERATOR_CREATED = "operator.created"
+OPERATOR_LOGIN_SUCCEEDED = "operator.login_succeeded"
+OPERATOR_LOGIN_FAILED = "operator.login_failed"
+OPERATOR_LOGGED_OUT = "operator.logged_out"
+OPERATOR_FACTOR_RESET = "operator.factor_reset"
 
 USER_CREATED = "user.created"
 USER_UPDATED = "user.updated"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,26 +22,38 @@ def _field(value: str | None) -> str:
     return "-" if value is None else f"{len(value)}:{value}"
 
 
+def content_hash(fields: Sequence[str | None]) -> bytes:
+    """SHA-256 of the fields as migration 0004's audit_field() joins them (length-prefixed,
+    '-' for null); the operators' log (api.operators.chain) hashes its rows the same way."""
+    return hashlib.sha256("".join(_field(v) for v in fields).encode()).digest()
+
+
+def micros(moment: datetime) -> str:
+    """A timestamp as the trigger hashes it: whole microseconds since the epoch."""
+    return str((moment - _EPOCH) // timedelta(microseconds=1))
+
+
+def optional(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 def row_hash(row: asyncpg.Record | dict[str, Any]) -> bytes:
-    micros = (row["occurred_at"] - _EPOCH) // timedelta(microseconds=1)
-    content = "".join(
-        _field(v)
-        for v in (
+    return content_hash(
+        (
             bytes(row["prev_hash"]).hex(),
             str(row["tenant_id"]),
             str(row["chain_seq"]),
             str(row["id"]),
-            str(micros),
+            micros(row["occurred_at"]),
             row["action"],
             row["actor_type"],
-            None if row["actor_id"] is None else str(row["actor_id"]),
+            optional(row["actor_id"]),
             row["target_type"],
-            None if row["target_id"] is None else str(row["target_id"]),
+            optional(row["target_id"]),
             row["request_id"],
             row["changes_text"],
         )
     )
-    return hashlib.sha256(content.encode()).digest()
 
 
 @dataclass(frozen=True)
@@ -65,7 +78,7 @@ FROM audit_event WHERE tenant_id = $1 ORDER BY chain_seq
 """
 
 
-async def _rows(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> AsyncIterator[asyncpg.Record]:
+async def _rows(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> AsyncGenerator[asyncpg.Record, None]:
     async with conn.transaction(readonly=True):
         async for row in conn.cursor(_ROWS, tenant_id, prefetch=2000):
             yield row
@@ -130,26 +143,28 @@ async def verify_tenant(
     last_seq = 0
     count = 0
     purged = await _purged_through(conn, tenant_id)
-    async for row in _rows(conn, tenant_id):
-        count += 1
-        prev_hash, stored = bytes(row["prev_hash"]), bytes(row["row_hash"])
-        problem = None
-        if expected_seq is None:
-            # The oldest kept event: either the chain's start, or right after what retention removed.
-            if row["chain_seq"] != 1 and row["chain_seq"] != purged + 1:
-                problem = f"events before chain position {row['chain_seq']} are missing"
-        elif row["chain_seq"] != expected_seq:
-            problem = f"chain position {expected_seq} is missing"
-        elif prev_hash != previous:
-            problem = "does not link to the event before it"
-        if problem is None and row_hash(row) != stored:
-            problem = "its content does not match its hash"
-        anchor = anchors.get(row["chain_seq"])
-        if problem is None and anchor is not None and anchor.row_hash != stored:
-            problem = f"the chain was rewritten: it differs from the signed checkpoint of {anchor.created_at:%Y-%m-%d %H:%M} UTC"
-        if problem is not None:
-            return ChainReport(tenant_id, slug, count, row["id"], row["chain_seq"], problem, len(checkpoints))
-        previous, expected_seq, last_seq = stored, row["chain_seq"] + 1, row["chain_seq"]
+    # Closed at once when the loop returns early: the next query needs the connection.
+    async with aclosing(_rows(conn, tenant_id)) as rows:
+        async for row in rows:
+            count += 1
+            prev_hash, stored = bytes(row["prev_hash"]), bytes(row["row_hash"])
+            problem = None
+            if expected_seq is None:
+                # The oldest kept event: either the chain's start, or right after what retention removed.
+                if row["chain_seq"] != 1 and row["chain_seq"] != purged + 1:
+                    problem = f"events before chain position {row['chain_seq']} are missing"
+            elif row["chain_seq"] != expected_seq:
+                problem = f"chain position {expected_seq} is missing"
+            elif prev_hash != previous:
+                problem = "does not link to the event before it"
+            if problem is None and row_hash(row) != stored:
+                problem = "its content does not match its hash"
+            anchor = anchors.get(row["chain_seq"])
+            if problem is None and anchor is not None and anchor.row_hash != stored:
+                problem = f"the chain was rewritten: it differs from the signed checkpoint of {anchor.created_at:%Y-%m-%d %H:%M} UTC"
+            if problem is not None:
+                return ChainReport(tenant_id, slug, count, row["id"], row["chain_seq"], problem, len(checkpoints))
+            previous, expected_seq, last_seq = stored, row["chain_seq"] + 1, row["chain_seq"]
     if checkpoints and checkpoints[-1].chain_seq > last_seq and checkpoints[-1].chain_seq > purged:
         return ChainReport(
             tenant_id,

@@ -339,6 +339,13 @@ async def _prove_second_factor(work: Work, actor: Actor, code: str | None) -> Us
     return authenticator
 
 
+async def confirm_second_factor(work: Work, actor: Actor, code: str | None) -> None:
+    """For a sensitive action (closing the organisation): a second factor when the account
+    has one, a current TOTP code or an unused recovery code, on the same budget as above."""
+    if await has_confirmed_totp(work.db, actor.tenant_id, actor.user_id):
+        await _prove_second_factor(work, actor, code)
+
+
 async def _spend_recovery_code(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, code: str) -> bool:
     """Marks an unused recovery code used (a conditional UPDATE: of concurrent uses one wins)."""
     used = await db.execute(

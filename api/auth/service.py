@@ -26,7 +26,7 @@ from api.security import passwords, sessions
 from api.security.reauth import confirm_password
 from api.security.sessions import SessionInfo
 from api.work import Work
-from db.enums import AccountStatus, ActorType, SessionStage, TokenKind
+from db.enums import AccountStatus, ActorType, SessionStage, TenantState, TokenKind
 from db.models import AccountToken, Tenant, User
 
 log = logging.getLogger("api.auth")
@@ -35,6 +35,11 @@ RESET_VALID = timedelta(hours=1)
 VERIFICATION_VALID = timedelta(hours=24)
 
 BAD_CREDENTIALS = "The organisation, username or password is not right."
+TENANT_SUSPENDED = (
+    "This organisation's account is suspended; contact the person who manages your "
+    "organisation's subscription, or our support."
+)
+TENANT_CLOSED = "This organisation's account is closed."
 # Links that act on the account's credentials: a change of password or email ends them all.
 CREDENTIAL_LINKS = (TokenKind.PASSWORD_RESET, TokenKind.EMAIL_VERIFICATION)
 _STAGE_OUTCOMES = {
@@ -109,6 +114,13 @@ async def login(
         LOGINS.labels("invalid_credentials").inc()
         raise UserFailure.of(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS)
     assert user is not None and tenant is not None
+    if tenant.state != TenantState.ACTIVE:
+        # Said only behind a right password, so it tells a guesser nothing.
+        _audit_failure(work, tenant, user, "tenant_" + tenant.state.lower())
+        LOGINS.labels("tenant_" + tenant.state.lower()).inc()
+        if tenant.state == TenantState.CLOSED:
+            raise UserFailure.of(ErrorCode.TENANT_CLOSED, TENANT_CLOSED)
+        raise UserFailure.of(ErrorCode.TENANT_SUSPENDED, TENANT_SUSPENDED)
 
     await attempts.take(limits.login_success, str(user.id))
     await attempts.give_back(limits.login_ip, meta.ip_address or "unknown")
@@ -137,6 +149,8 @@ async def login(
 
 
 def _audit_failure(work: Work, tenant: Tenant, user: User | None, reason: str) -> None:
+    if tenant.state == TenantState.CLOSED:
+        return  # a closed tenant's chain ends with its closure; it has no accounts to guard
     # The identifier someone typed is not stored: it may be a mistyped password.
     audit.record_failure(
         work,
@@ -220,7 +234,7 @@ async def request_password_reset(work: Work, *, tenant_slug: str, email: str) ->
     await attempts.take(attempts.limits.password_reset_ip, meta.ip_address or "unknown")
     tenant = await tenants.by_slug(db, tenant_slug)
     address = identifiers.identifier(email)
-    if tenant is None or address is None:
+    if tenant is None or tenant.state != TenantState.ACTIVE or address is None:
         return
     user = (
         await db.execute(select(User).where(col(User.tenant_id) == tenant.id, func.lower(col(User.email)) == address))

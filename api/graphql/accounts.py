@@ -10,14 +10,15 @@ from typing import Any
 import strawberry
 from strawberry import UNSET as GQL_UNSET
 
-from api.accounts import tenants, users
+from api.accounts import bulk, contracts, tenants, users
+from api.graphql.contracts import ContractType
 from api.graphql.mutations import ADMIN, mutation
 from api.graphql.types import Connection, Info, OkPayload, Payload
 from api.security.sessions import UserSnapshot
 from api.values import UNSET
 from api.work import Work
 from db import models
-from db.enums import AccountStatus, Role
+from db.enums import AccountStatus, Role, TenantState
 
 
 def given(value: Any) -> Any:
@@ -40,11 +41,22 @@ class TenantType:
         description="Days after which an account that has not logged in is erased; null keeps accounts until removed."
     )
     created_at: datetime
+    state: TenantState
+    audit_retention_days: int = strawberry.field(
+        description="Days the audit log keeps events (at least 30); only the OWNER changes it."
+    )
     model_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field
     async def seats_used(self, info: Info) -> int:
         return await info.context.read(lambda work: tenants.seats_used(work.db, self.model_id))
+
+    @strawberry.field(
+        description="OWNER only (FORBIDDEN for others): the contracting party's details; null when none is recorded."
+    )
+    async def contract(self, info: Info) -> ContractType | None:
+        record = await info.context.read(contracts.own)
+        return ContractType.of(record) if record else None
 
     @classmethod
     def of(cls, t: models.Tenant) -> TenantType:
@@ -58,6 +70,8 @@ class TenantType:
             session_absolute_timeout_hours=t.session_absolute_timeout_hours,
             inactive_account_retention_days=t.inactive_account_retention_days,
             created_at=t.created_at,
+            state=t.state,
+            audit_retention_days=t.audit_retention_days,
             model_id=t.id,
         )
 
@@ -131,6 +145,19 @@ class UpdateTenantSettingsInput:
     session_idle_timeout_minutes: int | None = GQL_UNSET
     session_absolute_timeout_hours: int | None = GQL_UNSET
     inactive_account_retention_days: int | None = GQL_UNSET
+    audit_retention_days: int | None = strawberry.field(default=GQL_UNSET, description="OWNER only; 30 to 3650 days.")
+
+
+@strawberry.input
+class AddUsersInput:
+    users: list[AddUserInput] = strawberry.field(
+        description="Up to 1,000 accounts; all are added or none (per-row errors carry the row's index)."
+    )
+
+
+@strawberry.type
+class AddUsersPayload(Payload):
+    users: list[UserType] | None = None
 
 
 @strawberry.input
@@ -178,6 +205,21 @@ class AccountsMutation:
         )
         return UserPayload(user=UserType.of(user))
 
+    @mutation(
+        AddUsersPayload,
+        caller=ADMIN,
+        description="Adds up to 1,000 INVITED accounts in one go, each emailed an invitation: all or nothing (SEAT_LIMIT_REACHED when they do not all fit the licence).",
+    )
+    async def add_users(self, work: Work, input: AddUsersInput) -> AddUsersPayload:
+        added = await bulk.add_many(
+            work,
+            [
+                bulk.NewAccount(username=row.username, email=row.email, role=row.role, display_name=row.display_name)
+                for row in input.users
+            ],
+        )
+        return AddUsersPayload(users=[UserType.of(u) for u in added])
+
     @mutation(UserPayload, caller=ADMIN)
     async def update_user(self, work: Work, input: UpdateUserInput) -> UserPayload:
         user = await users.update(
@@ -203,5 +245,6 @@ class AccountsMutation:
             session_idle_timeout_minutes=given(input.session_idle_timeout_minutes),
             session_absolute_timeout_hours=given(input.session_absolute_timeout_hours),
             inactive_account_retention_days=given(input.inactive_account_retention_days),
+            audit_retention_days=given(input.audit_retention_days),
         )
         return TenantPayload(tenant=TenantType.of(tenant))

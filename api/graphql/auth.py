@@ -14,6 +14,8 @@ from api.graphql.context import Context
 from api.graphql.mutations import ADMIN, ANYONE, USER, mutation
 from api.graphql.types import Info, OkPayload, Payload
 from api.graphql.viewer import Viewer
+from api.operators import auth as operator_auth
+from api.operators import sessions as operator_sessions
 from api.security import sessions
 from api.work import Work
 from db import models
@@ -108,12 +110,18 @@ class AuthMutation:
         description="Starts a session. Sets the session cookie and returns the token nowhere else.",
     )
     async def login(self, work: Work, ctx: Context, input: LoginInput) -> LoginPayload:
+        previous = ctx.credentials.token
+        if operator_sessions.is_operator_token(previous):
+            # An operator's session ends when the same browser logs in as a user.
+            assert previous is not None
+            await operator_auth.end_any(work, previous, reason="replaced_by_login")
+            previous = None
         done = await service.login(
             work,
             tenant_slug=input.tenant,
             identifier=input.identifier,
             password=input.password,
-            previous_token=ctx.credentials.token,
+            previous_token=previous,
         )
         ctx.set_session_cookie(done.session_token)
         return login_payload(done.stage, done.user, done.tenant)
@@ -122,7 +130,12 @@ class AuthMutation:
         None, caller=ANYONE, description="Ends the current session and clears the cookie. True even without a session."
     )
     async def logout(self, work: Work, ctx: Context) -> bool:
-        await service.logout(work, ctx.credentials.token)
+        token = ctx.credentials.token
+        if operator_sessions.is_operator_token(token):
+            assert token is not None
+            await operator_auth.logout(work, token)
+        else:
+            await service.logout(work, token)
         ctx.clear_session_cookie()
         return True
 

@@ -14,7 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.credentials import NOTHING, Presented
-from api.request_meta import Actor, RequestMeta
+from api.operators import sessions as operator_sessions
+from api.operators.sessions import OperatorSessionInfo
+from api.request_meta import Actor, OperatorActor, RequestMeta
 from api.security import sessions
 from api.security.sessions import SessionInfo
 from api.services import Services
@@ -41,6 +43,7 @@ class Context:
     _db: UnitOfWorkSession | None = None
     _inflight: set[asyncio.Future[Any]] = field(default_factory=set)
     _session: SessionInfo | object | None = _UNRESOLVED
+    _operator: OperatorSessionInfo | None = None
     _response: Response | None = None
 
     @property
@@ -54,9 +57,16 @@ class Context:
             self._db = self.services.sessionmaker()
         return self._db
 
-    def work(self, actor: Actor | None) -> Work:
+    def work(self, actor: Actor | None, operator: OperatorActor | None = None) -> Work:
         """What a service needs, on this request's session."""
-        return Work(db=self.db(), settings=self.settings, attempts=self.services.attempts, meta=self.meta, actor=actor)
+        return Work(
+            db=self.db(),
+            settings=self.settings,
+            attempts=self.services.attempts,
+            meta=self.meta,
+            actor=actor,
+            operator=operator,
+        )
 
     async def read(self, work: Callable[[Work], Awaitable[T]]) -> T:
         """Run a read on the request's session, one resolver at a time. The work is
@@ -64,10 +74,11 @@ class Context:
         database round-trip still completes (a cancelled one would leave the session
         half-way through acquiring its connection), and `close` waits for it."""
         actor = self.session.actor if self.session is not None and self.session.stage == SessionStage.FULL else None
+        operator = self._operator.actor if self._operator is not None else None
 
         async def locked() -> T:
             async with self.lock:
-                return await work(self.work(actor))
+                return await work(self.work(actor, operator))
 
         task = asyncio.ensure_future(locked())
         self._inflight.add(task)
@@ -95,7 +106,12 @@ class Context:
         read it without awaiting (a fully synchronous execution is much cheaper)."""
         if self._session is _UNRESOLVED:
             token = self.credentials.token
-            self._session = await sessions.resolve(self.services.pool, token) if token else None
+            if operator_sessions.is_operator_token(token):
+                assert token is not None
+                self._operator = await operator_sessions.resolve(self.services.pool, self.settings, token)
+                self._session = None
+            else:
+                self._session = await sessions.resolve(self.services.pool, token) if token else None
 
     @property
     def session(self) -> SessionInfo | None:
@@ -103,6 +119,12 @@ class Context:
         if not isinstance(self._session, SessionInfo | None):
             raise RuntimeError("Context.authenticate() has not run")
         return self._session
+
+    @property
+    def operator(self) -> OperatorSessionInfo | None:
+        """The operator session found by `authenticate` (an operator is never also a user)."""
+        _ = self.session
+        return self._operator
 
     # --- the cookie -----------------------------------------------------------------
 

@@ -25,7 +25,8 @@ from sqlalchemy.exc import DBAPIError
 from api.errors import Forbidden, Unauthenticated, UserFailure
 from api.graphql.context import Context
 from api.graphql.types import Info, Payload, UserError
-from api.request_meta import Actor
+from api.operators.sessions import OperatorSessionInfo
+from api.request_meta import Actor, OperatorActor
 from api.security.sessions import SessionInfo
 from api.work import Work
 from db.enums import SessionStage
@@ -40,21 +41,29 @@ ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class Caller:
-    """Who may call a mutation: anyone, or a session in one of `stages`; `admin` also
-    asks for the ADMIN or OWNER role."""
+    """Who may call a mutation: anyone, or a user session in one of `stages` (`admin`
+    also asks for the ADMIN or OWNER role), and/or (`operators`) an operator session."""
 
     stages: frozenset[SessionStage] | None
     admin: bool = False
+    operators: bool = False
 
-    def admit(self, session: SessionInfo | None) -> SessionInfo | None:
-        """The caller's session (None for anyone), else UNAUTHENTICATED / FORBIDDEN."""
+    def admit(self, session: SessionInfo | None, operator: OperatorSessionInfo | None) -> None:
+        """Nothing when the caller may call; else UNAUTHENTICATED or FORBIDDEN."""
         if self.stages is None:
-            return session
-        if session is None or session.stage not in self.stages:
+            return
+        if operator is not None:
+            if self.operators:
+                return
+            raise Forbidden()  # an operator never acts as a tenant's user
+        if session is None:
+            raise Unauthenticated()
+        if not self.stages:
+            raise Forbidden()  # a user at an operators-only mutation
+        if session.stage not in self.stages:
             raise Unauthenticated()
         if self.admin and not session.actor.is_admin:
             raise Forbidden()
-        return session
 
 
 ANYONE = Caller(None)
@@ -62,6 +71,9 @@ USER = Caller(frozenset({SessionStage.FULL}))
 ADMIN = Caller(frozenset({SessionStage.FULL}), admin=True)
 PENDING_SECOND_FACTOR = Caller(frozenset({SessionStage.MFA_PENDING}))
 ENROLLING = Caller(frozenset({SessionStage.FULL, SessionStage.MFA_ENROLLMENT}))
+OPERATOR = Caller(frozenset(), operators=True)
+# The OWNER (the service checks the role) or an operator.
+OWNER_OR_OPERATOR = Caller(frozenset({SessionStage.FULL}), admin=True, operators=True)
 
 
 def is_transient(error: BaseException) -> bool:
@@ -69,14 +81,18 @@ def is_transient(error: BaseException) -> bool:
 
 
 async def unit_of_work(
-    ctx: Context, actor: Actor | None, payload: type[Payload] | None, run: Callable[[Work], Awaitable[P]]
+    ctx: Context,
+    actor: Actor | None,
+    payload: type[Payload] | None,
+    run: Callable[[Work], Awaitable[P]],
+    operator: OperatorActor | None = None,
 ) -> P:
     """Run `run` in one transaction on the request's session (see the module's doc)."""
     async with ctx.lock:
         db = ctx.db()
         cookies = ctx.cookie_mark()
         for attempt in range(1, ATTEMPTS + 1):
-            work = ctx.work(actor)
+            work = ctx.work(actor, operator)
             try:
                 result = await run(work)
                 await db.finish()
@@ -121,10 +137,17 @@ def mutation(
         async def field(self: Any, info: Info, **kwargs: Any) -> Any:
             ctx: Context = info.context
             await ctx.authenticate()
-            session = caller.admit(ctx.session)
+            session, operator = ctx.session, ctx.operator
+            caller.admit(session, operator)
             actor = session.actor if session is not None else None
             extra = {"ctx": ctx} if "ctx" in injected else {}
-            return await unit_of_work(ctx, actor, payload, lambda work: resolver(self, work=work, **extra, **kwargs))
+            return await unit_of_work(
+                ctx,
+                actor,
+                payload,
+                lambda work: resolver(self, work=work, **extra, **kwargs),
+                operator.actor if operator is not None else None,
+            )
 
         self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
         info_parameter = inspect.Parameter("info", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Info)

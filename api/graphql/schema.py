@@ -10,16 +10,18 @@ from api.graphql.accounts import AccountsMutation, AccountsQuery
 from api.graphql.audit import AuditQuery
 from api.graphql.auth import AuthMutation, AuthQuery
 from api.graphql.mfa import MfaMutation
+from api.graphql.operators import OperatorsMutation, OperatorsQuery
 from api.graphql.privacy import PrivacyMutation, PrivacyQuery
+from api.graphql.tenancy import TenancyMutation, TenancyQuery
 
 
 @strawberry.type
-class Query(AuthQuery, AccountsQuery, AuditQuery, PrivacyQuery):
+class Query(AuthQuery, AccountsQuery, AuditQuery, PrivacyQuery, OperatorsQuery, TenancyQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AuthMutation, MfaMutation, AccountsMutation, PrivacyMutation):
+class Mutation(AuthMutation, MfaMutation, AccountsMutation, PrivacyMutation, OperatorsMutation, TenancyMutation):
     pass
 
 

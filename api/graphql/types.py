@@ -28,6 +28,7 @@ for _exposed in (
     enums.LegalBasis,
     enums.DataRequestKind,
     enums.DataRequestStatus,
+    enums.TenantState,
 ):
     strawberry.enum(_exposed)
 
@@ -35,6 +36,11 @@ _VALUE_DESCRIPTIONS: dict[type[Enum], dict[str, str]] = {
     enums.Role: {
         "OWNER": "Holds the contract and billing relationship; can manage admins.",
         "ADMIN": "Manages users, purposes, settings, audit log and data requests of the tenant.",
+    },
+    enums.TenantState: {
+        "ACTIVE": "In use.",
+        "SUSPENDED": "Nobody can log in and every session has ended; the data is kept.",
+        "CLOSED": "Every account is erased; the contract record is under legal hold until the tenant's retainUntil.",
     },
     enums.AccountStatus: {
         "INVITED": "Added by an administrator; has not yet set a password.",
@@ -57,10 +63,14 @@ class UserError:
     )
     message: str
     code: DomainErrorCode
+    index: int | None = strawberry.field(
+        default=None,
+        description="In a bulk operation, the position (from 0) of the input row the error is about; null otherwise.",
+    )
 
     @classmethod
     def from_problem(cls, problem: Problem) -> UserError:
-        return cls(field=problem.field, message=problem.message, code=problem.code)
+        return cls(field=problem.field, message=problem.message, code=problem.code, index=problem.index)
 
 
 @strawberry.type

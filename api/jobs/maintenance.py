@@ -1,4 +1,4 @@
-"""Periodic clean-up: expired sessions, spent tokens, old rate-limit counters.
+"""Periodic clean-up: expired sessions (users' and operators'), spent tokens, old rate-limit counters.
 Each deletion of tenant data is audited per tenant with actor type SYSTEM."""
 
 from __future__ import annotations
@@ -11,13 +11,17 @@ from api.attempts import purge_counters
 from api.audit import actions
 from api.audit import service as audit
 from api.auth.service import purge_expired_tokens
+from api.operators import sessions as operator_sessions
 from api.request_meta import SYSTEM_META
 from api.security import sessions
+from api.settings import Settings, get_settings
 from db.enums import ActorType
 
 
-async def purge_expired(db: AsyncSession) -> dict[str, int]:
+async def purge_expired(db: AsyncSession, settings: Settings | None = None) -> dict[str, int]:
     expired_sessions = await sessions.purge_expired(db)
+    # Operators' sessions are no tenant's data: counted, not audited per tenant.
+    expired_operator_sessions = await operator_sessions.purge_expired(db, settings or get_settings())
     for tenant_id, count in expired_sessions.items():
         audit.record(
             db,
@@ -38,4 +42,9 @@ async def purge_expired(db: AsyncSession) -> dict[str, int]:
             changes={"count": {"new": count}},
         )
     counters = await purge_counters(db, older_than=timedelta(days=1))
-    return {"sessions": sum(expired_sessions.values()), "tokens": sum(spent_tokens.values()), "counters": counters}
+    return {
+        "sessions": sum(expired_sessions.values()),
+        "operator_sessions": expired_operator_sessions,
+        "tokens": sum(spent_tokens.values()),
+        "counters": counters,
+    }

@@ -18,8 +18,8 @@ from api.jobs import maintenance
 from api.mail.delivery import deliver
 from api.mail.outbox import SEND_EMAIL_TASK, open_sealed
 from api.privacy import export
-from api.privacy import retention as privacy_retention
 from api.settings import Settings, get_settings
+from api.usecases import retention as daily_retention
 from api.work import background_work
 from db.engine import UnitOfWorkSession, make_engine, make_sessionmaker, transaction
 
@@ -48,7 +48,7 @@ async def send_email(sealed: str, subject: str | None = None) -> None:
 async def purge_expired(timestamp: int) -> None:
     assert _sessionmaker is not None, "the worker sets up its database first"
     async with transaction(_sessionmaker) as db:
-        counts = await maintenance.purge_expired(db)
+        counts = await maintenance.purge_expired(db, worker_settings())
     log.info("purged expired data: %s", counts)
 
 
@@ -76,8 +76,19 @@ async def build_export(context: procrastinate.JobContext, tenant_id: str, reques
 async def retention(timestamp: int) -> None:
     assert _sessionmaker is not None
     async with background_work(_sessionmaker, worker_settings()) as work:
-        totals = await privacy_retention.run(work)
+        totals = await daily_retention.run_daily(work)
     log.info("retention run: %s", totals)
+
+
+# Sent (and finally failed) mail leaves the queue after a week: a sealed copy of an email
+# is no record anyone needs, and erasure removes an account's mail at once anyway.
+SENT_MAIL_KEPT_HOURS = 7 * 24
+
+
+@tasks.periodic(cron="41 3 * * *", periodic_id="sent-mail")
+@tasks.task(name="remove_sent_mail", queue="default", queueing_lock="remove_sent_mail", pass_context=True)
+async def remove_sent_mail(context: procrastinate.JobContext, timestamp: int) -> None:
+    await context.app.job_manager.delete_old_jobs(nb_hours=SENT_MAIL_KEPT_HOURS, queue="email", include_failed=True)
 
 
 @tasks.periodic(cron="* * * * *", periodic_id="stalled")

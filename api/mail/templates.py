@@ -105,3 +105,45 @@ def consent_renewal(*, to: str, tenant_name: str, purpose_title: str, manage_lin
             f"To withdraw this consent now, without signing in:\n{unsubscribe_link}\n"
         ),
     )
+
+
+def signup_confirmation(*, to: str, tenant_name: str, slug: str, link: str, valid_hours: int) -> Email:
+    return Email(
+        to=to,
+        subject=f"Confirm the sign-up of {tenant_name}",
+        body=(
+            f"Hello,\n\nThis address was used to sign up the organisation {tenant_name} "
+            f"(organisation address: {slug}). Nothing has been created yet. To create it, with you as its owner, open:\n"
+            f"{link}\n\n"
+            f"The link works once and expires in {valid_hours} hours. "
+            "If you did not sign up, ignore this email: nothing will be created.\n"
+        ),
+    )
+
+
+def signup_slug_taken(*, to: str, slug: str, signup_link: str) -> Email:
+    """To the address of a sign-up whose organisation address is in use: no link."""
+    return Email(
+        to=to,
+        subject="Your sign-up: choose another organisation address",
+        body=(
+            f"Hello,\n\nThis address was used to sign up an organisation with the address {slug}, "
+            "which another organisation already uses, so nothing was created.\n\n"
+            f"To sign up, choose another address:\n{signup_link}\n\n"
+            "If you did not sign up, ignore this email.\n"
+        ),
+    )
+
+
+def tenant_closed(*, to: str, tenant_name: str, slug: str, closed_at: datetime, retain_until: datetime) -> Email:
+    return Email(
+        to=to,
+        subject=f"{tenant_name} has been closed",
+        body=(
+            f"Hello,\n\nThe account of {tenant_name} (organisation address: {slug}) was closed on "
+            f"{closed_at:%d %B %Y} (UTC). Every user account of the organisation, with its personal data, "
+            "has been deleted; no more email will be sent to its users.\n\n"
+            "The contracting party's invoicing details are kept, as the law requires, until "
+            f"{retain_until:%d %B %Y}, and are then deleted.\n"
+        ),
+    )

@@ -3,7 +3,7 @@ written in chunks to the database while the rows stream in, so memory stays boun
 however long the subject's history is.
 
 Layout (format "account-export/1"): an object with `format`, `generatedAt`, `tenant`,
-`profile`, `security` (2FA status, never secrets), `sessions`, `consents`,
+`profile`, `contract` (OWNERs only: the contracting party's details), `security` (2FA status, never secrets), `sessions`, `consents`,
 `consentHistory`, `dataRequests` and `auditEvents` (events by or about the subject,
 oldest first). See README, "Data export layout"."""
 
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from api import clock
+from api.accounts import contracts
 from api.audit import actions
 from api.audit import service as audit
 from api.auth import mfa
@@ -28,7 +29,7 @@ from api.request_meta import SYSTEM_META
 from api.security import sessions
 from api.settings import Settings
 from db.engine import UnitOfWorkSession
-from db.enums import ActorType, DataRequestStatus
+from db.enums import ActorType, DataRequestStatus, Role
 from db.models import DataRequest, ExportChunk, Tenant, User
 
 log = logging.getLogger("api.export")
@@ -85,6 +86,26 @@ async def _write_document(db: AsyncSession, out: ChunkWriter, user: User, tenant
             }
         )
     )
+    if user.role == Role.OWNER:
+        # The contracting party's details, which the OWNER sees and corrects.
+        record = await contracts.get(db, user.tenant_id)
+        await out.write(
+            b',"contract":'
+            + _json(
+                {
+                    "companyName": record.company_name,
+                    "postalAddress": record.postal_address,
+                    "country": record.country,
+                    "vatId": record.vat_id,
+                    "billingEmail": record.billing_email,
+                    "contactName": record.contact_name,
+                    "createdAt": record.created_at.isoformat(),
+                    "updatedAt": record.updated_at.isoformat(),
+                }
+                if record
+                else None
+            )
+        )
     await out.write(
         b',"security":'
         + _json(

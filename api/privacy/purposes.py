@@ -16,7 +16,7 @@ from api.audit import service as audit
 from api.errors import ErrorCode, Problem, UserFailure
 from api.privacy.catalogue import DEFAULT_PURPOSES
 from api.work import Work
-from db.enums import LegalBasis
+from db.enums import LegalBasis, TenantState
 from db.models import Purpose
 
 KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -38,7 +38,7 @@ async def active_for_tenant(db: AsyncSession, tenant_id: uuid.UUID) -> list[Purp
 async def public_list(db: AsyncSession, tenant_slug: str) -> list[Purpose]:
     """For consent screens before login; an unknown tenant has none (no hint)."""
     tenant = await tenants.by_slug(db, tenant_slug)
-    return await active_for_tenant(db, tenant.id) if tenant else []
+    return await active_for_tenant(db, tenant.id) if tenant and tenant.state != TenantState.CLOSED else []
 
 
 async def by_key(db: AsyncSession, tenant_id: uuid.UUID, key: str, *, lock: bool = False) -> Purpose | None:

@@ -23,7 +23,7 @@ from api.mail.outbox import queue_email
 from api.privacy.erasure import erase
 from api.request_meta import SYSTEM_META
 from api.work import Work
-from db.enums import ActorType, DataRequestKind, Role
+from db.enums import ActorType, DataRequestKind, Role, TenantState
 from db.models import DataRequest, ExportChunk, Tenant, User
 
 WARNING_DAYS = 14
@@ -88,9 +88,13 @@ async def run(work: Work) -> dict[str, int]:
     db = work.db
     totals = {"erased_accounts": 0, "warned_accounts": 0, "expired_exports": 0, "audit_events_purged": 0}
     now = clock.now()
-    for tenant in list((await db.execute(select(Tenant).order_by(col(Tenant.created_at)))).scalars()):
+    # A CLOSED tenant's chain ends with its closure; its hold's end purges it whole.
+    open_tenants = select(Tenant).where(col(Tenant.state) != TenantState.CLOSED).order_by(col(Tenant.created_at))
+    for tenant in list((await db.execute(open_tenants)).scalars()):
         erased = warned = expired = 0
-        if tenant.inactive_account_retention_days is not None:
+        # A suspended tenant's users cannot log in, so they are not idle by choice: they are
+        # neither warned nor erased for inactivity until the tenant is ACTIVE again.
+        if tenant.inactive_account_retention_days is not None and tenant.state == TenantState.ACTIVE:
             erased, warned = await _erase_or_warn_idle(work, tenant, now)
         expired_ids = list(
             (

@@ -79,7 +79,8 @@ class SessionInfo:
 # The tenant's settings as they are now apply to sessions made before: a shorter absolute
 # timeout (counted from the session's start), and a required second factor, which turns a
 # full session without one into one that may only give a code (the user has TOTP) or
-# enroll (the user has none).
+# enroll (the user has none). A tenant that is not ACTIVE (suspended, closed) has no
+# working session, whatever its rows say.
 LOOKUP_SQL = """
 SELECT s.id, s.tenant_id, s.user_id, s.mfa_verified, s.last_seen_at,
        CASE WHEN t.require_mfa AND s.stage = 'full' AND NOT s.mfa_verified
@@ -95,6 +96,7 @@ WHERE s.token_hash = $1
   AND s.created_at > $2::timestamptz - make_interval(hours => t.session_absolute_timeout_hours)
   AND s.last_seen_at > $2::timestamptz - make_interval(mins => t.session_idle_timeout_minutes)
   AND u.status = 'ACTIVE'
+  AND t.state = 'ACTIVE'
 """
 TOUCH_SQL = (
     "UPDATE user_session SET last_seen_at = $1::timestamptz "

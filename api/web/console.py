@@ -28,6 +28,18 @@ PAGES = (
     "/admin/audit",
     "/admin/requests",
     "/admin/settings",
+    "/admin/contract",
+    "/admin/close",
+    "/signup",
+    "/signup/confirm",
+    "/closed",
+    "/operator",
+    "/operator/login",
+    "/operator/tenants",
+    "/operator/tenant",
+    "/operator/new-tenant",
+    "/operator/legal-holds",
+    "/operator/log",
 )
 
 # Only this origin's own scripts and styles; QR codes arrive as data: images.

@@ -210,7 +210,7 @@ async def test_create_tenant_prints_a_link_that_accept_invitation_accepts(api: A
         cwd=Path(__file__).parents[2],
         timeout=60,
     )
-    assert duplicate.returncode == 2 and "exists" in duplicate.stderr
+    assert duplicate.returncode == 2 and "is taken" in duplicate.stderr
 
 
 async def test_accepting_while_an_administrator_disables_the_account_ends_one_way_or_the_other(api: Api) -> None:

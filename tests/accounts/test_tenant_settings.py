@@ -103,3 +103,23 @@ async def test_only_an_owner_sets_the_policy_that_erases_inactive_accounts(api: 
         ]
     assert (await owner.browser.gql(UPDATE, {"input": {"inactiveAccountRetentionDays": 30}})).ok("updateTenantSettings")
     assert await api.db.fetchval("SELECT inactive_account_retention_days FROM tenant") == 30
+
+
+async def test_only_the_owner_sets_how_long_the_audit_log_keeps_events(api: Api) -> None:
+    owner = await api.owner("acme")
+    admin = await api.member(owner, "ada", role="ADMIN")
+    query = "mutation($d: Int) { updateTenantSettings(input: {auditRetentionDays: $d}) { tenant { auditRetentionDays } errors { field code } } }"
+    assert (await admin.browser.gql(query, {"d": 60})).codes == ["FORBIDDEN"]
+    for days in (29, 3651, -1):
+        refused = await owner.browser.gql(query, {"d": days})
+        assert refused.user_errors("updateTenantSettings") == [("input.auditRetentionDays", "INVALID_INPUT")]
+    assert (await owner.browser.gql(query, {"d": 30})).ok("updateTenantSettings")["tenant"] == {
+        "auditRetentionDays": 30
+    }
+    changes = json.loads(
+        await api.db.fetchval("SELECT changes FROM audit_event WHERE action = 'tenant.settings_changed'")
+    )
+    assert changes == {"audit_retention_days": {"old": 730, "new": 30}}
+    # null leaves it as it is, for anyone.
+    kept = await admin.browser.gql(query, {"d": None})
+    assert kept.ok("updateTenantSettings")["tenant"] == {"auditRetentionDays": 30}

@@ -3,47 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from api import clock
+from tests.e2e.browser import expect, open_page, shot
 from tests.helpers import ADD_USER, PASSWORD, VIEWER, Api, login
 from tests.helpers import code as totp_code
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(__file__).parents[2] / "test-artifacts" / "screenshots"
-playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="Chromium is absent: apt-get install chromium (.ci/run does)"
-)
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[object]:
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        await browser.close()
-
-
-async def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 async def test_a_member_goes_through_every_flow_in_the_browser(api: Api, chromium, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -128,7 +94,7 @@ async def test_a_member_goes_through_every_flow_in_the_browser(api: Api, chromiu
     assert await rows.count() == 2
     await shot(page, "sessions")
     await page.get_by_role("button", name="Sign out pytest-browser/1.0").click()
-    await playwright_api.expect(rows).to_have_count(1)
+    await expect(rows).to_have_count(1)
     assert (await other.gql(VIEWER)).data["viewer"] is None
 
     # The browser rules, seen from a real page: a simple cross-site-style post is refused.
@@ -171,6 +137,16 @@ async def test_administrators_see_their_pages(api: Api, chromium) -> None:  # ty
         await page.get_by_role("heading", name=heading, exact=True).wait_for()
         if screenshot:
             await shot(page, screenshot)
+    # The audit log's retention is the owner's setting, within 30 to 3650 days (the page
+    # the loop ended on).
+    retention = page.get_by_label("Keep audit log events for days", exact=True)
+    await retention.fill("20")
+    await page.get_by_role("button", name="Save settings").click()
+    await expect(retention).to_have_attribute("aria-invalid", "true")
+    await retention.fill("400")
+    await page.get_by_role("button", name="Save settings").click()
+    await page.get_by_text("Saved.").wait_for()
+    assert await api.db.fetchval("SELECT audit_retention_days FROM tenant") == 400
     # Add someone from the Users page; a bad address is reported next to its field.
     await page.get_by_role("link", name="Users", exact=True).click()
     await page.get_by_label("Username", exact=True).fill("sam")
@@ -183,3 +159,24 @@ async def test_administrators_see_their_pages(api: Api, chromium) -> None:  # ty
     await page.locator("tr[data-user='sam']").wait_for()
     assert errors == []
     await context.close()
+
+
+async def test_an_administrator_sees_the_owners_settings_but_cannot_change_them(api: Api, chromium) -> None:  # type: ignore[no-untyped-def]
+    owner = await api.owner("acme")
+    admin = await api.member(owner, "adam", role="ADMIN")
+    page, errors = await open_page(chromium)
+    cookie = {"name": api.settings.session_cookie_name, "value": admin.browser.session_cookie, "url": api.base_url}
+    await page.context.add_cookies([cookie])
+    await page.goto(api.base_url + "/admin/settings")
+    retention = page.get_by_label("Keep audit log events for days", exact=True)
+    await expect(retention).to_be_disabled()
+    await expect(page.get_by_label("Erase accounts unused for days (empty: keep)", exact=True)).to_be_disabled()
+    assert await page.get_by_role("link", name="Contract").count() == 0  # the contract is the owner's
+    assert await page.get_by_role("region", name="Danger zone").count() == 0
+    await page.get_by_label("Name", exact=True).fill("Acme International")
+    await page.get_by_role("button", name="Save settings").click()
+    await page.get_by_text("Saved.").wait_for()
+    assert await api.db.fetchval("SELECT name FROM tenant") == "Acme International"
+    await page.goto(api.base_url + "/admin/contract")
+    await page.get_by_role("heading", name="Not found").wait_for()
+    assert errors == []

@@ -11,7 +11,7 @@ from api import clock
 from api.audit.chain import verify
 from api.jobs import worker
 from api.privacy import retention
-from tests.helpers import PASSWORD, Api, Browser, Member, login
+from tests.helpers import PASSWORD, Api, Browser, Member, login, search_everywhere
 from tests.queries import MY_DATA_REQUESTS, REQUEST_EXPORT, SET_CONSENTS
 
 ADMIN_LIST = "query($s: DataRequestStatus) { dataRequests(status: $s) { edges { node { id kind status subjectId dueAt requestedAt downloadUrl } } } }"
@@ -124,26 +124,6 @@ async def test_administrators_list_requests_and_file_them_for_users(api: Api) ->
     ) == [("userId", "NOT_FOUND")]
 
 
-async def _search_everywhere(api: Api, needles: list[str]) -> list[str]:
-    """Every text-like column of every table, searched for each value."""
-    columns = await api.db.fetch(
-        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = 'public' AND data_type IN ('text', 'character varying', 'jsonb', 'json', 'inet', 'bytea')"
-    )
-    found = []
-    for c in columns:
-        expr = (
-            f"encode(\"{c['column_name']}\", 'escape')" if c["data_type"] == "bytea" else f'"{c["column_name"]}"::text'
-        )
-        for needle in needles:
-            hits = await api.db.fetchval(
-                f'SELECT count(*) FROM "{c["table_name"]}" WHERE {expr} ILIKE $1', f"%{needle}%"
-            )
-            if hits:
-                found.append(f"{c['table_name']}.{c['column_name']} has {needle!r}")
-    return found
-
-
 async def test_deleting_an_account_erases_it_everywhere_and_the_chain_verifies(api: Api) -> None:
     owner = await api.owner("acme", seats=3)
     member = await richly_used_member(api, owner)
@@ -153,7 +133,7 @@ async def test_deleting_an_account_erases_it_everywhere_and_the_chain_verifies(a
     assert wrong.user_errors("deleteAccount") == [("input.password", "INVALID_CREDENTIALS")]
     (await member.browser.gql(DELETE, {"p": PASSWORD})).ok("deleteAccount")
     assert (await member.browser.gql("{ viewer { user { id } } }")).data == {"viewer": None}
-    assert await _search_everywhere(api, [f"{MIA}@acme.example", "Mia Marsh", MIA]) == []
+    assert await search_everywhere(api, [f"{MIA}@acme.example", "Mia Marsh", MIA]) == []
     assert await api.count("app_user", "id = $1::uuid", member.id) == 0
     assert (
         await api.count("audit_event", "actor_id = $1::uuid OR target_id = $1::uuid", member.id) > 0

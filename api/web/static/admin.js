@@ -1,11 +1,15 @@
-// The administration pages: users, purposes, audit log, data requests, organisation settings.
+// The administration pages: users (one by one or from a CSV file), purposes, audit log,
+// data requests, organisation settings.
 
 import { gql } from "./api.js";
 import { card, h, thead, when } from "./dom.js";
 import { checkbox, field, form } from "./forms.js";
-import { page, viewer } from "./shell.js";
+import { bulkAddCard } from "./bulk.js";
+import { dangerLink } from "./organisation.js";
+import { isOwner, page, viewer } from "./shell.js";
 
-export async function usersPage() {
+// `notice`: what was just done, shown on top.
+export async function usersPage(notice) {
   const { users } = await gql(`{ users(first: 100) { totalCount edges { node { id username email displayName role status mfaEnabled lastLoginAt } } } }`);
   const act = (query, variables) => async () => {
     const result = Object.values(await gql(query, variables))[0];
@@ -23,7 +27,7 @@ export async function usersPage() {
       u.status === "INVITED" ? h("button", { type: "button", class: "secondary", onclick: act(`mutation($id: ID!) { resendInvitation(id: $id) { errors { message } } }`, { id: u.id }) }, "Resend invitation") : "",
       u.mfaEnabled ? h("button", { type: "button", class: "secondary", onclick: act(`mutation($id: ID!) { resetUserMfa(id: $id) { errors { message } } }`, { id: u.id }) }, "Reset 2FA") : "",
       h("button", { type: "button", class: "danger", onclick: () => confirm(`Erase ${u.username} and all their data?`) && act(`mutation($id: ID!) { removeUser(id: $id) { errors { message } } }`, { id: u.id })() }, "Remove"))));
-  page("Users",
+  page("Users", notice ? h("p", { class: "alert ok", role: "status" }, notice) : "",
     card("Add someone", form([field("Username", "username", { autocomplete: "off" }), field("Email", "email", { type: "email", autocomplete: "off" }),
       field("Display name", "displayName", { required: false, autocomplete: "off" }), field("Role", "role", { options: [["MEMBER", "Member"], ["ADMIN", "Admin"], ["OWNER", "Owner"]], value: "MEMBER" })],
     "Add and invite", async (data) => {
@@ -31,6 +35,7 @@ export async function usersPage() {
       if (!result.errors.length) usersPage();
       return result;
     })),
+    bulkAddCard(usersPage),
     card(`Accounts (${users.totalCount})`, h("table", {}, thead(["Account", "Status", "2FA", "Last login", "Role", ""]), h("tbody", {}, rows))));
 }
 
@@ -72,18 +77,28 @@ export async function requestsPage() {
 }
 
 export async function settingsPage() {
-  const { viewer: v } = await gql(`{ viewer { tenant { name seatLimit seatsUsed requireMfa sessionIdleTimeoutMinutes sessionAbsoluteTimeoutHours inactiveAccountRetentionDays } } }`);
+  const { viewer: v } = await gql(`{ viewer { tenant { name seatLimit seatsUsed requireMfa sessionIdleTimeoutMinutes sessionAbsoluteTimeoutHours
+    inactiveAccountRetentionDays auditRetentionDays } } }`);
   const t = v.tenant;
+  const owner = isOwner();
+  // The settings that erase (accounts, audit events) are the OWNER's: others see them, greyed.
+  const ownerOnly = owner ? {} : { disabled: true, hint: "Only an owner can change this." };
   page("Organisation settings", card(`Seats: ${t.seatsUsed} of ${t.seatLimit ?? "unlimited"} in use`,
     form([field("Name", "name", { value: t.name }), checkbox("Require two-step verification", "requireMfa", t.requireMfa),
       field("Sign out after idle minutes", "sessionIdleTimeoutMinutes", { type: "number", value: t.sessionIdleTimeoutMinutes }),
       field("Sign out after hours at most", "sessionAbsoluteTimeoutHours", { type: "number", value: t.sessionAbsoluteTimeoutHours }),
-      field("Erase accounts unused for days (empty: keep)", "inactiveAccountRetentionDays", { type: "number", value: t.inactiveAccountRetentionDays ?? "", required: false })],
+      field("Erase accounts unused for days (empty: keep)", "inactiveAccountRetentionDays", { type: "number", value: t.inactiveAccountRetentionDays ?? "", required: false, ...ownerOnly }),
+      field("Keep audit log events for days", "auditRetentionDays", { type: "number", value: t.auditRetentionDays, min: 30, max: 3650,
+        hint: owner ? "30 to 3650 days." : ownerOnly.hint, disabled: ownerOnly.disabled })],
     "Save settings", async (data) => {
       const input = { name: data.name, requireMfa: data.requireMfa, sessionIdleTimeoutMinutes: Number(data.sessionIdleTimeoutMinutes),
-        sessionAbsoluteTimeoutHours: Number(data.sessionAbsoluteTimeoutHours),
-        inactiveAccountRetentionDays: data.inactiveAccountRetentionDays === "" ? null : Number(data.inactiveAccountRetentionDays) };
+        sessionAbsoluteTimeoutHours: Number(data.sessionAbsoluteTimeoutHours) };
+      if (owner) {
+        input.inactiveAccountRetentionDays = data.inactiveAccountRetentionDays === "" ? null : Number(data.inactiveAccountRetentionDays);
+        input.auditRetentionDays = Number(data.auditRetentionDays);
+      }
       const result = (await gql(`mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { tenant { name } errors { field message code } } }`, { input })).updateTenantSettings;
       return { ...result, message: "Saved." };
-    })));
+    })),
+  owner ? dangerLink() : "");
 }

@@ -1,4 +1,5 @@
 // The reference account console: plain ES modules, public GraphQL API only, no build step.
+// Tenants' users and the vendor's operators (under /operator) each see their own pages.
 // Everything shown is built with DOM calls and textContent: nothing from the API is
 // ever parsed as HTML.
 //
@@ -14,6 +15,13 @@
 //   consents.js  consents and their history
 //   data.js      data export, account deletion
 //   admin.js     users, purposes, audit log, data requests, settings
+//   csv.js       reading CSV files (RFC 4180, `,` or `;`, UTF-8 with or without BOM)
+//   bulk.js      adding many accounts from a CSV file
+//   contract.js  the contract record's fields
+//   signup.js    signing up (buying the product) and its confirmation link
+//   organisation.js  the OWNER's contract page, closing the organisation, the closed page
+//   operators.js     operator login, tenants, one tenant (licence, suspend, close), new tenant
+//   operator-log.js  legal holds and the operators' log
 
 import { route } from "./router.js";
 

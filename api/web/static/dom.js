@@ -28,3 +28,18 @@ export function card(title, ...children) {
 export function thead(titles) {
   return h("thead", {}, h("tr", {}, titles.map((t) => h("th", { scope: "col" }, t))));
 }
+
+export function day(value) {
+  return value ? new Date(value).toLocaleDateString(undefined, { year: "numeric", month: "long", day: "numeric" }) : "—";
+}
+
+// A link within the console (the router handles it without reloading the page).
+export function link(href, text, attrs = {}) {
+  return h("a", { href, "data-link": true, ...attrs }, text);
+}
+
+// Name–value pairs (a <dl>); pairs with a null value are left out.
+export function facts(label, pairs) {
+  return h("dl", { class: "facts", "aria-label": label },
+    pairs.filter(([, value]) => value !== null && value !== undefined).flatMap(([name, value]) => [h("dt", {}, name), h("dd", {}, value)]));
+}

@@ -3,14 +3,24 @@
 import { h } from "./dom.js";
 
 let fieldCounter = 0;
-export function field(label, name, { type = "text", value = "", required = true, autocomplete, options, ...rest } = {}) {
+// options: a <select>; multiline: a <textarea>; hint: a line of help the field is described by.
+export function field(label, name, { type = "text", value = "", required = true, autocomplete, options, multiline, hint, ...rest } = {}) {
   const id = `f${++fieldCounter}`;
   const errorId = `${id}-error`;
+  const describedBy = hint ? `${id}-hint ${errorId}` : errorId;
   const control = options
-    ? h("select", { id, name, "aria-describedby": errorId, ...rest }, options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)))
-    : h("input", { id, name, type, value, required, autocomplete, "aria-describedby": errorId, ...rest });
+    ? h("select", { id, name, "aria-describedby": describedBy, ...rest }, options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)))
+    : multiline
+      ? h("textarea", { id, name, rows: 3, required, autocomplete, "aria-describedby": describedBy, ...rest }, value)
+      : h("input", { id, name, type, value, required, autocomplete, "aria-describedby": describedBy, ...rest });
   // The error is outside the label, so it does not become part of the field's name.
-  return h("div", { class: "field" }, h("label", { for: id }, label), control, h("span", { class: "field-error", id: errorId, role: "alert" }));
+  return h("div", { class: "field" }, h("label", { for: id }, label), hint ? h("span", { class: "hint", id: `${id}-hint` }, hint) : "",
+    control, h("span", { class: "field-error", id: errorId, role: "alert" }));
+}
+
+// A group of fields under a legend.
+export function fieldset(legend, ...fields) {
+  return h("fieldset", {}, h("legend", {}, legend), ...fields);
 }
 
 // The "Password" field that asks for the password the user has now.
@@ -24,12 +34,17 @@ export function checkbox(label, name, checked) {
 }
 
 // A form bound to a mutation: shows UserErrors next to their fields, others on top.
-export function form(fields, submitLabel, onSubmit, { className, danger } = {}) {
+// canSubmit(form): while it is false the submit button stays disabled (a typed confirmation).
+export function form(fields, submitLabel, onSubmit, { className, danger, canSubmit } = {}) {
   const status = h("div", { role: "status", "aria-live": "polite" });
   const button = h("button", { type: "submit", class: danger ? "danger" : null }, submitLabel);
   const el = h("form", { class: className, novalidate: true }, status, fields, button);
+  const ready = () => !canSubmit || canSubmit(el);
+  button.disabled = !ready();
+  if (canSubmit) el.addEventListener("input", () => { button.disabled = !ready(); });
   el.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (!ready()) return;
     for (const err of el.querySelectorAll(".field-error")) err.textContent = "";
     for (const input of el.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
     status.replaceChildren();
@@ -42,9 +57,10 @@ export function form(fields, submitLabel, onSubmit, { className, danger } = {}) 
       for (const error of errors) {
         const name = error.field?.split(".").pop();
         const input = name && el.querySelector(`[name="${CSS.escape(name)}"]`);
-        if (input) {
+        const slot = input && document.getElementById(`${input.id}-error`);
+        if (slot) {
           input.setAttribute("aria-invalid", "true");
-          document.getElementById(input.getAttribute("aria-describedby")).textContent = error.message;
+          slot.textContent = error.message;
         } else {
           status.append(h("p", { class: "alert error" }, error.message));
         }
@@ -54,7 +70,7 @@ export function form(fields, submitLabel, onSubmit, { className, danger } = {}) 
       const wait = error.retryAfter ? ` Try again in ${error.retryAfter} seconds.` : "";
       status.append(h("p", { class: "alert error" }, error.message + wait));
     } finally {
-      button.disabled = false;
+      button.disabled = !ready();
     }
   });
   return el;

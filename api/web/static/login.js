@@ -2,7 +2,7 @@
 // open (accept invitation, reset password, verify email, unsubscribe).
 
 import { gql } from "./api.js";
-import { card, h } from "./dom.js";
+import { card, h, link } from "./dom.js";
 import { currentPassword, field, form } from "./forms.js";
 import { totpEnrollment } from "./security.js";
 import { go, loadViewer, page } from "./shell.js";
@@ -19,9 +19,11 @@ function afterLogin(status) {
 }
 
 export function loginPage() {
+  // ?tenant= comes from the sign-up confirmation page: the new organisation's address.
+  const tenant = new URLSearchParams(location.search).get("tenant") || localStorage.getItem("tenant") || "";
   page("Log in", card("Your account",
     form([
-      field("Organisation", "tenant", { autocomplete: "organization", value: localStorage.getItem("tenant") || "" }),
+      field("Organisation", "tenant", { autocomplete: "organization", value: tenant }),
       field("Username or email", "identifier", { autocomplete: "username" }),
       currentPassword(),
     ], "Log in", async (data) => {
@@ -29,7 +31,8 @@ export function loginPage() {
       const result = (await gql(LOGIN, data)).login;
       if (!result.errors.length) await afterLogin(result.status);
       return result;
-    })));
+    })),
+  h("p", {}, "New here? ", link("/signup", "Sign up"), " to create your organisation's account."));
 }
 
 function mfaStep() {
