@@ -200,6 +200,73 @@ def cmd_checkpoint_audit(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_disable_operator(args: argparse.Namespace) -> int:
+    from api.errors import UserFailure
+    from api.operators import accounts
+    from api.request_meta import RequestMeta
+    from api.work import background_work
+    from db.engine import database_url, make_engine, make_sessionmaker
+
+    settings = get_settings()
+
+    async def run() -> int:
+        engine = make_engine(settings, database_url(settings))
+        try:
+            meta = RequestMeta(user_agent="cli", request_id="cli-disable-operator")
+            async with background_work(make_sessionmaker(engine), settings, meta) as work:
+                await accounts.set_disabled(work, username=args.username, disabled=not args.enable)
+        except UserFailure as failure:
+            for problem in failure.problems:
+                print(f"error: {problem.message}", file=sys.stderr)
+            return 2
+        finally:
+            await engine.dispose()
+        print(f"{args.username}: {'enabled' if args.enable else 'disabled; every session ended'}", file=sys.stderr)
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_add_application(args: argparse.Namespace) -> int:
+    from api.errors import UserFailure
+    from api.request_meta import RequestMeta
+    from api.webhooks import applications
+    from api.work import background_work
+    from db.engine import database_url, make_engine, make_sessionmaker
+
+    settings = get_settings()
+
+    async def run() -> int:
+        engine = make_engine(settings, database_url(settings))
+        try:
+            meta = RequestMeta(user_agent="cli", request_id="cli-add-application")
+            async with background_work(make_sessionmaker(engine), settings, meta) as work:
+                made = await applications.create(
+                    work,
+                    name=args.name,
+                    webhook_url=args.webhook_url,
+                    types=[t.strip() for t in args.events.split(",") if t.strip()],
+                    takes_erasure=args.erasure,
+                    takes_export=args.export,
+                    system=True,
+                )
+                key = await applications.create_key(
+                    work, application_id=str(made.application.id), name="created with the application", system=True
+                )
+        except UserFailure as failure:
+            for problem in failure.problems:
+                print(f"error: {problem.field or ''}: {problem.message}", file=sys.stderr)
+            return 2
+        finally:
+            await engine.dispose()
+        print(f"Application {made.application.name} ({made.application.id}). Shown once:", file=sys.stderr)
+        print(f"signing secret: {made.secret}")
+        print(f"API key: {key.token}")
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from api.graphql.schema import schema
 
@@ -259,6 +326,24 @@ def main(argv: list[str] | None = None) -> int:
         "checkpoint-audit", help="sign the head of every audit chain that grew (the worker does this every 5 minutes)"
     )
     checkpoint.set_defaults(func=cmd_checkpoint_audit)
+
+    disable = sub.add_parser(
+        "disable-operator", help="offboard an operator: no more login, every session ends (--enable: undo)"
+    )
+    disable.add_argument("--username", required=True)
+    disable.add_argument("--enable", action="store_true")
+    disable.set_defaults(func=cmd_disable_operator)
+
+    application = sub.add_parser(
+        "add-application",
+        help="register a connected application (operators can, in the API); prints its signing secret and an API key, once",
+    )
+    application.add_argument("--name", required=True)
+    application.add_argument("--webhook-url", required=True)
+    application.add_argument("--events", default="", help="comma-separated event types (see README)")
+    application.add_argument("--erasure", action="store_true", help="takes part in erasure (confirms each)")
+    application.add_argument("--export", action="store_true", help="takes part in export (sends its part)")
+    application.set_defaults(func=cmd_add_application)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.set_defaults(func=cmd_export_schema)

@@ -56,6 +56,7 @@ class Limits:
     # Work that sends email or grows storage, per account: limits no real user meets.
     email_change: Limit
     invitation_resend: Limit
+    invitations_per_tenant: Limit
     data_export: Limit
     consent_decisions: Limit
     # Sign-up: per client IP (answered RATE_LIMITED), per address (silent: no more mail).
@@ -78,6 +79,7 @@ class Limits:
             mfa_account=Limit("mfa-account", settings.login_failures_per_account, window),
             email_change=Limit("email-change", settings.email_changes_per_hour, hour),
             invitation_resend=Limit("invite-resend", settings.invitation_resends_per_hour, hour),
+            invitations_per_tenant=Limit("invites-tenant", settings.invitations_per_tenant_day, day),
             data_export=Limit("export", settings.exports_per_day, day),
             consent_decisions=Limit("consents", settings.consent_decisions_per_hour, hour),
             signup_ip=Limit("signup-ip", settings.signups_per_ip_hour, hour),

@@ -14,12 +14,17 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 TOKEN_BYTES = 32  # 256 bits
+# Tokens of other realms start with these (operator sessions, application keys): a user's
+# token never does, so every token is looked up where it belongs.
+RESERVED_PREFIXES = ("op_", "ak_")
 
 
 def new_token() -> tuple[str, bytes]:
     """A URL-safe random token and the SHA-256 hash that is all the database keeps.
     A fast hash suffices: the token has 256 bits of entropy, nothing to brute-force."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
+    while token.startswith(RESERVED_PREFIXES):  # about 1 in 130,000: draw again
+        token = secrets.token_urlsafe(TOKEN_BYTES)
     return token, hash_token(token)
 
 

@@ -41,4 +41,13 @@ class OperatorActor:
     session_id: uuid.UUID | None = None
 
 
+@dataclass(frozen=True)
+class ApplicationActor:
+    """One of the vendor's connected applications, calling with one of its API keys."""
+
+    application_id: uuid.UUID
+    name: str
+    key_id: uuid.UUID | None = None
+
+
 SYSTEM_META = RequestMeta(ip_address=None, user_agent="system", request_id="system")

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     password_reset_requests_per_ip_hour: int = 30
     email_changes_per_hour: int = 5
     invitation_resends_per_hour: int = 5
+    # Invitation emails one organisation may send per day (adding and resending): so that a
+    # trial tenant cannot mail arbitrary addresses without end.
+    invitations_per_tenant_day: int = 2000
     exports_per_day: int = 5
     consent_decisions_per_hour: int = 300
     # Self-service sign-up (signUp); off: tenants come from the CLI and the operators only.
@@ -81,11 +84,28 @@ class Settings(BaseSettings):
         "GDPR art. 17(3)(b) and art. 6(1)(c): retention required by law "
         "(statutory retention of invoicing records, Dutch AWR art. 52: 7 years)"
     )
+    # After this many days the operators' log keeps no IP address or user agent.
+    operator_log_network_days: int = 180
     # Operator sessions (the vendor's staff): as users' defaults.
     operator_session_idle_minutes: int = 30
     operator_session_absolute_hours: int = 12
     # Rows one addUsers call may add.
     bulk_add_max_rows: int = 1000
+    # Outbound events (api.webhooks). Loopback receivers (and plain http to them) are for
+    # development and tests: default on in development only, refused in production.
+    webhook_allow_loopback: bool | None = None
+    # Seconds to wait before each retry; the attempts are these plus the first (about 3 days).
+    webhook_retry_schedule: Annotated[list[int], NoDecode] = [5, 300, 1800, 7200, 18000, 36000, 43200, 57600, 86400]
+    webhook_timeout_seconds: float = 10
+    # A receiver failing for this long is disabled and its owner emailed.
+    webhook_disable_after_hours: int = 72
+    # How long finished events, deliveries and attempts are kept.
+    webhook_history_days: int = 14
+    webhook_concurrency: int = 16
+    webhook_endpoints_per_tenant: int = 10
+    # A connected application's export part: its size cap, and how long it is waited for.
+    export_part_max_bytes: int = 512 * 1024
+    export_part_wait_hours: int = 72
     # Run plain queries on cached execution plans (api.graphql.plans); false: graphql-core only.
     graphql_plans: bool = True
     # /metrics is served only to `Authorization: Bearer <METRICS_TOKEN>`; unset, not at all.
@@ -108,6 +128,13 @@ class Settings(BaseSettings):
             return [p.strip() for p in value.split(",") if p.strip()]
         return value
 
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _split_schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(v) for v in value.split(",") if v.strip()]
+        return value
+
     @field_validator("secret_key_fallbacks", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
@@ -128,6 +155,8 @@ class Settings(BaseSettings):
             self.run_worker_in_serve = self.env == "development"
         if self.serve_console is None:
             self.serve_console = self.env == "development"
+        if self.webhook_allow_loopback is None:
+            self.webhook_allow_loopback = self.env == "development"
         return self
 
     @property
@@ -165,6 +194,8 @@ class Settings(BaseSettings):
             problems.append("APP_URL must use https")
         if not self.database_url:
             problems.append("DATABASE_URL must be set (the embedded server is for development)")
+        if self.webhook_allow_loopback:
+            problems.append("WEBHOOK_ALLOW_LOOPBACK must not be true (webhooks may not reach this host)")
         # Fixed windows: an hour can touch ceil(3600 / window) + 1 of them.
         windows_per_hour = -(-3600 // self.login_window_seconds) + 1
         if self.login_failures_per_account * windows_per_hour > 100:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.attempts import Attempts, Limits, StandingWrite
 from api.errors import Forbidden, Unauthenticated
-from api.request_meta import SYSTEM_META, Actor, OperatorActor, RequestMeta
+from api.request_meta import SYSTEM_META, Actor, ApplicationActor, OperatorActor, RequestMeta
 from api.settings import Settings
 from db.engine import UnitOfWorkSession, transaction
 
@@ -26,6 +26,8 @@ class Work:
     actor: Actor | None = None
     # The vendor's operator behind this work (never together with `actor`).
     operator: OperatorActor | None = None
+    # A connected application calling with its API key (never together with the others).
+    application: ApplicationActor | None = None
     # Writes that stand when the unit of work rolls back (the audit event of a failed
     # attempt, a spent pending session): the unit of work runs them after it ends, in a
     # short transaction of their own (api.attempts).
@@ -35,7 +37,7 @@ class Work:
         """The authenticated user behind this work; FORBIDDEN for an operator (who never
         acts as a tenant's user), else UNAUTHENTICATED."""
         if self.actor is None:
-            raise Forbidden() if self.operator is not None else Unauthenticated()
+            raise Forbidden() if self.operator is not None or self.application is not None else Unauthenticated()
         return self.actor
 
     def admin(self) -> Actor:
@@ -47,8 +49,14 @@ class Work:
     def operating(self) -> OperatorActor:
         """The operator behind this work; FORBIDDEN for a tenant's user, else UNAUTHENTICATED."""
         if self.operator is None:
-            raise Forbidden() if self.actor is not None else Unauthenticated()
+            raise Forbidden() if self.actor is not None or self.application is not None else Unauthenticated()
         return self.operator
+
+    def applying(self) -> ApplicationActor:
+        """The connected application behind this work; FORBIDDEN for anyone else signed in."""
+        if self.application is None:
+            raise Forbidden() if self.actor is not None or self.operator is not None else Unauthenticated()
+        return self.application
 
     def stand(self, write: StandingWrite) -> None:
         """Run `write` after the unit of work, whatever its outcome (see api.attempts)."""

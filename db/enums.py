@@ -36,6 +36,7 @@ class ActorType(StrEnum):
     SYSTEM = "SYSTEM"
     ANONYMOUS = "ANONYMOUS"
     OPERATOR = "OPERATOR"  # the vendor's staff (api.operators)
+    APPLICATION = "APPLICATION"  # a connected application calling with its API key (api.webhooks)
 
 
 class TenantState(StrEnum):
@@ -74,6 +75,22 @@ class DataRequestStatus(StrEnum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     REJECTED = "REJECTED"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"  # waiting for its next attempt
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"  # every attempt of the retry schedule failed
+
+
+class PartStatus(StrEnum):
+    """A connected application's part in a data request: its erasure confirmation, or its
+    export part."""
+
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"  # erasure: the application says it erased the subject
+    DELIVERED = "DELIVERED"  # export: the application sent its part
+    MISSING = "MISSING"  # export: the part could not be had
 
 
 def check_in(column: str, values: type[StrEnum]) -> str:

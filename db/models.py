@@ -23,7 +23,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy.dialects.postgresql import INET, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, INET, JSONB
 from sqlmodel import Field, SQLModel
 
 from db.enums import (
@@ -32,7 +32,9 @@ from db.enums import (
     ConsentSource,
     DataRequestKind,
     DataRequestStatus,
+    DeliveryStatus,
     LegalBasis,
+    PartStatus,
     Role,
     SessionStage,
     TenantState,
@@ -379,6 +381,8 @@ class DataRequest(SQLModel, table=True):
     due_at: datetime = _ts(default_now=False)
     completed_at: datetime | None = _ts(nullable=True, default_now=False)
     download_expires_at: datetime | None = _ts(nullable=True, default_now=False)
+    # When the tenant's administrators were told it is past its due date.
+    overdue_notified_at: datetime | None = _ts(nullable=True, default_now=False)
 
 
 class ExportChunk(SQLModel, table=True):
@@ -460,6 +464,169 @@ class OperatorAuditEvent(SQLModel, table=True):
     chain_seq: int | None = Field(default=None, nullable=False, sa_type=BigInteger)
     prev_hash: bytes | None = Field(default=None, nullable=False, sa_type=LargeBinary)
     row_hash: bytes | None = Field(default=None, nullable=False, sa_type=LargeBinary)
+
+
+class Application(SQLModel, table=True):
+    """One of the vendor's own applications: it receives events for every tenant at its
+    webhook URL, may take part in erasure and export, and calls this API with its keys.
+    The signing secret is sealed (it must be read to sign), never stored in clear."""
+
+    __tablename__ = "application"
+    __table_args__ = (Index("application_name_key", text("lower(name)"), unique=True),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(sa_type=String(64))
+    webhook_url: str = Field(sa_type=String(2048))
+    event_types: list[str] = Field(default_factory=list, sa_type=ARRAY(Text))
+    takes_erasure: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    takes_export: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    secret_sealed: str = Field(sa_type=Text)
+    enabled: bool = Field(default=True, sa_column_kwargs={"server_default": text("true")})
+    disabled_reason: str | None = Field(default=None, sa_type=String(200))
+    # Since when every attempt to it has failed (null: the last one succeeded).
+    failing_since: datetime | None = _ts(nullable=True, default_now=False)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class ApplicationApiKey(SQLModel, table=True):
+    """A key an application calls this API with: random, kept as its SHA-256 hash."""
+
+    __tablename__ = "application_api_key"
+    __table_args__ = (
+        ForeignKeyConstraint(["application_id"], ["application.id"], ondelete="CASCADE"),
+        Index("application_api_key_hash_key", "key_hash", unique=True),
+        Index("application_api_key_application_idx", "application_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    application_id: uuid.UUID
+    name: str = Field(sa_type=String(100))
+    # The key's first characters, to tell keys apart in lists.
+    prefix: str = Field(sa_type=String(16))
+    key_hash: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = _ts()
+    last_used_at: datetime | None = _ts(nullable=True, default_now=False)
+    revoked_at: datetime | None = _ts(nullable=True, default_now=False)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """A tenant's own receiver (its SIEM, its automation): only that tenant's events."""
+
+    __tablename__ = "webhook_endpoint"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),)
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    url: str = Field(sa_type=String(2048))
+    description: str | None = Field(default=None, sa_type=String(200))
+    event_types: list[str] = Field(default_factory=list, sa_type=ARRAY(Text))
+    secret_sealed: str = Field(sa_type=Text)
+    enabled: bool = Field(default=True, sa_column_kwargs={"server_default": text("true")})
+    disabled_reason: str | None = Field(default=None, sa_type=String(200))
+    failing_since: datetime | None = _ts(nullable=True, default_now=False)
+    created_by: uuid.UUID | None = None
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class WebhookEvent(SQLModel, table=True):
+    """An event, written in the transaction of the change it reports (the outbox) when
+    some receiver wants its type. `payload` is the exact body sent. `subject_id`: the
+    account it is about, so that erasing the account takes its events along."""
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
+        Index("webhook_event_tenant_time_idx", "tenant_id", "occurred_at"),
+        Index("webhook_event_subject_idx", "subject_id", postgresql_where=text("subject_id IS NOT NULL")),
+        Index("webhook_event_time_idx", "occurred_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID | None = None
+    type: str = Field(sa_type=String(64))
+    payload: dict[str, Any] = Field(sa_type=JSONB)
+    subject_id: uuid.UUID | None = None
+    occurred_at: datetime = _ts()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event to one receiver (an application, or a tenant's endpoint), at least once."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        ForeignKeyConstraint(["event_id"], ["webhook_event.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["application_id"], ["application.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["tenant_id", "endpoint_id"], ["webhook_endpoint.tenant_id", "webhook_endpoint.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint(
+            "(application_id IS NULL) <> (endpoint_id IS NULL) AND (endpoint_id IS NULL) = (tenant_id IS NULL)",
+            name="webhook_delivery_target_check",
+        ),
+        CheckConstraint(check_in("status", DeliveryStatus), name="webhook_delivery_status_check"),
+        Index("webhook_delivery_due_idx", "next_attempt_at", postgresql_where=text("status = 'PENDING'")),
+        Index("webhook_delivery_event_idx", "event_id"),
+        Index("webhook_delivery_application_idx", "application_id", text("created_at DESC")),
+        Index("webhook_delivery_endpoint_idx", "tenant_id", "endpoint_id", text("created_at DESC")),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    event_id: uuid.UUID
+    application_id: uuid.UUID | None = None
+    tenant_id: uuid.UUID | None = None
+    endpoint_id: uuid.UUID | None = None
+    status: DeliveryStatus = Field(default=DeliveryStatus.PENDING, sa_type=_enum(DeliveryStatus))
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    next_attempt_at: datetime = _ts()
+    # A worker that claimed it holds it until then; past it, another may (at least once).
+    locked_until: datetime | None = _ts(nullable=True, default_now=False)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, sa_type=String(500))
+    created_at: datetime = _ts()
+    finished_at: datetime | None = _ts(nullable=True, default_now=False)
+
+
+class WebhookAttempt(SQLModel, table=True):
+    """Every attempt of a delivery, kept for WEBHOOK_HISTORY_DAYS."""
+
+    __tablename__ = "webhook_attempt"
+    __table_args__ = (
+        ForeignKeyConstraint(["delivery_id"], ["webhook_delivery.id"], ondelete="CASCADE"),
+        Index("webhook_attempt_delivery_idx", "delivery_id", "attempted_at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    delivery_id: uuid.UUID
+    attempted_at: datetime = _ts()
+    status_code: int | None = None
+    latency_ms: int
+    error: str | None = Field(default=None, sa_type=String(500))
+
+
+class DataRequestPart(SQLModel, table=True):
+    """A connected application's part in a data request: its confirmation that it erased
+    the subject, or its part of the subject's export (JSON, size-capped)."""
+
+    __tablename__ = "data_request_part"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "request_id"], ["data_request.tenant_id", "data_request.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(["application_id"], ["application.id"], ondelete="CASCADE"),
+        CheckConstraint(check_in("status", PartStatus), name="data_request_part_status_check"),
+        Index("data_request_part_pending_idx", "status", "created_at", postgresql_where=text("status = 'PENDING'")),
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    request_id: uuid.UUID = Field(primary_key=True)
+    application_id: uuid.UUID = Field(primary_key=True)
+    status: PartStatus = Field(default=PartStatus.PENDING, sa_type=_enum(PartStatus))
+    data: bytes | None = Field(default=None, sa_type=LargeBinary)
+    reason: str | None = Field(default=None, sa_type=String(200))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
 
 
 metadata = SQLModel.metadata

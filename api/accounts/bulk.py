@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from api import clock
+from api import clock, events
 from api.accounts import tenants, validation
 from api.accounts.invitations import invite_new
 from api.audit import actions
@@ -162,6 +162,7 @@ async def add_many(work: Work, rows: Sequence[NewAccount]) -> list[User]:
                 Problem(ErrorCode.INVALID_INPUT, f"{more} more problems; fix these first.", "input.users"),
             ]
         raise UserFailure(*problems)
+    await work.attempts.take(work.attempts.limits.invitations_per_tenant, str(actor.tenant_id), cost=len(rows))
 
     now = clock.now()
     accounts = [
@@ -205,4 +206,7 @@ async def add_many(work: Work, rows: Sequence[NewAccount]) -> list[User]:
         )
     await db.flush()  # one multi-row INSERT (SQLAlchemy's insertmanyvalues pages hold 1,000 rows)
     await invite_new(work, tenant=tenant, accounts=accounts)
+    await events.emit_many(
+        db, [events.Event(events.USER_CREATED, tenant.id, events.user_data(u), u.id) for u in accounts]
+    )
     return accounts

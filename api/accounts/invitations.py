@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote
 
-from api import clock
+from api import clock, events
 from api.accounts import tokens
 from api.audit import actions
 from api.audit import service as audit
@@ -132,6 +132,13 @@ async def accept(work: Work, *, token: str, password: str) -> Accepted:
             "email_verified": {"old": False, "new": True},
             "password": {"changed": True},
         },
+    )
+    await events.emit(
+        db,
+        events.USER_UPDATED,
+        tenant.id,
+        {**events.user_data(user), "changed": ["status", "emailVerified"]},
+        user.id,
     )
     stage = await sessions.login_stage(db, user, tenant)
     session_token, _ = await sessions.start(db, user=user, tenant=tenant, meta=work.meta, stage=stage)

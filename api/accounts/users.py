@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from api import clock
+from api import clock, events
 from api.accounts import tenants, validation
 from api.accounts.invitations import issue_invitation
 from api.audit import actions
@@ -82,6 +82,7 @@ async def add(work: Work, *, username: str, email: str, role: Role, display_name
     display_name = validation.display_name(display_name)
     if role == Role.OWNER and not actor.is_owner:
         raise Forbidden()
+    await work.attempts.take(work.attempts.limits.invitations_per_tenant, str(actor.tenant_id))
 
     tenant = await tenants.lock(db, actor.tenant_id)
     if await _taken(db, tenant.id, username=username):
@@ -124,6 +125,7 @@ async def add(work: Work, *, username: str, email: str, role: Role, display_name
         },
     )
     await issue_invitation(work, tenant=tenant, user=user)
+    await events.emit(db, events.USER_CREATED, tenant.id, events.user_data(user), user.id)
     return user
 
 
@@ -234,8 +236,24 @@ async def update(
             actions.USER_UPDATED,
             audit.field_changes({"display_name": before["display_name"]}, {"display_name": after["display_name"]}),
         )
+    await emit_updated(db, user, [key for key in before if before[key] != after[key]])
+    if new_status == AccountStatus.DISABLED and before["status"] != AccountStatus.DISABLED:
+        await events.emit(db, events.USER_DISABLED, user.tenant_id, {"userId": user.id}, user.id)
     await db.flush()
     return user
+
+
+async def emit_updated(db: AsyncSession, user: User, fields: list[str]) -> None:
+    """`user.updated` with the account as it is now and the names of what changed."""
+    if fields:
+        names = {"display_name": "displayName", "email_verified": "emailVerified"}
+        await events.emit(
+            db,
+            events.USER_UPDATED,
+            user.tenant_id,
+            {**events.user_data(user), "changed": [names.get(f, f) for f in fields]},
+            user.id,
+        )
 
 
 async def revoke_sessions(work: Work, *, user_id: str) -> int:
@@ -255,6 +273,7 @@ async def revoke_sessions(work: Work, *, user_id: str) -> int:
 async def resend_invitation(work: Work, *, user_id: str) -> None:
     actor, db = work.admin(), work.db
     await work.attempts.take(work.attempts.limits.invitation_resend, f"{actor.tenant_id}:{parse_id(user_id)}")
+    await work.attempts.take(work.attempts.limits.invitations_per_tenant, str(actor.tenant_id))
     tenant = await tenants.get(db, actor.tenant_id)
     user = await visible(db, actor, user_id, lock=True)
     if user is None:
@@ -287,6 +306,7 @@ async def update_own_profile(work: Work, *, display_name: Maybe[str | None]) -> 
                 target_id=user.id,
                 changes={"display_name": {"changed": True}},
             )
+            await emit_updated(db, user, ["display_name"])
     await db.flush()
     return user
 

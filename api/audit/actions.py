@@ -14,11 +14,29 @@ TENANT_PURGED = "tenant.purged"  # the legal hold ended: only in the operators' 
 CONTRACT_CREATED = "contract.created"
 CONTRACT_UPDATED = "contract.updated"
 
+WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
+WEBHOOK_ENDPOINT_UPDATED = "webhook_endpoint.updated"
+WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint.deleted"
+WEBHOOK_ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated"
+WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"  # failing for days
+WEBHOOK_DELIVERY_RETRIED = "webhook_delivery.retried"
+WEBHOOK_REPLAYED = "webhook.replayed"
+# Connected applications: in the operators' log.
+APPLICATION_CREATED = "application.created"
+APPLICATION_UPDATED = "application.updated"
+APPLICATION_DELETED = "application.deleted"
+APPLICATION_SECRET_ROTATED = "application.secret_rotated"
+APPLICATION_DISABLED = "application.disabled"
+API_KEY_CREATED = "api_key.created"
+API_KEY_REVOKED = "api_key.revoked"
+
 OPERATOR_CREATED = "operator.created"
 OPERATOR_LOGIN_SUCCEEDED = "operator.login_succeeded"
 OPERATOR_LOGIN_FAILED = "operator.login_failed"
 OPERATOR_LOGGED_OUT = "operator.logged_out"
 OPERATOR_FACTOR_RESET = "operator.factor_reset"
+OPERATOR_DISABLED = "operator.disabled"
+OPERATOR_ENABLED = "operator.enabled"
 
 USER_CREATED = "user.created"
 USER_UPDATED = "user.updated"
@@ -69,6 +87,9 @@ DATA_REQUEST_CREATED = "data_request.created"
 DATA_REQUEST_PROCESSING = "data_request.processing"
 DATA_REQUEST_COMPLETED = "data_request.completed"
 DATA_REQUEST_FAILED = "data_request.failed"
+DATA_REQUEST_PART_CONFIRMED = "data_request.part_confirmed"  # an application erased the subject
+DATA_REQUEST_PART_DELIVERED = "data_request.part_delivered"  # an application sent its export part
+DATA_REQUEST_OVERDUE = "data_request.overdue"  # past its legal due date; administrators told
 EXPORT_EXPIRED = "data_request.export_expired"
 USER_ERASED = "user.erased"
 USER_INACTIVITY_WARNED = "user.inactivity_warned"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import clock
@@ -85,6 +86,12 @@ def record_failure(work: Work, **event: Any) -> None:
     meta = work.meta
 
     async def write(db: AsyncSession) -> None:
+        # A closed tenant's chain ends with its closure: a failure that lands after it (a
+        # wrong password racing the closure) is not recorded. FOR SHARE waits for a
+        # closure in progress to commit, then sees it.
+        state = await db.execute(text("SELECT state FROM tenant WHERE id = :t FOR SHARE"), {"t": event["tenant_id"]})
+        if state.scalar_one_or_none() in (None, "CLOSED"):
+            return
         record(db, meta=meta, **event)
 
     work.stand(write)

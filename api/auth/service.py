@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from api import clock
+from api import clock, events
 from api.accounts import identifiers, tenants, tokens, validation
 from api.audit import actions
 from api.audit import service as audit
@@ -236,8 +236,13 @@ async def request_password_reset(work: Work, *, tenant_slug: str, email: str) ->
     address = identifiers.identifier(email)
     if tenant is None or tenant.state != TenantState.ACTIVE or address is None:
         return
+    # KEY SHARE: an erasure or closure in progress is waited for, and then nothing is sent.
     user = (
-        await db.execute(select(User).where(col(User.tenant_id) == tenant.id, func.lower(col(User.email)) == address))
+        await db.execute(
+            select(User)
+            .where(col(User.tenant_id) == tenant.id, func.lower(col(User.email)) == address)
+            .with_for_update(key_share=True)
+        )
     ).scalar_one_or_none()
     if user is None or user.status != AccountStatus.ACTIVE:
         return
@@ -382,6 +387,9 @@ async def verify_email(work: Work, *, token: str) -> None:
         )
     user.email, user.email_verified, user.updated_at = address, True, clock.now()
     await tokens.revoke(db, user, *CREDENTIAL_LINKS)
+    await events.emit(
+        db, events.USER_UPDATED, tenant.id, {**events.user_data(user), "changed": ["email", "emailVerified"]}, user.id
+    )
     audit.record(
         db,
         tenant_id=tenant.id,

@@ -16,11 +16,12 @@ from starlette.responses import Response
 from api.credentials import NOTHING, Presented
 from api.operators import sessions as operator_sessions
 from api.operators.sessions import OperatorSessionInfo
-from api.request_meta import Actor, OperatorActor, RequestMeta
+from api.request_meta import Actor, ApplicationActor, OperatorActor, RequestMeta
 from api.security import sessions
 from api.security.sessions import SessionInfo
 from api.services import Services
 from api.settings import Settings
+from api.webhooks import applications
 from api.work import Work
 from db.engine import UnitOfWorkSession
 from db.enums import SessionStage
@@ -44,6 +45,7 @@ class Context:
     _inflight: set[asyncio.Future[Any]] = field(default_factory=set)
     _session: SessionInfo | object | None = _UNRESOLVED
     _operator: OperatorSessionInfo | None = None
+    _application: ApplicationActor | None = None
     _response: Response | None = None
 
     @property
@@ -57,7 +59,9 @@ class Context:
             self._db = self.services.sessionmaker()
         return self._db
 
-    def work(self, actor: Actor | None, operator: OperatorActor | None = None) -> Work:
+    def work(
+        self, actor: Actor | None, operator: OperatorActor | None = None, application: ApplicationActor | None = None
+    ) -> Work:
         """What a service needs, on this request's session."""
         return Work(
             db=self.db(),
@@ -66,6 +70,7 @@ class Context:
             meta=self.meta,
             actor=actor,
             operator=operator,
+            application=application,
         )
 
     async def read(self, work: Callable[[Work], Awaitable[T]]) -> T:
@@ -78,7 +83,7 @@ class Context:
 
         async def locked() -> T:
             async with self.lock:
-                return await work(self.work(actor, operator))
+                return await work(self.work(actor, operator, self._application))
 
         task = asyncio.ensure_future(locked())
         self._inflight.add(task)
@@ -106,7 +111,11 @@ class Context:
         read it without awaiting (a fully synchronous execution is much cheaper)."""
         if self._session is _UNRESOLVED:
             token = self.credentials.token
-            if operator_sessions.is_operator_token(token):
+            if applications.is_api_key(token):
+                assert token is not None
+                self._application = await applications.resolve_key(self.services.pool, token)
+                self._session = None
+            elif operator_sessions.is_operator_token(token):
                 assert token is not None
                 self._operator = await operator_sessions.resolve(self.services.pool, self.settings, token)
                 self._session = None
@@ -125,6 +134,12 @@ class Context:
         """The operator session found by `authenticate` (an operator is never also a user)."""
         _ = self.session
         return self._operator
+
+    @property
+    def application(self) -> ApplicationActor | None:
+        """The connected application whose API key was presented."""
+        _ = self.session
+        return self._application
 
     # --- the cookie -----------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from api.errors import Forbidden, Unauthenticated, UserFailure
 from api.graphql.context import Context
 from api.graphql.types import Info, Payload, UserError
 from api.operators.sessions import OperatorSessionInfo
-from api.request_meta import Actor, OperatorActor
+from api.request_meta import Actor, ApplicationActor, OperatorActor
 from api.security.sessions import SessionInfo
 from api.work import Work
 from db.enums import SessionStage
@@ -47,8 +47,14 @@ class Caller:
     stages: frozenset[SessionStage] | None
     admin: bool = False
     operators: bool = False
+    applications: bool = False
 
-    def admit(self, session: SessionInfo | None, operator: OperatorSessionInfo | None) -> None:
+    def admit(
+        self,
+        session: SessionInfo | None,
+        operator: OperatorSessionInfo | None,
+        application: ApplicationActor | None = None,
+    ) -> None:
         """Nothing when the caller may call; else UNAUTHENTICATED or FORBIDDEN."""
         if self.stages is None:
             return
@@ -56,6 +62,10 @@ class Caller:
             if self.operators:
                 return
             raise Forbidden()  # an operator never acts as a tenant's user
+        if application is not None:
+            if self.applications:
+                return
+            raise Forbidden()
         if session is None:
             raise Unauthenticated()
         if not self.stages:
@@ -72,6 +82,8 @@ ADMIN = Caller(frozenset({SessionStage.FULL}), admin=True)
 PENDING_SECOND_FACTOR = Caller(frozenset({SessionStage.MFA_PENDING}))
 ENROLLING = Caller(frozenset({SessionStage.FULL, SessionStage.MFA_ENROLLMENT}))
 OPERATOR = Caller(frozenset(), operators=True)
+APPLICATION = Caller(frozenset(), applications=True)
+ADMIN_OR_OPERATOR = Caller(frozenset({SessionStage.FULL}), admin=True, operators=True)
 # The OWNER (the service checks the role) or an operator.
 OWNER_OR_OPERATOR = Caller(frozenset({SessionStage.FULL}), admin=True, operators=True)
 
@@ -86,13 +98,14 @@ async def unit_of_work(
     payload: type[Payload] | None,
     run: Callable[[Work], Awaitable[P]],
     operator: OperatorActor | None = None,
+    application: ApplicationActor | None = None,
 ) -> P:
     """Run `run` in one transaction on the request's session (see the module's doc)."""
     async with ctx.lock:
         db = ctx.db()
         cookies = ctx.cookie_mark()
         for attempt in range(1, ATTEMPTS + 1):
-            work = ctx.work(actor, operator)
+            work = ctx.work(actor, operator, application)
             try:
                 result = await run(work)
                 await db.finish()
@@ -137,8 +150,8 @@ def mutation(
         async def field(self: Any, info: Info, **kwargs: Any) -> Any:
             ctx: Context = info.context
             await ctx.authenticate()
-            session, operator = ctx.session, ctx.operator
-            caller.admit(session, operator)
+            session, operator, application = ctx.session, ctx.operator, ctx.application
+            caller.admit(session, operator, application)
             actor = session.actor if session is not None else None
             extra = {"ctx": ctx} if "ctx" in injected else {}
             return await unit_of_work(
@@ -147,6 +160,7 @@ def mutation(
                 payload,
                 lambda work: resolver(self, work=work, **extra, **kwargs),
                 operator.actor if operator is not None else None,
+                application,
             )
 
         self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)

@@ -151,7 +151,8 @@ class SetTenantSeatLimitInput:
 class SuspendTenantInput:
     tenant_id: strawberry.ID
     reason: str | None = strawberry.field(
-        default=None, description="Why, for the audit log (up to 500 characters); not shown to the tenant."
+        default=None,
+        description="Why (up to 500 characters): in the operators' log only; the tenant's log says that a reason was given.",
     )
 
 

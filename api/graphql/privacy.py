@@ -8,18 +8,19 @@ from datetime import datetime
 import strawberry
 from strawberry import UNSET as GQL_UNSET
 
+from api import clock
 from api.accounts import users
 from api.graphql.accounts import UserPayload, UserType, given
 from api.graphql.context import Context
 from api.graphql.mutations import ADMIN, ANYONE, USER, mutation
 from api.graphql.types import Connection, Info, OkPayload, PasswordInput, Payload
-from api.privacy import consents, erasure, purposes, requests
+from api.privacy import consents, erasure, parts, purposes, requests
 from api.privacy.consents import ConsentState, PurposeCount
 from api.settings import Settings
 from api.usecases import data_requests, purpose_revision
 from api.work import Work
 from db import models
-from db.enums import ConsentSource, DataRequestKind, DataRequestStatus, LegalBasis
+from db.enums import ConsentSource, DataRequestKind, DataRequestStatus, LegalBasis, PartStatus
 
 
 @strawberry.type(name="Purpose")
@@ -85,6 +86,18 @@ class ConsentEventType:
         )
 
 
+@strawberry.type(name="DataRequestApplicationPart")
+class DataRequestPartType:
+    application: str
+    status: PartStatus
+    reason: str | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, p: parts.Part) -> DataRequestPartType:
+        return cls(application=p.application, status=p.status, reason=p.reason, updated_at=p.updated_at)
+
+
 @strawberry.type(name="DataRequest")
 class DataRequestType:
     id: strawberry.ID
@@ -98,9 +111,20 @@ class DataRequestType:
         description="For a completed EXPORT, to its own subject only: a short-lived link to the archive."
     )
     download_expires_at: datetime | None
+    overdue: bool = strawberry.field(description="Past its due date and not yet fulfilled.")
+    applications: list[DataRequestPartType] = strawberry.field(
+        description="The connected applications' parts: for an ERASURE their confirmations (the request is COMPLETED when all have confirmed), for an EXPORT their parts of the archive (MISSING ones are named in it)."
+    )
 
     @classmethod
-    def of(cls, r: models.DataRequest, *, viewer_id: uuid.UUID | None, settings: Settings) -> DataRequestType:
+    def of(
+        cls,
+        r: models.DataRequest,
+        *,
+        viewer_id: uuid.UUID | None,
+        settings: Settings,
+        application_parts: list[parts.Part] | None = None,
+    ) -> DataRequestType:
         mine = (
             viewer_id is not None
             and r.subject_id == viewer_id
@@ -116,6 +140,8 @@ class DataRequestType:
             completed_at=r.completed_at,
             download_url=f"{settings.public_api_url}/exports/{r.id}" if mine else None,
             download_expires_at=r.download_expires_at if mine else None,
+            overdue=r.status in (DataRequestStatus.PENDING, DataRequestStatus.PROCESSING) and r.due_at < clock.now(),
+            applications=[DataRequestPartType.of(p) for p in application_parts or []],
         )
 
 
@@ -186,8 +212,14 @@ class PrivacyQuery:
             lambda work: requests.list_page(work, first=50 if first is None else first, after=after, status=status)
         )
         viewer = info.context.session
+        by_request = await info.context.read(lambda work: parts.parts_of(work.db, [r.id for r in page.requests]))
         nodes = [
-            DataRequestType.of(r, viewer_id=viewer.user_id if viewer else None, settings=info.context.settings)
+            DataRequestType.of(
+                r,
+                viewer_id=viewer.user_id if viewer else None,
+                settings=info.context.settings,
+                application_parts=by_request.get(r.id),
+            )
             for r in page.requests
         ]
         return Connection.page(nodes, page.cursors, page.has_next_page)

@@ -13,15 +13,18 @@ from api.graphql.mfa import MfaMutation
 from api.graphql.operators import OperatorsMutation, OperatorsQuery
 from api.graphql.privacy import PrivacyMutation, PrivacyQuery
 from api.graphql.tenancy import TenancyMutation, TenancyQuery
+from api.graphql.webhooks import WebhooksMutation, WebhooksQuery
 
 
 @strawberry.type
-class Query(AuthQuery, AccountsQuery, AuditQuery, PrivacyQuery, OperatorsQuery, TenancyQuery):
+class Query(AuthQuery, AccountsQuery, AuditQuery, PrivacyQuery, OperatorsQuery, TenancyQuery, WebhooksQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AuthMutation, MfaMutation, AccountsMutation, PrivacyMutation, OperatorsMutation, TenancyMutation):
+class Mutation(
+    AuthMutation, MfaMutation, AccountsMutation, PrivacyMutation, OperatorsMutation, TenancyMutation, WebhooksMutation
+):
     pass
 
 

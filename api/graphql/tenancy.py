@@ -68,9 +68,10 @@ class ContractPayload(Payload):
 @strawberry.input
 class CloseTenantInput:
     confirm_slug: str = strawberry.field(description="The organisation's address, typed out.")
-    password: str | None = strawberry.field(default=None, description="The OWNER's password.")
+    password: str | None = strawberry.field(default=None, description="The closer's password (OWNER or operator).")
     code: str | None = strawberry.field(
-        default=None, description="The OWNER's second factor (TOTP or recovery code), when enrolled."
+        default=None,
+        description="The closer's second factor: the OWNER's TOTP or recovery code when enrolled; the operator's TOTP code always.",
     )
     tenant_id: strawberry.ID | None = strawberry.field(
         default=None, description="Operators: the tenant to close. The OWNER closes their own."
@@ -222,12 +223,16 @@ class TenancyMutation:
     @mutation(
         CloseTenantPayload,
         caller=OWNER_OR_OPERATOR,
-        description="Close the organisation: every account is erased at once, the contract record is kept under legal hold until retainUntil. The OWNER gives password, second factor (when enrolled) and the slug; an operator the tenantId and the slug.",
+        description="Close the organisation: every account is erased at once, the contract record is kept under legal hold until retainUntil. The OWNER gives password, second factor (when enrolled) and the slug; an operator the tenantId, the slug, their password and a TOTP code.",
     )
     async def close_tenant(self, work: Work, ctx: Context, input: CloseTenantInput) -> CloseTenantPayload:
         if work.operator is not None:
             closed = await closure.close_as_operator(
-                work, tenant_id=str(input.tenant_id or ""), confirm_slug=input.confirm_slug
+                work,
+                tenant_id=str(input.tenant_id or ""),
+                confirm_slug=input.confirm_slug,
+                password=input.password or "",
+                code=input.code or "",
             )
         else:
             closed = await closure.close_own(

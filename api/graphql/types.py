@@ -29,6 +29,8 @@ for _exposed in (
     enums.DataRequestKind,
     enums.DataRequestStatus,
     enums.TenantState,
+    enums.DeliveryStatus,
+    enums.PartStatus,
 ):
     strawberry.enum(_exposed)
 

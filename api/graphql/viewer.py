@@ -15,7 +15,7 @@ from api.graphql.accounts import TenantType, UserType
 from api.graphql.audit import AuditEventType, event_page
 from api.graphql.privacy import ConsentEventType, ConsentType, DataRequestType
 from api.graphql.types import Connection, Info
-from api.privacy import consents, requests
+from api.privacy import consents, parts, requests
 from api.security import sessions
 from api.security.sessions import LiveSession, SessionInfo
 from db import models
@@ -108,7 +108,13 @@ class Viewer:
     @strawberry.field
     async def data_requests(self, info: Info) -> list[DataRequestType]:
         own = await info.context.read(lambda work: requests.for_subject(work.db, self.tenant_id, self.user_id))
-        return [DataRequestType.of(r, viewer_id=self.user_id, settings=info.context.settings) for r in own]
+        by_request = await info.context.read(lambda work: parts.parts_of(work.db, [r.id for r in own]))
+        return [
+            DataRequestType.of(
+                r, viewer_id=self.user_id, settings=info.context.settings, application_parts=by_request.get(r.id)
+            )
+            for r in own
+        ]
 
     @strawberry.field
     async def recovery_codes_remaining(self, info: Info) -> int:

@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api.audit import checkpoints
 from api.jobs import maintenance
+from api.jobs.deliveries import run_sender
 from api.mail.delivery import deliver
 from api.mail.outbox import SEND_EMAIL_TASK, open_sealed
-from api.privacy import export
+from api.privacy import export, parts
 from api.settings import Settings, get_settings
 from api.usecases import retention as daily_retention
 from api.work import background_work
@@ -78,6 +79,17 @@ async def retention(timestamp: int) -> None:
     async with background_work(_sessionmaker, worker_settings()) as work:
         totals = await daily_retention.run_daily(work)
     log.info("retention run: %s", totals)
+
+
+@tasks.periodic(cron="*/5 * * * *", periodic_id="export-parts")
+@tasks.task(name="settle_export_parts", queue="default", queueing_lock="settle_export_parts")
+async def settle_export_parts(timestamp: int) -> None:
+    """Export parts that cannot come any more are missing; exports waiting for nothing start."""
+    assert _sessionmaker is not None
+    async with background_work(_sessionmaker, worker_settings()) as work:
+        started = await parts.settle(work.db, work.settings.export_part_wait_hours)
+    if started:
+        log.info("exports started after their applications' parts: %d", started)
 
 
 # Sent (and finally failed) mail leaves the queue after a week: a sealed copy of an email
@@ -153,6 +165,7 @@ async def run_worker(
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
     failures = 0
+    sending = asyncio.create_task(run_sender(conninfo, settings, _sessionmaker, stop), name="webhook-sender")
     try:
         while not stop.is_set():
             started = loop.time()
@@ -169,6 +182,9 @@ async def run_worker(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)
     finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(sending, settings.webhook_timeout_seconds + 5)
         health.state = "stopped"
         if install_signal_handlers:
             for signum in (signal.SIGTERM, signal.SIGINT):

@@ -107,13 +107,15 @@ def consent_renewal(*, to: str, tenant_name: str, purpose_title: str, manage_lin
     )
 
 
-def signup_confirmation(*, to: str, tenant_name: str, slug: str, link: str, valid_hours: int) -> Email:
+def signup_confirmation(*, to: str, slug: str, link: str, valid_hours: int) -> Email:
+    # Only the address the person chose (checked: a slug), never the free-text name: anyone
+    # can sign up with anyone's address, and this email must not carry their words.
     return Email(
         to=to,
-        subject=f"Confirm the sign-up of {tenant_name}",
+        subject=f"Confirm the sign-up of {slug}",
         body=(
-            f"Hello,\n\nThis address was used to sign up the organisation {tenant_name} "
-            f"(organisation address: {slug}). Nothing has been created yet. To create it, with you as its owner, open:\n"
+            f"Hello,\n\nThis address was used to sign up an organisation with the address {slug}. "
+            "Nothing has been created yet. To create it, with you as its owner, open:\n"
             f"{link}\n\n"
             f"The link works once and expires in {valid_hours} hours. "
             "If you did not sign up, ignore this email: nothing will be created.\n"
@@ -145,5 +147,30 @@ def tenant_closed(*, to: str, tenant_name: str, slug: str, closed_at: datetime, 
             "has been deleted; no more email will be sent to its users.\n\n"
             "The contracting party's invoicing details are kept, as the law requires, until "
             f"{retain_until:%d %B %Y}, and are then deleted.\n"
+        ),
+    )
+
+
+def receiver_disabled(*, to: str, what: str, name: str, days: int) -> Email:
+    return Email(
+        to=to,
+        subject=f"Webhooks paused: {name}",
+        body=(
+            f"Hello,\n\nEvery attempt to deliver webhooks to {what} {name} has failed for {days} days, "
+            "so it has been disabled; new events are not sent to it.\n\n"
+            "Once it answers again, enable it and replay the events since it failed.\n"
+        ),
+    )
+
+
+def data_requests_overdue(*, to: str, tenant_name: str, count: int, link: str) -> Email:
+    return Email(
+        to=to,
+        subject=f"{tenant_name}: {count} data request{'s' if count != 1 else ''} past the legal deadline",
+        body=(
+            f"Hello,\n\n{count} data subject request{'s are' if count != 1 else ' is'} of {tenant_name} "
+            "past its legal due date (one month after it was made) and not yet fulfilled, usually because a "
+            "connected application has not confirmed its erasure or sent its export part.\n\n"
+            f"See which, and what each waits for:\n{link}\n"
         ),
     )

@@ -127,3 +127,28 @@ async def reset_factor(work: Work, *, username: str) -> Factor:
     )
     await db.flush()
     return factor
+
+
+async def set_disabled(work: Work, *, username: str, disabled: bool) -> Operator:
+    """Offboarding (or back): a disabled operator cannot log in, and every session of
+    theirs ends at once. NOT_FOUND for an unknown username."""
+    db = work.db
+    operator = await by_username(db, username, lock=True)
+    if operator is None:
+        raise UserFailure.of(ErrorCode.NOT_FOUND, "No operator has this username.", "username")
+    operator.disabled = disabled
+    ended = await db.execute(
+        delete(OperatorSession)
+        .where(col(OperatorSession.operator_id) == operator.id)
+        .returning(col(OperatorSession.id))
+    )
+    log.record(
+        db,
+        action=actions.OPERATOR_DISABLED if disabled else actions.OPERATOR_ENABLED,
+        meta=work.meta,
+        operator_id=operator.id,
+        actor_type=ActorType.SYSTEM,
+        changes={"disabled": {"new": disabled}, "sessions_ended": {"new": len(ended.all())}},
+    )
+    await db.flush()
+    return operator

@@ -40,8 +40,9 @@ class OperatorLoggedIn:
 
 
 def limit_subject(username: str | None) -> str:
-    """What attempts on an operator name count under (apart from users' tenant:identifier)."""
-    return "operator:" + (username or "-")
+    """What attempts on an operator name count under: never a users' tenant:identifier
+    (a slug cannot hold '@'), so a tenant named "operator" shares no counter with them."""
+    return "@operator:" + (username or "-")
 
 
 async def _accept_code(db: AsyncSession, operator: Operator, secret: str, code: str) -> str:
@@ -145,6 +146,25 @@ async def login(work: Work, *, username: str, password: str, code: str, previous
     await db.flush()
     LOGINS.labels("operator_success").inc()
     return OperatorLoggedIn(operator, token)
+
+
+async def confirm(work: Work, *, password: str, code: str) -> None:
+    """A fresh proof from the acting operator before an action that cannot be undone
+    (closing a tenant): password and a current code, on the login budget; failures are
+    logged and stand."""
+    actor, db, attempts = work.operating(), work.db, work.attempts
+    operator = await db.get(Operator, actor.operator_id)
+    if operator is None or operator.disabled:
+        raise UserFailure.of(ErrorCode.INVALID_CREDENTIALS, "The password is not right.", "input.password")
+    account_key = "operator:" + str(operator.id)
+    await attempts.take(attempts.limits.login_account, account_key)
+    if not await passwords.verify_password(operator.password_hash, password[: passwords.MAX_LENGTH * 4]):
+        _record_failure(work, operator, "reauthentication_wrong_password")
+        raise UserFailure.of(ErrorCode.INVALID_CREDENTIALS, "The password is not right.", "input.password")
+    if await _accept_code(db, operator, accounts.secret_of(operator, work.settings), code or "") != "ok":
+        _record_failure(work, operator, "reauthentication_wrong_code")
+        raise UserFailure.of(ErrorCode.INVALID_CODE, "That code is not right.", "input.code")
+    await attempts.give_back(attempts.limits.login_account, account_key)
 
 
 async def logout(work: Work, token: str) -> uuid.UUID | None:

@@ -55,8 +55,10 @@ def record_on_tenant(
     target_type: str | None = "tenant",
     target_id: uuid.UUID | None = None,
     changes: dict[str, Any] | None = None,
+    operators_only: dict[str, Any] | None = None,
 ) -> None:
-    """The acting operator's action on a tenant, in the tenant's chain and the operators' log."""
+    """The acting operator's action on a tenant, in the tenant's chain and the operators'
+    log; `operators_only` changes (the vendor's own notes) go to the operators' log alone."""
     operator = work.operating()
     audit.record(
         work.db,
@@ -70,5 +72,10 @@ def record_on_tenant(
         changes=changes,
     )
     record(
-        work.db, action=action, meta=work.meta, operator_id=operator.operator_id, tenant_id=tenant_id, changes=changes
+        work.db,
+        action=action,
+        meta=work.meta,
+        operator_id=operator.operator_id,
+        tenant_id=tenant_id,
+        changes={**(changes or {}), **(operators_only or {})},
     )

@@ -222,9 +222,17 @@ async def suspend(work: Work, *, tenant_id: str, reason: str | None) -> TenantSu
         "state": {"old": before, "new": TenantState.SUSPENDED},
         "sessions_revoked": {"new": len(ended.all())},
     }
+    # The reason is the vendor's note (it may name people): the tenant's log says only that
+    # one was given; the text is in the operators' log.
     if why is not None:
-        changes["reason"] = {"new": why}
-    log.record_on_tenant(work, tenant_id=tenant.id, action=actions.TENANT_SUSPENDED, changes=changes)
+        changes["reason_given"] = {"new": True}
+    log.record_on_tenant(
+        work,
+        tenant_id=tenant.id,
+        action=actions.TENANT_SUSPENDED,
+        changes=changes,
+        operators_only={"reason": {"new": why}} if why is not None else None,
+    )
     await db.flush()
     return await summary(db, tenant.id)
 

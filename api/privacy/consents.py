@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from api import clock
+from api import clock, events
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, Problem, UserFailure
@@ -88,7 +88,10 @@ def _record(
     meta: RequestMeta,
     actor_id: uuid.UUID | None,
     actor_type: ActorType | None = None,
-) -> None:
+) -> events.Event:
+    """Record the decision and its audit event; returns the event for receivers (the
+    caller emits them all at once)."""
+    recorded_at = clock.now()
     db.add(
         ConsentEvent(
             tenant_id=purpose.tenant_id,
@@ -99,7 +102,7 @@ def _record(
             granted=granted,
             source=source,
             ip_address=meta.ip_address,
-            recorded_at=clock.now(),
+            recorded_at=recorded_at,
         )
     )
     audit.record(
@@ -117,6 +120,18 @@ def _record(
             "granted": {"new": granted},
             "source": {"new": source},
         },
+    )
+    return events.Event(
+        events.CONSENT_GRANTED if granted else events.CONSENT_WITHDRAWN,
+        purpose.tenant_id,
+        {
+            "userId": user_id,
+            "purposeKey": purpose.key,
+            "purposeVersion": purpose.version,
+            "source": source,
+            "recordedAt": recorded_at,
+        },
+        user_id,
     )
 
 
@@ -146,8 +161,10 @@ async def decide(work: Work, decisions: list[tuple[str, bool]], *, source: Conse
         seen.add(key)
     if problems:
         raise UserFailure(*problems)
-    for key, granted in decisions:
-        _record(db, actor.user_id, active[key], granted, source, meta, actor.user_id)
+    await events.emit_many(
+        db,
+        [_record(db, actor.user_id, active[key], granted, source, meta, actor.user_id) for key, granted in decisions],
+    )
     await db.flush()
     return await state(db, actor.tenant_id, actor.user_id)
 
@@ -178,7 +195,10 @@ async def withdraw_by_token(work: Work, *, token: str) -> None:
             "This link was sent before you last gave this consent; change it in your account instead.",
             "token",
         )
-    _record(db, user.id, purpose, False, ConsentSource.EMAIL_LINK, work.meta, None, actor_type=ActorType.ANONYMOUS)
+    withdrawn = _record(
+        db, user.id, purpose, False, ConsentSource.EMAIL_LINK, work.meta, None, actor_type=ActorType.ANONYMOUS
+    )
+    await events.emit_many(db, [withdrawn])
     await db.flush()
 
 

@@ -10,17 +10,18 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlmodel import col
 
-from api import clock
+from api import clock, events
 from api.accounts import tenants, users
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, Forbidden, UserFailure
-from api.privacy.requests import due
+from api.privacy import parts
+from api.privacy.requests import created_data, due
 from api.request_meta import RequestMeta
 from api.security.reauth import confirm_password
 from api.work import Work
 from db.enums import ActorType, DataRequestKind, DataRequestStatus, Role
-from db.models import DataRequest, ExportChunk, User
+from db.models import DataRequest, ExportChunk, User, WebhookEvent
 
 
 async def erase(work: Work, user: User, *, reason: str, details: dict[str, Any] | None = None) -> DataRequest:
@@ -55,6 +56,9 @@ async def erase_many(
         )
     )
     await db.execute(update(DataRequest).where(theirs).values(download_expires_at=None))
+    await parts.drop_for_subject_requests(db, tenant_id, select(col(DataRequest.id)).where(theirs))
+    # Events about them not yet delivered (they carry their names); `user.erased` follows.
+    await db.execute(delete(WebhookEvent).where(col(WebhookEvent.subject_id).in_(ids)))
     # Mail to them that has not gone out, and the sealed copies of what has.
     await db.execute(
         text("DELETE FROM procrastinate_jobs WHERE args->>'subject' = ANY(CAST(:u AS text[])) AND status <> 'doing'"),
@@ -74,7 +78,7 @@ async def erase_many(
     for user in accounts:
         db.expunge(user)
     now = clock.now()
-    proofs = []
+    proofs: list[DataRequest] = []
     for user_id in ids:
         self_erasure = actor is not None and actor.user_id == user_id
         proof = DataRequest(
@@ -103,6 +107,35 @@ async def erase_many(
             target_id=user_id,
             changes={"reason": {"new": reason}, **(details or {})},
         )
+    await db.flush()
+    # Connected applications taking part in erasure confirm theirs; until all have, the
+    # request shows which are pending (api.privacy.parts).
+    waiting = await parts.open_parts(db, DataRequestKind.ERASURE, proofs)
+    for proof in proofs:
+        if proof.id in waiting:
+            proof.status, proof.completed_at = DataRequestStatus.PROCESSING, None
+    await events.emit_many(
+        db,
+        [
+            events.Event(
+                events.USER_ERASED,
+                tenant_id,
+                {
+                    "userId": user_id,
+                    "dataRequestId": proof.id,
+                    "reason": reason,
+                    "confirmationRequired": proof.id in waiting,
+                },
+            )
+            for user_id, proof in zip(ids, proofs)
+        ]
+        + [events.Event(events.DATA_REQUEST_CREATED, tenant_id, created_data(proof)) for proof in proofs]
+        + [
+            events.Event(events.DATA_REQUEST_COMPLETED, tenant_id, parts.completed_data(proof))
+            for proof in proofs
+            if proof.id not in waiting
+        ],
+    )
     await db.flush()
     return proofs
 

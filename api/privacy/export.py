@@ -4,7 +4,8 @@ however long the subject's history is.
 
 Layout (format "account-export/1"): an object with `format`, `generatedAt`, `tenant`,
 `profile`, `contract` (OWNERs only: the contracting party's details), `security` (2FA status, never secrets), `sessions`, `consents`,
-`consentHistory`, `dataRequests` and `auditEvents` (events by or about the subject,
+`consentHistory`, `dataRequests`, `applications` (each connected application's part
+under its name, or `{"missing": true, "reason": ...}`) and `auditEvents` (events by or about the subject,
 oldest first). See README, "Data export layout"."""
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from sqlalchemy import delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from api import clock
+from api import clock, events
 from api.accounts import contracts
 from api.audit import actions
 from api.audit import service as audit
 from api.auth import mfa
-from api.privacy import consents, requests
+from api.privacy import consents, parts, requests
 from api.request_meta import SYSTEM_META
 from api.security import sessions
 from api.settings import Settings
@@ -66,7 +67,9 @@ def _json(value: Any) -> bytes:
     return orjson.dumps(value, default=str)
 
 
-async def _write_document(db: AsyncSession, out: ChunkWriter, user: User, tenant: Tenant) -> None:
+async def _write_document(
+    db: AsyncSession, out: ChunkWriter, user: User, tenant: Tenant, request_id: uuid.UUID
+) -> None:
     await out.write(b'{"format":' + _json(FORMAT) + b',"generatedAt":' + _json(clock.now().isoformat()))
     await out.write(b',"tenant":' + _json({"slug": tenant.slug, "name": tenant.name}))
     await out.write(
@@ -186,6 +189,12 @@ async def _write_document(db: AsyncSession, out: ChunkWriter, user: User, tenant
             ]
         )
     )
+    # What the connected applications hold about the subject, each under its name; a part
+    # that could not be had says so (api.privacy.parts).
+    await out.write(b',"applications":{')
+    for i, (name, part) in enumerate(await parts.export_parts(db, user.tenant_id, request_id)):
+        await out.write((b"," if i else b"") + _json(name) + b":" + (part if isinstance(part, bytes) else _json(part)))
+    await out.write(b"}")
     await out.write(b',"auditEvents":[')
     first = True
     result = await db.stream(
@@ -268,7 +277,7 @@ async def build(
                     )
                 )
                 out = ChunkWriter(db, tenant_id, request_id)
-                await _write_document(db, out, user, tenant)
+                await _write_document(db, out, user, tenant, request_id)
                 now = clock.now()
                 request.status, request.completed_at = DataRequestStatus.COMPLETED, now
                 request.download_expires_at = now + timedelta(hours=settings.export_download_hours)
@@ -282,6 +291,7 @@ async def build(
                     target_id=request_id,
                     changes={"chunks": {"new": out.seq}},
                 )
+                await events.emit(db, events.DATA_REQUEST_COMPLETED, tenant_id, parts.completed_data(request))
         except Exception:
             log.exception("export %s failed%s", request_id, "; giving up" if final_attempt else "; will retry")
             if final_attempt:

@@ -8,22 +8,23 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from api import clock
+from api import clock, events
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, UserFailure
+from api.mail import templates
+from api.mail.outbox import queue_emails
 from api.pagination import check_first, decode_cursor, encode_cursor
+from api.privacy import parts
 from api.queue import enqueue
-from api.request_meta import Actor
+from api.request_meta import SYSTEM_META, Actor
 from api.work import Work
-from db.enums import DataRequestKind, DataRequestStatus
-from db.models import DataRequest, User
-
-BUILD_EXPORT_TASK = "build_export"
+from db.enums import AccountStatus, ActorType, DataRequestKind, DataRequestStatus, Role
+from db.models import DataRequest, Tenant, User
 
 
 def due(requested_at: datetime) -> datetime:
@@ -56,9 +57,23 @@ async def start_export(work: Work, *, subject: User, requested_by: Actor | None)
     )
     db.add(request)
     await db.flush()
-    await enqueue(
-        db, BUILD_EXPORT_TASK, {"tenant_id": str(request.tenant_id), "request_id": str(request.id)}, queue="default"
-    )
+    if await parts.open_parts(db, DataRequestKind.EXPORT, [request]):
+        # Built once every connected application taking part has sent its part (or it is
+        # known to be missing): api.privacy.parts.
+        await events.emit(
+            db,
+            events.EXPORT_REQUESTED,
+            subject.tenant_id,
+            {"dataRequestId": request.id, "subjectId": subject.id, "dueAt": request.due_at},
+        )
+    else:
+        await enqueue(
+            db,
+            parts.BUILD_EXPORT_TASK,
+            {"tenant_id": str(request.tenant_id), "request_id": str(request.id)},
+            queue="default",
+        )
+    await events.emit(db, events.DATA_REQUEST_CREATED, subject.tenant_id, created_data(request), subject.id)
     audit.record(
         db,
         tenant_id=subject.tenant_id,
@@ -71,6 +86,16 @@ async def start_export(work: Work, *, subject: User, requested_by: Actor | None)
         changes={"kind": {"new": DataRequestKind.EXPORT}, "subject_id": {"new": str(subject.id)}},
     )
     return request
+
+
+def created_data(request: DataRequest) -> dict[str, object]:
+    return {
+        "dataRequestId": request.id,
+        "kind": request.kind,
+        "subjectId": request.subject_id,
+        "requestedAt": request.requested_at,
+        "dueAt": request.due_at,
+    }
 
 
 async def request_own_export(work: Work) -> DataRequest:
@@ -134,3 +159,60 @@ def download_available(kind: str, status: str, download_expires_at: datetime | N
         and download_expires_at is not None
         and download_expires_at > clock.now()
     )
+
+
+async def flag_overdue(work: Work) -> int:
+    """Requests past their due date and still open: recorded once each, and each tenant's
+    active administrators told in one email. The number flagged."""
+    db, settings, now = work.db, work.settings, clock.now()
+    flagged = list(
+        (
+            await db.execute(
+                update(DataRequest)
+                .where(
+                    col(DataRequest.status).in_((DataRequestStatus.PENDING, DataRequestStatus.PROCESSING)),
+                    col(DataRequest.due_at) < now,
+                    col(DataRequest.overdue_notified_at).is_(None),
+                )
+                .values(overdue_notified_at=now)
+                .returning(col(DataRequest.tenant_id), col(DataRequest.id), col(DataRequest.kind))
+            )
+        ).all()
+    )
+    per_tenant: dict[uuid.UUID, int] = {}
+    for tenant_id, request_id, kind in flagged:
+        per_tenant[tenant_id] = per_tenant.get(tenant_id, 0) + 1
+        audit.record(
+            db,
+            tenant_id=tenant_id,
+            action=actions.DATA_REQUEST_OVERDUE,
+            meta=SYSTEM_META,
+            actor_type=ActorType.SYSTEM,
+            target_type="data_request",
+            target_id=request_id,
+            changes={"kind": {"new": kind}},
+        )
+    emails: list[tuple[templates.Email, uuid.UUID | None]] = []
+    for tenant_id, count in per_tenant.items():
+        tenant = await db.get(Tenant, tenant_id)
+        admins = await db.execute(
+            select(col(User.email)).where(
+                col(User.tenant_id) == tenant_id,
+                col(User.status) == AccountStatus.ACTIVE,
+                col(User.role).in_((Role.OWNER, Role.ADMIN)),
+            )
+        )
+        emails.extend(
+            (
+                templates.data_requests_overdue(
+                    to=address,
+                    tenant_name=tenant.name if tenant else "",
+                    count=count,
+                    link=f"{settings.app_url}/admin/requests",
+                ),
+                None,
+            )
+            for address in admins.scalars()
+        )
+    await queue_emails(db, settings, emails)
+    return len(flagged)

@@ -320,3 +320,44 @@ async def purge_expired(db: AsyncSession) -> dict[uuid.UUID, int]:
     for row in await db.execute(_PURGE_EXPIRED, {"now": clock.now()}):
         counts[row.tenant_id] = counts.get(row.tenant_id, 0) + 1
     return counts
+
+
+# --- for connected applications: what a session token stands for -------------------------
+
+DESCRIBE_SQL = """
+SELECT s.user_id, s.tenant_id, t.slug, u.role, s.mfa_verified,
+       least(s.expires_at, s.last_seen_at + make_interval(mins => t.session_idle_timeout_minutes),
+             s.created_at + make_interval(hours => t.session_absolute_timeout_hours)) AS expires_at
+FROM user_session s
+JOIN app_user u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+JOIN tenant t ON t.id = s.tenant_id
+WHERE s.token_hash = $1 AND s.stage = 'full' AND t.state = 'ACTIVE' AND u.status = 'ACTIVE'
+  AND (NOT t.require_mfa OR s.mfa_verified)
+  AND s.expires_at > $2::timestamptz
+  AND s.created_at > $2::timestamptz - make_interval(hours => t.session_absolute_timeout_hours)
+  AND s.last_seen_at > $2::timestamptz - make_interval(mins => t.session_idle_timeout_minutes)
+"""
+
+
+@dataclass(frozen=True)
+class SessionDescription:
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID
+    tenant_slug: str
+    role: Role
+    mfa_verified: bool
+    expires_at: datetime
+
+
+async def describe(pool: asyncpg.Pool, token: str) -> SessionDescription | None:
+    """A live full session's user, tenant, role, second-factor state and expiry; None for
+    anything else (unknown, expired, pending a second factor, suspended). Nothing more:
+    no names, no addresses. Reading it does not extend the session."""
+    if not token or len(token) > 128:
+        return None
+    row = await pool.fetchrow(DESCRIBE_SQL, hash_token(token), clock.now())
+    if row is None:
+        return None
+    return SessionDescription(
+        row["user_id"], row["tenant_id"], row["slug"], Role(row["role"]), row["mfa_verified"], row["expires_at"]
+    )

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select, text
 from sqlmodel import col
 
-from api import clock
+from api import clock, events
 from api.accounts import tenants, users
 from api.audit import actions
 from api.audit import service as audit
@@ -21,13 +22,14 @@ from api.auth import mfa
 from api.errors import ErrorCode, Forbidden, UserFailure
 from api.mail import templates
 from api.mail.outbox import queue_emails
+from api.operators import auth as operator_auth
 from api.operators import log as operator_log
 from api.privacy.erasure import erase_many
 from api.request_meta import RequestMeta
 from api.security.reauth import confirm_password
 from api.work import Work
 from db.enums import AccountStatus, Role, TenantState
-from db.models import Tenant, User
+from db.models import Tenant, TenantContract, User
 
 
 @dataclass(frozen=True)
@@ -54,26 +56,33 @@ async def close_own(
     tenant = await tenants.get(db, actor.tenant_id)
     _typed_slug_matches(tenant, confirm_slug)
     user = await db.get(User, (actor.tenant_id, actor.user_id))
-    assert user is not None
+    if user is None:  # erased meanwhile (a concurrent closure)
+        raise tenants.not_in_use(await tenants.get(db, actor.tenant_id))
     await confirm_password(work, user, password, field="input.password", failed_action=actions.TENANT_CLOSE_FAILED)
     await mfa.confirm_second_factor(work, actor, code)
-    return await _close(work, tenant.id, reason="closed_by_owner")
+    return await _close(work, tenant.id, reason="closed_by_owner", states=(TenantState.ACTIVE,))
 
 
-async def close_as_operator(work: Work, *, tenant_id: str, confirm_slug: str) -> Closed:
+async def close_as_operator(work: Work, *, tenant_id: str, confirm_slug: str, password: str, code: str) -> Closed:
+    """An operator's closure needs a fresh password and code too: a stolen operator
+    session alone must not be able to erase a customer."""
     work.operating()
     uid = users.parse_id(tenant_id)
     tenant = await work.db.get(Tenant, uid) if uid is not None else None
     if tenant is None:
         raise UserFailure.of(ErrorCode.NOT_FOUND, "No such organisation.", "input.tenantId")
     _typed_slug_matches(tenant, confirm_slug)
-    return await _close(work, tenant.id, reason="closed_by_operator")
+    await operator_auth.confirm(work, password=password, code=code)
+    return await _close(
+        work, tenant.id, reason="closed_by_operator", states=(TenantState.ACTIVE, TenantState.SUSPENDED)
+    )
 
 
-async def _close(work: Work, tenant_id: uuid.UUID, *, reason: str) -> Closed:
+async def _close(work: Work, tenant_id: uuid.UUID, *, reason: str, states: tuple[TenantState, ...]) -> Closed:
     db, settings = work.db, work.settings
-    # Waits for (and then sees) anything that holds the tenant: a seat taken, a setting.
-    tenant = await tenants.lock(db, tenant_id, states=(TenantState.ACTIVE, TenantState.SUSPENDED))
+    # Waits for (and then sees) anything that holds the tenant: a seat taken, a setting, a
+    # suspension (an owner closes only an organisation in use).
+    tenant = await tenants.lock(db, tenant_id, states=states)
     accounts = list(
         (
             await db.execute(
@@ -86,7 +95,14 @@ async def _close(work: Work, tenant_id: uuid.UUID, *, reason: str) -> Closed:
         ).scalars()
     )
     now = clock.now()
-    retain_until = now + relativedelta(years=settings.contract_retention_years)
+    # The hold is for the contract record; a tenant without one keeps what is left (its
+    # audit log, by bare ids) for its own audit retention only.
+    held = await db.get(TenantContract, tenant.id) is not None
+    retain_until = (
+        now + relativedelta(years=settings.contract_retention_years)
+        if held
+        else now + timedelta(days=tenant.audit_retention_days)
+    )
     owners = [u.email for u in accounts if u.role == Role.OWNER and u.status == AccountStatus.ACTIVE]
     before = tenant.state
     await erase_many(work, accounts, reason="tenant_closed")
@@ -133,6 +149,12 @@ async def _close(work: Work, tenant_id: uuid.UUID, *, reason: str) -> Closed:
             tenant_id=tenant.id,
             changes=changes,
         )
+    await events.emit(
+        db,
+        events.TENANT_CLOSED,
+        tenant.id,
+        {"slug": tenant.slug, "closedAt": now, "retainUntil": retain_until, "accountsErased": len(accounts)},
+    )
     # The owners' confirmation: sealed in the queue with no account to point to, sent
     # once, and removed with the other sent mail (api.jobs.maintenance).
     await queue_emails(

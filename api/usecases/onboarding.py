@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from api import events
 from api.accounts import contracts, tenants, validation
 from api.accounts.invitations import issue_invitation
 from api.audit import actions
@@ -119,6 +120,7 @@ async def found(work: Work, founding: Founding) -> NewTenant:
             {key: {"changed": True} for key, value in f.contract.__dict__.items() if value is not None},
         )
     link = None if active else await issue_invitation(work.as_actor(None), tenant=tenant, user=owner)
+    await events.emit(db, events.USER_CREATED, tenant.id, events.user_data(owner), owner.id)
     return NewTenant(tenant, owner, link)
 
 

@@ -142,7 +142,6 @@ async def sign_up(
         settings,
         templates.signup_confirmation(
             to=request.email,
-            tenant_name=request.name,
             slug=request.slug,
             link=f"{settings.app_url}/signup/confirm?token={quote(token)}",
             valid_hours=int(LINK_VALID.total_seconds() // 3600),

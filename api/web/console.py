@@ -27,6 +27,7 @@ PAGES = (
     "/admin/purposes",
     "/admin/audit",
     "/admin/requests",
+    "/admin/webhooks",
     "/admin/settings",
     "/admin/contract",
     "/admin/close",
@@ -38,6 +39,7 @@ PAGES = (
     "/operator/tenants",
     "/operator/tenant",
     "/operator/new-tenant",
+    "/operator/applications",
     "/operator/legal-holds",
     "/operator/log",
 )

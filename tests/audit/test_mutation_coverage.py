@@ -13,6 +13,7 @@ from api.graphql.schema import schema
 from tests.helpers import ACCEPT, ADD_USER, BEGIN, CONFIRM, PASSWORD, Api, code, enroll, login
 from tests.operators import scenarios as operators
 from tests.tenancy import scenarios as tenancy
+from tests.webhooks import scenarios as webhooks
 
 NEW_PASSWORD = "plum-harbour-lantern-93-kite"
 Act = Callable[[], Awaitable[None]]
@@ -421,6 +422,14 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "updateContract": (tenancy.s_update_contract, "contract.created"),
     "closeTenant": (tenancy.s_close_tenant, "tenant.closed"),
     "createTenant": (tenancy.s_create_tenant, "tenant.created"),
+    "createWebhookEndpoint": (webhooks.s_create_webhook_endpoint, "webhook_endpoint.created"),
+    "updateWebhookEndpoint": (webhooks.s_update_webhook_endpoint, "webhook_endpoint.updated"),
+    "deleteWebhookEndpoint": (webhooks.s_delete_webhook_endpoint, "webhook_endpoint.deleted"),
+    "rotateWebhookEndpointSecret": (webhooks.s_rotate_webhook_endpoint_secret, "webhook_endpoint.secret_rotated"),
+    "replayWebhookEndpoint": (webhooks.s_replay_webhook_endpoint, "webhook.replayed"),
+    "retryWebhookDelivery": (webhooks.s_retry_webhook_delivery, "webhook_delivery.retried"),
+    "confirmErasure": (webhooks.s_confirm_erasure, "data_request.part_confirmed"),
+    "deliverExportPart": (webhooks.s_deliver_export_part, "data_request.part_delivered"),
 }
 # Mutations that change nothing, each with the reason.
 NOTHING_TO_AUDIT = {
@@ -429,6 +438,13 @@ NOTHING_TO_AUDIT = {
 # Mutations that concern no tenant: their event is in the operators' log (operator_audit_event).
 OPERATOR_LOG_SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "operatorLogin": (operators.s_operator_login, "operator.login_succeeded"),
+    "createApplication": (webhooks.s_create_application, "application.created"),
+    "updateApplication": (webhooks.s_update_application, "application.updated"),
+    "deleteApplication": (webhooks.s_delete_application, "application.deleted"),
+    "rotateApplicationSecret": (webhooks.s_rotate_application_secret, "application.secret_rotated"),
+    "replayApplication": (webhooks.s_replay_application, "webhook.replayed"),
+    "createApiKey": (webhooks.s_create_api_key, "api_key.created"),
+    "revokeApiKey": (webhooks.s_revoke_api_key, "api_key.revoked"),
 }
 
 

@@ -129,6 +129,9 @@ async def test_an_operator_suspends_reactivates_and_closes_a_tenant_then_sees_it
     await expect(button).to_be_disabled()
     await zone.get_by_label("Organisation address", exact=True).fill("initech")
     await expect(button).to_be_enabled()
+    # A fresh proof of who is there, as for the owner: password and a code.
+    await zone.get_by_label("Your password", exact=True).fill(OPERATOR_PASSWORD)
+    await zone.get_by_label("Code from your authenticator app", exact=True).fill(code(staff.secret))
     await shot(page, "operator-close-tenant")
     await button.click()
     await page.get_by_text("Every account is erased; the contract record is under legal hold.").wait_for()

@@ -15,11 +15,23 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import ACCEPT, PASSWORD
 from tests.platform.processes import ROOT, env_for, free_port
 
 MAX_EXAMPLES = 10
+
+# The JSON scalar (an application's export part): any value, as GraphQL literals.
+schemathesis.graphql.scalar(
+    "JSON",
+    st.one_of(
+        st.integers().map(schemathesis.graphql.nodes.Int),
+        st.text(max_size=40).map(schemathesis.graphql.nodes.String),
+        st.booleans().map(schemathesis.graphql.nodes.Boolean),
+        st.just(schemathesis.graphql.nodes.Null),
+    ),
+)
 
 
 @pytest.fixture

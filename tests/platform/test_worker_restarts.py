@@ -13,6 +13,7 @@ import httpx
 import pgserver
 import pytest
 from pgserver import _commands as pg_commands
+from pgserver.utils import ensure_prefix_permissions
 
 from api.accounts import invitations
 from api.settings import Settings
@@ -47,6 +48,9 @@ async def _owner_token(url: str, tmp_path: Path) -> str:
 async def _restart_database(server: pgserver.PostgresServer, data: Path, down_for: float) -> None:
     await asyncio.to_thread(pg_commands.pg_ctl, ["-w", "-m", "fast", "stop"], pgdata=data, user=server.system_user)
     await asyncio.sleep(down_for)
+    # Another pytest session starting meanwhile makes /tmp/pytest-of-<user> private again;
+    # the server's user must still reach its data directory.
+    ensure_prefix_permissions(data)
     await asyncio.to_thread(server.ensure_postgres_running)
 
 

@@ -67,6 +67,7 @@ async def test_an_export_holds_every_category_and_nothing_of_others(api: Api) ->
         "consents",
         "consentHistory",
         "dataRequests",
+        "applications",
         "auditEvents",
     }
     assert archive["profile"]["username"] == MIA and archive["profile"]["displayName"] == "Mia Marsh"

@@ -4,12 +4,13 @@ database (their own login is tested in tests/operators), and the tenancy operati
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
+from api import clock
+from api.operators import accounts as operator_accounts
 from api.operators import sessions as operator_sessions
-from api.security import passwords
-from db.models import Operator
-from tests.helpers import PASSWORD, Api, Browser
+from tests.helpers import PASSWORD, Api, Browser, code
 
 SIGN_UP = """
 mutation($input: SignUpInput!) { signUp(input: $input) { ok errors { field code message } } }
@@ -58,22 +59,28 @@ async def signed_up(api: Api, slug: str = "initech", email: str = BUYER_EMAIL) -
 
 
 async def operator_browser(api: Api, username: str = "olga") -> tuple[Browser, str]:
-    """A signed-in operator (made directly: their login is tested in tests/operators)."""
+    """A signed-in operator (made as `create-operator` makes one, signed in directly: their
+    login is tested in tests/operators). `operator_code(api, username)` gives a code."""
     async with api.unit() as work:
-        operator = Operator(
-            username=username,
-            email=f"{username}@vendor.example",
-            password_hash=await passwords.hash_password(PASSWORD),
-            totp_secret_ciphertext="unused",
-            totp_key_id="unused",
+        factor = await operator_accounts.create(
+            work, username=username, email=f"{username}@vendor.example", password=PASSWORD
         )
-        work.db.add(operator)
-        await work.db.flush()
-        token, _ = operator_sessions.start(work.db, api.settings, operator, work.meta)
-        operator_id = operator.id
+        token, _ = operator_sessions.start(work.db, api.settings, factor.operator, work.meta)
+        operator_id = factor.operator.id
+    _SECRETS[username] = factor.secret
     browser = api.browser()
     browser.http.cookies.set(api.settings.session_cookie_name, token)
     return browser, str(operator_id)
+
+
+_SECRETS: dict[str, str] = {}
+
+
+def operator_code(username: str = "olga") -> str:
+    """A current TOTP code of an operator made by operator_browser (each once: the clock
+    moves a step on)."""
+    clock.advance(timedelta(seconds=30))
+    return code(_SECRETS[username])
 
 
 def new_id() -> str:

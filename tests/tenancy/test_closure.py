@@ -19,6 +19,7 @@ from tests.tenancy.common import (
     CONFIRM_SIGN_UP,
     LEGAL_HOLDS,
     operator_browser,
+    operator_code,
     signed_up,
 )
 
@@ -112,9 +113,22 @@ async def test_an_operator_closes_a_tenant_and_sees_its_contract_under_legal_hol
     mismatch = await operator.gql(CLOSE, {"input": {"tenantId": tenant_id, "confirmSlug": "globex"}})
     assert mismatch.user_errors("closeTenant") == [("input.confirmSlug", "INVALID_INPUT")]
 
-    closed = (await operator.gql(CLOSE, {"input": {"tenantId": tenant_id, "confirmSlug": "initech"}})).ok("closeTenant")
+    # A stolen operator session alone closes nothing: a fresh password and code are asked.
+    no_proof = await operator.gql(CLOSE, {"input": {"tenantId": tenant_id, "confirmSlug": "initech"}})
+    assert no_proof.user_errors("closeTenant") == [("input.password", "INVALID_CREDENTIALS")]
+    no_code = await operator.gql(
+        CLOSE, {"input": {"tenantId": tenant_id, "confirmSlug": "initech", "password": PASSWORD, "code": "000000"}}
+    )
+    assert no_code.user_errors("closeTenant") == [("input.code", "INVALID_CODE")]
+    proof = {"password": PASSWORD, "code": operator_code()}
+    closed = (await operator.gql(CLOSE, {"input": {"tenantId": tenant_id, "confirmSlug": "initech", **proof}})).ok(
+        "closeTenant"
+    )
     assert closed["accountsErased"] == 2
-    again = await operator.gql(CLOSE, {"input": {"tenantId": tenant_id, "confirmSlug": "initech"}})
+    again = await operator.gql(
+        CLOSE,
+        {"input": {"tenantId": tenant_id, "confirmSlug": "initech", "password": PASSWORD, "code": operator_code()}},
+    )
     assert again.user_errors("closeTenant") == [(None, "TENANT_CLOSED")]
 
     [hold] = [e["node"] for e in (await operator.gql(LEGAL_HOLDS)).data["legalHolds"]["edges"]]

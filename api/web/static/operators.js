@@ -114,7 +114,7 @@ export async function tenantPage() {
           ? card("Suspended", h("p", {}, "Nobody of this tenant can log in. Reactivating lets them log in again; their data was kept."),
             form([], "Reactivate tenant", act("ReactivateTenantInput", () => ({ tenantId: t.id }), "reactivateTenant")))
           : card("Suspend", h("p", {}, "Nobody of this tenant can log in and every session ends at once; the data is kept. You can reactivate it later."),
-            form([field("Reason", "reason", { required: false, maxlength: 500, hint: "For the audit log; the tenant does not see it." })], "Suspend tenant",
+            form([field("Reason", "reason", { required: false, maxlength: 500, hint: "For the operators' log; the tenant sees only that a reason was given." })], "Suspend tenant",
               act("SuspendTenantInput", (d) => ({ tenantId: t.id, reason: d.reason || null }), "suspendTenant"), { danger: true })),
         closeZone(t, again),
       ]),
@@ -131,9 +131,12 @@ function closeZone(t, again) {
       h("li", {}, "The contract record is kept under legal hold for the statutory period, then deleted."),
       h("li", {}, "This cannot be undone.")),
     form([field("Organisation address", "confirmSlug", { autocomplete: "off", autocapitalize: "none", spellcheck: "false",
-      hint: `Type ${t.slug} to confirm that you mean it.` })], "Close tenant permanently", async (data) => {
+      hint: `Type ${t.slug} to confirm that you mean it.` }),
+      field("Your password", "password", { type: "password", autocomplete: "current-password" }),
+      field("Code from your authenticator app", "code", { inputmode: "numeric", autocomplete: "one-time-code" })],
+    "Close tenant permanently", async (data) => {
       const result = (await gql(`mutation($input: CloseTenantInput!) { closeTenant(input: $input) { state retainUntil ${ERRORS} } }`,
-        { input: { tenantId: t.id, confirmSlug: data.confirmSlug } })).closeTenant;
+        { input: { tenantId: t.id, confirmSlug: data.confirmSlug, password: data.password, code: data.code } })).closeTenant;
       if (!result.errors.length) await again();
       return result;
     }, { danger: true, canSubmit: matches }));
