@@ -68,12 +68,33 @@ export async function auditPage(after = null, action = "") {
     auditEvents.pageInfo.hasNextPage ? h("p", {}, h("button", { type: "button", class: "secondary", onclick: () => auditPage(auditEvents.pageInfo.endCursor, action) }, "Older events")) : "");
 }
 
+const PART_STATES = { PENDING: "pending", CONFIRMED: "confirmed", DELIVERED: "delivered", MISSING: "missing" };
+
+// The connected applications' parts of a request: for an erasure which confirmed and which
+// are pending; for an export which delivered their part and which are missing, and why.
+function applicationParts(r) {
+  if (!r.applications.length) return h("td", { class: "muted" }, "—");
+  return h("td", {}, h("ul", { class: "parts", "aria-label": `Applications' parts of the ${r.kind.toLowerCase()} requested ${when(r.requestedAt)}` },
+    r.applications.map((p) => h("li", { dataset: { application: p.application, status: p.status } },
+      h("strong", {}, p.application), " ", h("span", { class: `state ${p.status.toLowerCase()}` }, PART_STATES[p.status] || p.status),
+      p.reason ? h("div", { class: "muted" }, p.reason) : "",
+      p.status !== "PENDING" ? h("div", { class: "muted" }, when(p.updatedAt)) : ""))));
+}
+
 export async function requestsPage() {
-  const { dataRequests } = await gql(`{ dataRequests(first: 100) { edges { node { id kind status subjectId requestedAt dueAt completedAt } } } }`);
-  page("Data requests", card("Requests from data subjects",
-    h("table", {}, thead(["Requested", "Kind", "Status", "Subject", "Due", "Completed"]),
-      h("tbody", {}, dataRequests.edges.map(({ node: r }) => h("tr", {}, h("td", {}, when(r.requestedAt)), h("td", {}, r.kind), h("td", {}, r.status),
-        h("td", {}, r.subjectId || "erased"), h("td", {}, when(r.dueAt)), h("td", {}, when(r.completedAt))))))));
+  const { dataRequests } = await gql(`{ dataRequests(first: 100) { edges { node { id kind status subjectId requestedAt dueAt completedAt overdue
+    applications { application status reason updatedAt } } } } }`);
+  const requests = dataRequests.edges.map(({ node }) => node);
+  const overdue = requests.filter((r) => r.overdue).length;
+  page("Data requests",
+    overdue ? h("p", { class: "alert error", role: "alert" }, `${overdue === 1 ? "1 request is" : `${overdue} requests are`} past its legal due date and not yet fulfilled.`) : "",
+    card("Requests from data subjects",
+      h("table", { "aria-label": "Data requests" }, thead(["Requested", "Kind", "Status", "Subject", "Due", "Completed", "Connected applications"]),
+        h("tbody", {}, requests.map((r) => h("tr", { class: r.overdue ? "overdue" : null, dataset: { request: r.id } },
+          h("td", {}, when(r.requestedAt)), h("td", {}, r.kind),
+          h("td", {}, r.status, r.overdue ? h("div", {}, h("strong", { class: "flag" }, "Overdue")) : ""),
+          h("td", {}, r.subjectId || "erased"), h("td", {}, when(r.dueAt)), h("td", {}, when(r.completedAt)),
+          applicationParts(r)))))));
 }
 
 export async function settingsPage() {

@@ -15,6 +15,8 @@
 //   consents.js  consents and their history
 //   data.js      data export, account deletion
 //   admin.js     users, purposes, audit log, data requests, settings
+//   webhooks.js  the organisation's webhook endpoints, and the parts shared with applications.js
+//                (event types, secrets shown once, deliveries with retry, replay)
 //   csv.js       reading CSV files (RFC 4180, `,` or `;`, UTF-8 with or without BOM)
 //   bulk.js      adding many accounts from a CSV file
 //   contract.js  the contract record's fields
@@ -22,6 +24,7 @@
 //   organisation.js  the OWNER's contract page, closing the organisation, the closed page
 //   operators.js     operator login, tenants, one tenant (licence, suspend, close), new tenant
 //   operator-log.js  legal holds and the operators' log
+//   applications.js  the operators' connected applications: secrets, API keys, deliveries
 
 import { route } from "./router.js";
 

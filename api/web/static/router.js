@@ -3,6 +3,7 @@
 
 import { profilePage } from "./account.js";
 import { auditPage, purposesPage, requestsPage, settingsPage, usersPage } from "./admin.js";
+import { applicationsPage } from "./applications.js";
 import { consentsPage } from "./consents.js";
 import { dataPage } from "./data.js";
 import { h } from "./dom.js";
@@ -14,6 +15,7 @@ import { securityPage } from "./security.js";
 import { sessionsPage } from "./sessions.js";
 import { forgetViewer, go, isAdmin, isOwner, loadViewer, operator, page, renderNav, setRouter, viewer } from "./shell.js";
 import { confirmSignUpPage, signUpPage } from "./signup.js";
+import { webhooksPage } from "./webhooks.js";
 
 const PUBLIC = { "/login": loginPage, "/accept-invitation": acceptInvitationPage, "/reset-password": resetPasswordPage,
   "/verify-email": verifyEmailPage, "/unsubscribe": unsubscribePage, "/signup": signUpPage, "/signup/confirm": confirmSignUpPage,
@@ -21,10 +23,10 @@ const PUBLIC = { "/login": loginPage, "/accept-invitation": acceptInvitationPage
 const PRIVATE = { "/account": profilePage, "/account/security": securityPage, "/account/sessions": sessionsPage,
   "/account/consents": consentsPage, "/account/data": dataPage };
 const ADMIN = { "/admin/users": usersPage, "/admin/purposes": purposesPage, "/admin/audit": auditPage,
-  "/admin/requests": requestsPage, "/admin/settings": settingsPage };
+  "/admin/requests": requestsPage, "/admin/webhooks": webhooksPage, "/admin/settings": settingsPage };
 const OWNER = { "/admin/contract": contractPage, "/admin/close": closePage };
 const OPERATOR = { "/operator/tenants": tenantsPage, "/operator/tenant": tenantPage, "/operator/new-tenant": newTenantPage,
-  "/operator/legal-holds": legalHoldsPage, "/operator/log": operatorLogPage };
+  "/operator/applications": applicationsPage, "/operator/legal-holds": legalHoldsPage, "/operator/log": operatorLogPage };
 
 export async function route() {
   const path = location.pathname.replace(/\/$/, "") || "/";

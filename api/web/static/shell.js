@@ -47,7 +47,7 @@ export function renderNav() {
   const sep = () => h("span", { class: "sep", "aria-hidden": "true" });
   if (operator) {
     nav.replaceChildren(link("/operator/tenants", "Tenants"), link("/operator/new-tenant", "New tenant"),
-      link("/operator/legal-holds", "Legal holds"), link("/operator/log", "Operator log"), sep(),
+      link("/operator/applications", "Applications"), link("/operator/legal-holds", "Legal holds"), link("/operator/log", "Operator log"), sep(),
       h("button", { type: "button", onclick: logout }, `Log out ${operator.username}`));
     return;
   }
@@ -59,7 +59,8 @@ export function renderNav() {
     link("/account/consents", "Consents"), link("/account/data", "My data")];
   if (isAdmin()) {
     items.push(sep(), link("/admin/users", "Users"), link("/admin/purposes", "Purposes"),
-      link("/admin/audit", "Audit log"), link("/admin/requests", "Data requests"), link("/admin/settings", "Settings"));
+      link("/admin/audit", "Audit log"), link("/admin/requests", "Data requests"), link("/admin/webhooks", "Webhooks"),
+      link("/admin/settings", "Settings"));
   }
   if (isOwner()) items.push(link("/admin/contract", "Contract"));
   items.push(sep(), h("button", { type: "button", onclick: logout }, `Log out ${viewer.user.username}`));
