@@ -62,6 +62,8 @@ class Limits:
     # Sign-up: per client IP (answered RATE_LIMITED), per address (silent: no more mail).
     signup_ip: Limit
     signup_address: Limit
+    # Passkey ceremonies started, per client IP.
+    passkey_options: Limit
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -84,6 +86,7 @@ class Limits:
             consent_decisions=Limit("consents", settings.consent_decisions_per_hour, hour),
             signup_ip=Limit("signup-ip", settings.signups_per_ip_hour, hour),
             signup_address=Limit("signup-address", settings.signups_per_address_day, day),
+            passkey_options=Limit("passkey-options", settings.passkey_options_per_ip_hour, hour),
         )
 
 

@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     TENANT_SUSPENDED = "TENANT_SUSPENDED"
     TENANT_CLOSED = "TENANT_CLOSED"
     SIGNUP_DISABLED = "SIGNUP_DISABLED"
+    LAST_SECOND_FACTOR = "LAST_SECOND_FACTOR"
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,16 @@ class RateLimited(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many attempts; retry after {retry_after} s")
         self.retry_after = retry_after
+
+
+class ReauthRequired(Exception):
+    """A sensitive action needs a fresher or stronger proof of who is there
+    (top-level REAUTH_REQUIRED; `reauthenticate` gives one)."""
+
+    def __init__(self, max_age_seconds: int, methods: list[str]) -> None:
+        super().__init__("Confirm it is you: prove who you are again (reauthenticate), then repeat this.")
+        self.max_age_seconds = max_age_seconds
+        self.methods = methods
 
 
 class BadInput(Exception):

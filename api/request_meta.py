@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from db.enums import Role
+from db.enums import ProofMethod, Role
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,11 @@ class Actor:
     user_id: uuid.UUID
     role: Role
     session_id: uuid.UUID | None = None
+    # When and how the session last proved who is there, and whether the account has a
+    # second factor (then only a multi-factor proof counts): api.security.stepup.
+    proof_at: datetime | None = None
+    proof_method: ProofMethod | None = None
+    has_second_factor: bool = False
 
     @property
     def is_admin(self) -> bool:

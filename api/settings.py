@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     )
     # After this many days the operators' log keeps no IP address or user agent.
     operator_log_network_days: int = 180
+    # Passkeys (WebAuthn): the relying party's id (a registrable domain; default: APP_URL's
+    # host), its name, and the origins allowed to use them (default: APP_URL's origin).
+    webauthn_rp_id: str | None = None
+    webauthn_rp_name: str = "Accounts"
+    webauthn_origins: Annotated[list[str], NoDecode] = []
+    passkey_challenge_seconds: int = 300
+    passkey_options_per_ip_hour: int = 120
+    # Sensitive actions need a proof of who is there at most this old (step-up).
+    reauth_max_age_minutes: int = 10
     # Operator sessions (the vendor's staff): as users' defaults.
     operator_session_idle_minutes: int = 30
     operator_session_absolute_hours: int = 12
@@ -128,6 +137,13 @@ class Settings(BaseSettings):
             return [p.strip() for p in value.split(",") if p.strip()]
         return value
 
+    @field_validator("webauthn_origins", mode="before")
+    @classmethod
+    def _split_webauthn_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod
     def _split_schedule(cls, value: object) -> object:
@@ -162,6 +178,17 @@ class Settings(BaseSettings):
     @property
     def public_api_url(self) -> str:
         return (self.api_url or self.app_url).rstrip("/")
+
+    @property
+    def rp_id(self) -> str:
+        return self.webauthn_rp_id or (urlsplit(self.app_url).hostname or "localhost")
+
+    @property
+    def rp_origins(self) -> list[str]:
+        if self.webauthn_origins:
+            return self.webauthn_origins
+        parts = urlsplit(self.app_url)
+        return [f"{parts.scheme}://{parts.netloc}"]
 
     @property
     def is_development(self) -> bool:

@@ -93,6 +93,24 @@ class PartStatus(StrEnum):
     MISSING = "MISSING"  # export: the part could not be had
 
 
+class ProofMethod(StrEnum):
+    """How a session last proved who is there (api.security.stepup)."""
+
+    PASSWORD = "password"
+    PASSWORD_TOTP = "password+totp"  # or a recovery code
+    PASSWORD_PASSKEY = "password+passkey"
+    PASSKEY = "passkey"  # user-verified: two factors in one
+
+
+class PasskeyCeremony(StrEnum):
+    """What a WebAuthn challenge was issued for; it is good for that only."""
+
+    REGISTRATION = "registration"
+    LOGIN = "login"
+    SECOND_FACTOR = "second_factor"
+    REAUTHENTICATION = "reauthentication"
+
+
 def check_in(column: str, values: type[StrEnum]) -> str:
     """The CHECK constraint's condition: the column holds one of the enum's values."""
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"

@@ -35,6 +35,8 @@ from db.enums import (
     DeliveryStatus,
     LegalBasis,
     PartStatus,
+    PasskeyCeremony,
+    ProofMethod,
     Role,
     SessionStage,
     TenantState,
@@ -136,6 +138,7 @@ class User(SQLModel, table=True):
         Index("app_user_username_key", "tenant_id", text("lower(username)"), unique=True),
         Index("app_user_email_key", "tenant_id", text("lower(email)"), unique=True),
         Index("app_user_tenant_status_idx", "tenant_id", "status", "role"),
+        Index("app_user_webauthn_handle_key", "tenant_id", "webauthn_user_handle", unique=True),
         CheckConstraint(check_in("role", Role), name="app_user_role_check"),
         CheckConstraint(check_in("status", AccountStatus), name="app_user_status_check"),
     )
@@ -156,6 +159,9 @@ class User(SQLModel, table=True):
     last_login_at: datetime | None = _ts(nullable=True, default_now=False)
     # Set when the account was told it will be erased for inactivity; cleared by a login.
     inactivity_warned_at: datetime | None = _ts(nullable=True, default_now=False)
+    # WebAuthn's user handle: random, made with the first passkey; tells the account from
+    # a discoverable credential without naming it.
+    webauthn_user_handle: bytes | None = Field(default=None, sa_type=LargeBinary)
 
 
 class AccountToken(SQLModel, table=True):
@@ -193,6 +199,9 @@ class UserSession(SQLModel, table=True):
         Index("user_session_user_idx", "tenant_id", "user_id"),
         Index("user_session_expires_idx", "expires_at"),
         CheckConstraint(check_in("stage", SessionStage), name="user_session_stage_check"),
+        CheckConstraint(
+            "proof_method IS NULL OR " + check_in("proof_method", ProofMethod), name="user_session_proof_method_check"
+        ),
     )
 
     tenant_id: uuid.UUID = Field(primary_key=True)
@@ -206,6 +215,9 @@ class UserSession(SQLModel, table=True):
     expires_at: datetime = _ts(default_now=False)
     ip_address: str | None = Field(default=None, sa_type=INET)
     user_agent: str | None = Field(default=None, sa_type=String(512))
+    # When and how the session last proved who is there (sensitive actions ask for a fresh one).
+    proof_at: datetime | None = _ts(nullable=True, default_now=False)
+    proof_method: ProofMethod | None = Field(default=None, sa_type=_enum(ProofMethod, 24))
 
 
 class AuditEvent(SQLModel, table=True):
@@ -570,6 +582,19 @@ class WebhookDelivery(SQLModel, table=True):
         Index("webhook_delivery_event_idx", "event_id"),
         Index("webhook_delivery_application_idx", "application_id", text("created_at DESC")),
         Index("webhook_delivery_endpoint_idx", "tenant_id", "endpoint_id", text("created_at DESC")),
+        Index(
+            "webhook_delivery_application_due_idx",
+            "application_id",
+            "next_attempt_at",
+            postgresql_where=text("status = 'PENDING'"),
+        ),
+        Index(
+            "webhook_delivery_endpoint_due_idx",
+            "tenant_id",
+            "endpoint_id",
+            "next_attempt_at",
+            postgresql_where=text("status = 'PENDING'"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -627,6 +652,53 @@ class DataRequestPart(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_type=String(200))
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+
+
+class WebauthnCredential(SQLModel, table=True):
+    """A passkey: its id and public key (never a private key), its signature counter and
+    what the authenticator said of itself."""
+
+    __tablename__ = "webauthn_credential"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["app_user.tenant_id", "app_user.id"], ondelete="CASCADE"),
+        Index("webauthn_credential_id_key", "tenant_id", "credential_id", unique=True),
+        Index("webauthn_credential_user_idx", "tenant_id", "user_id"),
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID
+    credential_id: bytes = Field(sa_type=LargeBinary)
+    public_key: bytes = Field(sa_type=LargeBinary)
+    sign_count: int = Field(default=0, sa_type=BigInteger)
+    aaguid: str = Field(sa_type=String(36))
+    transports: list[str] = Field(default_factory=list, sa_type=ARRAY(Text))
+    backup_eligible: bool = False
+    backed_up: bool = False
+    name: str = Field(sa_type=String(64))
+    created_at: datetime = _ts()
+    last_used_at: datetime | None = _ts(nullable=True, default_now=False)
+
+
+class WebauthnChallenge(SQLModel, table=True):
+    """A WebAuthn challenge: single-use, short-lived, for one ceremony, bound to the session
+    that asked (or, signing in, to the flow it was given to), kept as its hash."""
+
+    __tablename__ = "webauthn_challenge"
+    __table_args__ = (
+        CheckConstraint(check_in("ceremony", PasskeyCeremony), name="webauthn_challenge_ceremony_check"),
+        Index("webauthn_challenge_expires_idx", "expires_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    ceremony: PasskeyCeremony = Field(sa_type=_enum(PasskeyCeremony, 24))
+    challenge_hash: bytes = Field(sa_type=LargeBinary)
+    tenant_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts(default_now=False)
+    used_at: datetime | None = _ts(nullable=True, default_now=False)
 
 
 metadata = SQLModel.metadata

@@ -51,6 +51,7 @@ def row_hash(event: dict) -> str:
 
 def verify(lines: list[str]) -> tuple[bool, str]:
     chain: dict[int, dict] = {}
+    tenants = set()
     for line in lines:
         if not line.strip():
             continue
@@ -58,9 +59,19 @@ def verify(lines: list[str]) -> tuple[bool, str]:
         if body.get("type") != "audit.event":
             continue
         event = body["data"]
-        chain[int(event["chainSeq"])] = event
+        seq = int(event["chainSeq"])
+        tenants.add(event["tenantId"])
+        if seq in chain and chain[seq] != event:
+            # Repeats are expected (at-least-once delivery); two different events at one
+            # position are a fork.
+            return False, f"two different events claim chain position {seq}"
+        chain[seq] = event
     if not chain:
         return False, "no audit.event in the input"
+    if len(tenants) > 1:
+        return False, f"events of {len(tenants)} organisations are mixed in the input"
+    if 1 in chain and chain[1]["prevHash"] != "":
+        return False, "the first event of the chain links to something before it"
     previous = None
     for seq in sorted(chain):
         event = chain[seq]

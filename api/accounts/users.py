@@ -20,7 +20,7 @@ from api.audit import service as audit
 from api.errors import BadInput, ErrorCode, Forbidden, UserFailure
 from api.pagination import check_first, decode_cursor, encode_cursor
 from api.request_meta import Actor
-from api.security import sessions
+from api.security import sessions, stepup
 from api.values import UNSET, Maybe
 from api.work import Work
 from db.enums import AccountStatus, Role
@@ -181,6 +181,8 @@ async def update(
         raise Forbidden()
 
     new_role = user.role if role in (UNSET, None) else role
+    if new_role != user.role:
+        stepup.require_fresh(work)  # a change of who may administer
     new_status = user.status
     if status == AccountStatus.DISABLED:
         new_status = AccountStatus.DISABLED

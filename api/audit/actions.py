@@ -70,6 +70,14 @@ MFA_DISABLED = "mfa.disabled"
 MFA_RESET = "mfa.reset"
 RECOVERY_CODES_GENERATED = "recovery_codes.generated"
 RECOVERY_CODE_USED = "recovery_code.used"
+PASSKEY_REGISTERED = "passkey.registered"
+PASSKEY_RENAMED = "passkey.renamed"
+PASSKEY_REMOVED = "passkey.removed"
+PASSKEY_USED = "passkey.used"
+PASSKEY_FAILED = "passkey.failed"
+PASSKEY_SIGN_COUNT_REGRESSED = "passkey.sign_count_regressed"
+SESSION_REAUTHENTICATED = "session.reauthenticated"
+REAUTHENTICATION_FAILED = "session.reauthentication_failed"
 
 EMAIL_CHANGE_REQUESTED = "email.change_requested"
 EMAIL_CHANGE_FAILED = "email.change_failed"
@@ -103,6 +111,8 @@ ALL = frozenset(v for k, v in dict(globals()).items() if k.isupper() and isinsta
 # What `viewer.activity` shows a user about their own account.
 SECURITY_PREFIXES = (
     "login.",
+    "passkey.",
+    "session.reauthenticat",
     "password.",
     "mfa.",
     "recovery_code",

@@ -17,16 +17,17 @@ from api import clock
 from api.accounts import tenants, users
 from api.audit import actions
 from api.audit import service as audit
+from api.auth import passkeys
 from api.crypto import Cipher
 from api.errors import ErrorCode, Forbidden, RateLimited, UserFailure
 from api.request_meta import Actor
-from api.security import sessions, totp
+from api.security import sessions, stepup, totp
 from api.security.reauth import confirm_password
 from api.security.sessions import SessionInfo
 from api.settings import Settings
 from api.work import Work
-from db.enums import Role, SessionStage
-from db.models import RecoveryCode, Tenant, User, UserSession, UserTotp
+from db.enums import ProofMethod, Role, SessionStage
+from db.models import RecoveryCode, Tenant, User, UserSession, UserTotp, WebauthnCredential
 
 RECOVERY_CODE_COUNT = 10
 
@@ -117,6 +118,8 @@ class Enrollment:
 
 async def begin_enrollment(work: Work, session: SessionInfo) -> Enrollment:
     db, settings, meta = work.db, work.settings, work.meta
+    if session.stage == SessionStage.FULL:  # an enrolment the tenant demands comes straight after the password
+        stepup.require_fresh(work, session.actor)
     user = await db.get(User, (session.tenant_id, session.user_id))
     tenant = await tenants.get(db, session.tenant_id)
     assert user is not None
@@ -195,8 +198,16 @@ async def confirm_enrollment(work: Work, session: SessionInfo, *, code: str) -> 
         target_id=user.id,
         changes={"count": {"new": RECOVERY_CODE_COUNT}},
     )
+    # The code just given proves the new factor; the password's proof keeps its time.
     upgraded = SessionInfo(
-        session.session_id, session.tenant_id, session.user_id, session.role, SessionStage.FULL, True
+        session.session_id,
+        session.tenant_id,
+        session.user_id,
+        session.role,
+        SessionStage.FULL,
+        True,
+        proof_at=session.proof_at or clock.now(),
+        proof_method=ProofMethod.PASSWORD_TOTP,
     )
     token = await sessions.rotate(db, upgraded, user=user, tenant=tenant, meta=meta)
     await db.flush()
@@ -242,9 +253,10 @@ async def verify(work: Work, pending: SessionInfo, *, code: str) -> Verified:
     authenticator = await _authenticator(db, pending.tenant_id, pending.user_id)
     user = await db.get(User, (pending.tenant_id, pending.user_id))
     tenant = await tenants.get(db, pending.tenant_id)
-    assert user is not None and authenticator is not None
-
-    outcome = await _accept_totp(db, authenticator, settings, code)
+    assert user is not None
+    # An account whose second factor is a passkey only has no code to give.
+    confirmed = authenticator is not None and authenticator.confirmed_at is not None
+    outcome = await _accept_totp(db, authenticator, settings, code) if confirmed and authenticator else "invalid"
     method = "totp"
     if outcome == "invalid" and await _spend_recovery_code(db, user.tenant_id, user.id, code):
         outcome, method = "ok", "recovery_code"
@@ -302,7 +314,8 @@ async def _remove(db: AsyncSession, user: User) -> None:
     await db.execute(
         delete(RecoveryCode).where(col(RecoveryCode.tenant_id) == user.tenant_id, col(RecoveryCode.user_id) == user.id)
     )
-    user.mfa_enabled = False
+    # Passkeys are a second factor too: the account keeps one while it has any.
+    user.mfa_enabled = await passkeys.has_passkeys(db, user.tenant_id, user.id)
 
 
 async def _prove_second_factor(work: Work, actor: Actor, code: str | None) -> UserTotp:
@@ -339,6 +352,11 @@ async def _prove_second_factor(work: Work, actor: Actor, code: str | None) -> Us
     return authenticator
 
 
+async def prove_code(work: Work, actor: Actor, code: str) -> None:
+    """A current TOTP code or an unused recovery code of the acting account (step-up)."""
+    await _prove_second_factor(work, actor, code)
+
+
 async def confirm_second_factor(work: Work, actor: Actor, code: str | None) -> None:
     """For a sensitive action (closing the organisation): a second factor when the account
     has one, a current TOTP code or an unused recovery code, on the same budget as above."""
@@ -364,6 +382,7 @@ async def _spend_recovery_code(db: AsyncSession, tenant_id: uuid.UUID, user_id: 
 
 async def disable(work: Work, *, password: str, code: str) -> None:
     actor, db = work.acting(), work.db
+    stepup.require_fresh(work)
     user = await db.get(User, (actor.tenant_id, actor.user_id))
     assert user is not None
     await _confirmed(db, actor)
@@ -386,6 +405,7 @@ async def disable(work: Work, *, password: str, code: str) -> None:
 async def regenerate_recovery_codes(work: Work, *, password: str, code: str | None) -> list[str]:
     """New codes are a new permanent second factor: they need the password and a second factor."""
     actor, db = work.acting(), work.db
+    stepup.require_fresh(work)
     user = await db.get(User, (actor.tenant_id, actor.user_id))
     assert user is not None
     await _confirmed(db, actor)
@@ -409,6 +429,7 @@ async def regenerate_recovery_codes(work: Work, *, password: str, code: str | No
 async def reset_for_user(work: Work, *, user_id: str) -> None:
     """For a user who lost their authenticator: TOTP and codes go, and every session."""
     admin, db, meta = work.admin(), work.db, work.meta
+    stepup.require_fresh(work)
     if users.parse_id(user_id) == admin.user_id:
         # One's own second factor is changed with a second factor (disableTotp), never by
         # the administrator power that is meant for others.
@@ -420,6 +441,12 @@ async def reset_for_user(work: Work, *, user_id: str) -> None:
         raise Forbidden()
     if not user.mfa_enabled and await _authenticator(db, user.tenant_id, user.id) is None:
         raise UserFailure.of(ErrorCode.NOT_ENABLED, "This account has no two-factor authentication.", "id")
+    # Lost devices: TOTP, recovery codes and passkeys all go.
+    await db.execute(
+        delete(WebauthnCredential).where(
+            col(WebauthnCredential.tenant_id) == user.tenant_id, col(WebauthnCredential.user_id) == user.id
+        )
+    )
     await _remove(db, user)
     revoked = await sessions.revoke(
         db, tenant_id=user.tenant_id, user_id=user.id, meta=meta, actor=admin, reason="mfa_reset"

@@ -113,7 +113,9 @@ class Context:
             token = self.credentials.token
             if applications.is_api_key(token):
                 assert token is not None
-                self._application = await applications.resolve_key(self.services.pool, token)
+                # Applications are back ends: their keys count in the Authorization header only.
+                if self.credentials.source == "bearer":
+                    self._application = await applications.resolve_key(self.services.pool, token)
                 self._session = None
             elif operator_sessions.is_operator_token(token):
                 assert token is not None

@@ -9,7 +9,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from api.errors import BadInput, Forbidden, NotFound, RateLimited, Unauthenticated
+from api.errors import BadInput, Forbidden, NotFound, RateLimited, ReauthRequired, Unauthenticated
 
 log = logging.getLogger("api.graphql")
 INTERNAL_MESSAGE = "Internal server error."
@@ -20,6 +20,7 @@ _EXPECTED: dict[type[Exception], tuple[str, str | None]] = {
     NotFound: ("NOT_FOUND", "Not found."),
     RateLimited: ("RATE_LIMITED", None),
     BadInput: ("BAD_USER_INPUT", None),
+    ReauthRequired: ("REAUTH_REQUIRED", None),
 }
 
 
@@ -67,6 +68,9 @@ def format_error(error: GraphQLError, request_id: str, *, suggestions: bool = Tr
         extensions = {"code": code}
         if isinstance(original, RateLimited):
             extensions["retryAfter"] = original.retry_after
+        if isinstance(original, ReauthRequired):
+            extensions["maxAgeSeconds"] = original.max_age_seconds
+            extensions["methods"] = original.methods
     else:
         masked = internal_error(request_id)
         out["message"], extensions = masked["message"], masked["extensions"]

@@ -11,6 +11,7 @@ from api.graphql.audit import AuditQuery
 from api.graphql.auth import AuthMutation, AuthQuery
 from api.graphql.mfa import MfaMutation
 from api.graphql.operators import OperatorsMutation, OperatorsQuery
+from api.graphql.passkeys import PasskeysMutation
 from api.graphql.privacy import PrivacyMutation, PrivacyQuery
 from api.graphql.tenancy import TenancyMutation, TenancyQuery
 from api.graphql.webhooks import WebhooksMutation, WebhooksQuery
@@ -23,7 +24,14 @@ class Query(AuthQuery, AccountsQuery, AuditQuery, PrivacyQuery, OperatorsQuery, 
 
 @strawberry.type
 class Mutation(
-    AuthMutation, MfaMutation, AccountsMutation, PrivacyMutation, OperatorsMutation, TenancyMutation, WebhooksMutation
+    AuthMutation,
+    MfaMutation,
+    PasskeysMutation,
+    AccountsMutation,
+    PrivacyMutation,
+    OperatorsMutation,
+    TenancyMutation,
+    WebhooksMutation,
 ):
     pass
 

@@ -31,6 +31,7 @@ for _exposed in (
     enums.TenantState,
     enums.DeliveryStatus,
     enums.PartStatus,
+    enums.ProofMethod,
 ):
     strawberry.enum(_exposed)
 

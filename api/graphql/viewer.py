@@ -11,8 +11,10 @@ import strawberry
 from api.accounts import tenants
 from api.audit import query as audit_query
 from api.auth import mfa
+from api.auth import passkeys as passkey_service
 from api.graphql.accounts import TenantType, UserType
 from api.graphql.audit import AuditEventType, event_page
+from api.graphql.passkey_type import PasskeyType
 from api.graphql.privacy import ConsentEventType, ConsentType, DataRequestType
 from api.graphql.types import Connection, Info
 from api.privacy import consents, parts, requests
@@ -115,6 +117,11 @@ class Viewer:
             )
             for r in own
         ]
+
+    @strawberry.field(description="The account's passkeys (no key material).")
+    async def passkeys(self, info: Info) -> list[PasskeyType]:
+        found = await info.context.read(lambda work: passkey_service.of_user(work.db, self.tenant_id, self.user_id))
+        return [PasskeyType.of(c) for c in found]
 
     @strawberry.field
     async def recovery_codes_remaining(self, info: Info) -> int:

@@ -18,6 +18,7 @@ from api.graphql.mutations import ADMIN, ADMIN_OR_OPERATOR, APPLICATION, OPERATO
 from api.graphql.types import Connection, Info, OkPayload, Payload
 from api.privacy import parts
 from api.security import sessions
+from api.usecases import applications as application_removal
 from api.webhooks import applications, deliveries, endpoints
 from api.webhooks.deliveries import DeliveryPage
 from api.work import Work
@@ -425,7 +426,7 @@ class WebhooksMutation:
 
     @mutation(OkPayload, caller=OPERATOR)
     async def delete_application(self, work: Work, id: strawberry.ID) -> OkPayload:
-        await applications.delete(work, application_id=id)
+        await application_removal.delete_application(work, application_id=id)
         return OkPayload(ok=True)
 
     @mutation(ApplicationPayload, caller=OPERATOR)

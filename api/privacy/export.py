@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, text
+from sqlalchemy import delete, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -24,14 +24,14 @@ from api import clock, events
 from api.accounts import contracts
 from api.audit import actions
 from api.audit import service as audit
-from api.auth import mfa
+from api.auth import mfa, passkeys
 from api.privacy import consents, parts, requests
 from api.request_meta import SYSTEM_META
 from api.security import sessions
 from api.settings import Settings
 from db.engine import UnitOfWorkSession
 from db.enums import ActorType, DataRequestStatus, Role
-from db.models import DataRequest, ExportChunk, Tenant, User
+from db.models import DataRequest, DataRequestPart, ExportChunk, Tenant, User
 
 log = logging.getLogger("api.export")
 
@@ -115,6 +115,17 @@ async def _write_document(
             {
                 "mfaEnabled": user.mfa_enabled,
                 "recoveryCodesRemaining": await mfa.recovery_codes_remaining(db, user.tenant_id, user.id),
+                # What the account's passkeys are called and are, never key material.
+                "passkeys": [
+                    {
+                        "name": c.name,
+                        "createdAt": c.created_at.isoformat(),
+                        "lastUsedAt": c.last_used_at.isoformat() if c.last_used_at else None,
+                        "aaguid": c.aaguid,
+                        "backedUp": c.backed_up,
+                    }
+                    for c in await passkeys.of_user(db, user.tenant_id, user.id)
+                ],
             }
         )
     )
@@ -292,6 +303,12 @@ async def build(
                     changes={"chunks": {"new": out.seq}},
                 )
                 await events.emit(db, events.DATA_REQUEST_COMPLETED, tenant_id, parts.completed_data(request))
+                # The applications' parts are in the archive now; no copy is kept besides.
+                await db.execute(
+                    update(DataRequestPart)
+                    .where(col(DataRequestPart.tenant_id) == tenant_id, col(DataRequestPart.request_id) == request_id)
+                    .values(data=None)
+                )
         except Exception:
             log.exception("export %s failed%s", request_id, "; giving up" if final_attempt else "; will retry")
             if final_attempt:

@@ -33,21 +33,26 @@ from db.models import Application, DataRequest, DataRequestPart
 
 BUILD_EXPORT_TASK = "build_export"
 
+# Every application taking part, enabled or not: a disabled one still owes its erasure
+# (it waits, and gets the event once enabled and replayed); its export part is missing.
 _OPEN = text(
     """
-    INSERT INTO data_request_part (tenant_id, request_id, application_id, status, created_at, updated_at)
-    SELECT r.tenant_id, r.request_id, a.id, 'PENDING', CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    INSERT INTO data_request_part (tenant_id, request_id, application_id, status, reason, created_at, updated_at)
+    SELECT r.tenant_id, r.request_id, a.id,
+           CASE WHEN a.enabled OR :kind = 'ERASURE' THEN 'PENDING' ELSE 'MISSING' END,
+           CASE WHEN a.enabled OR :kind = 'ERASURE' THEN NULL ELSE 'the application is disabled' END,
+           CAST(:now AS timestamptz), CAST(:now AS timestamptz)
     FROM unnest(CAST(:tenants AS uuid[]), CAST(:requests AS uuid[])) AS r(tenant_id, request_id)
     CROSS JOIN application a
-    WHERE a.enabled AND CASE WHEN :kind = 'ERASURE' THEN a.takes_erasure ELSE a.takes_export END
-    RETURNING request_id
+    WHERE CASE WHEN :kind = 'ERASURE' THEN a.takes_erasure ELSE a.takes_export END
+    RETURNING request_id, status
     """
 )
 
 
 async def open_parts(db: AsyncSession, kind: DataRequestKind, requests: Sequence[DataRequest]) -> set[uuid.UUID]:
-    """A PENDING part for every enabled application taking part in this kind of request;
-    the ids of the requests that got any (one statement)."""
+    """A part for every application taking part in this kind of request; the ids of the
+    requests that now wait for one (one statement)."""
     if not requests:
         return set()
     rows = await db.execute(
@@ -59,7 +64,7 @@ async def open_parts(db: AsyncSession, kind: DataRequestKind, requests: Sequence
             "now": clock.now(),
         },
     )
-    return {row.request_id for row in rows}
+    return {row.request_id for row in rows if row.status == PartStatus.PENDING}
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,7 @@ async def deliver_export_part(work: Work, *, request_id: str, data: Any) -> Data
     )
     await work.db.flush()
     await start_ready_exports(work.db)
+    await work.db.refresh(request)  # the statement above may have moved it on
     return request
 
 
@@ -216,6 +222,8 @@ _MISSING_WHEN_UNDELIVERABLE = text(
     FROM webhook_delivery d JOIN webhook_event e ON e.id = d.event_id
     WHERE p.status = 'PENDING' AND d.status = 'FAILED' AND e.type = 'export.requested'
       AND d.application_id = p.application_id AND e.payload->'data'->>'dataRequestId' = p.request_id::text
+      AND NOT EXISTS (SELECT 1 FROM webhook_delivery other WHERE other.event_id = e.id
+                      AND other.application_id = p.application_id AND other.status IN ('PENDING', 'SUCCEEDED'))
     RETURNING p.tenant_id, p.request_id
     """
 )
@@ -240,6 +248,45 @@ _READY = text(
     RETURNING r.tenant_id, r.id
     """
 )
+
+
+async def recheck(db: AsyncSession, request_ids: Sequence[uuid.UUID]) -> None:
+    """After an application is removed (its parts with it): erasures it alone held are
+    complete, exports it alone held are built."""
+    if not request_ids:
+        return
+    waiting = (
+        await db.execute(
+            select(DataRequest).where(
+                col(DataRequest.id).in_(request_ids),
+                col(DataRequest.status).in_((DataRequestStatus.PENDING, DataRequestStatus.PROCESSING)),
+            )
+        )
+    ).scalars()
+    for request in list(waiting):
+        if request.kind == DataRequestKind.ERASURE:
+            await _complete_erasure_if_confirmed(db, request)
+            continue
+        pending = await db.execute(
+            select(col(DataRequestPart.application_id)).where(
+                col(DataRequestPart.request_id) == request.id, col(DataRequestPart.status) == PartStatus.PENDING
+            )
+        )
+        if request.status == DataRequestStatus.PENDING and request.subject_id and pending.first() is None:
+            request.status = DataRequestStatus.PROCESSING
+            await enqueue_many(
+                db, BUILD_EXPORT_TASK, [{"tenant_id": str(request.tenant_id), "request_id": str(request.id)}]
+            )
+    await db.flush()
+
+
+async def pending_requests_of(db: AsyncSession, application_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await db.execute(
+        select(col(DataRequestPart.request_id)).where(
+            col(DataRequestPart.application_id) == application_id, col(DataRequestPart.status) == PartStatus.PENDING
+        )
+    )
+    return list(rows.scalars())
 
 
 async def start_ready_exports(db: AsyncSession) -> int:

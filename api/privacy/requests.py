@@ -22,6 +22,7 @@ from api.pagination import check_first, decode_cursor, encode_cursor
 from api.privacy import parts
 from api.queue import enqueue
 from api.request_meta import SYSTEM_META, Actor
+from api.security import stepup
 from api.work import Work
 from db.enums import AccountStatus, ActorType, DataRequestKind, DataRequestStatus, Role
 from db.models import DataRequest, Tenant, User
@@ -100,6 +101,7 @@ def created_data(request: DataRequest) -> dict[str, object]:
 
 async def request_own_export(work: Work) -> DataRequest:
     actor, db = work.acting(), work.db
+    stepup.require_fresh(work)
     await work.attempts.take(work.attempts.limits.data_export, str(actor.user_id))
     # The account's row lock makes "one open export at a time" hold under concurrency.
     subject = await db.get(

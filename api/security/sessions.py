@@ -20,7 +20,7 @@ from api.audit import service as audit
 from api.crypto import hash_token, new_token
 from api.errors import ErrorCode, UserFailure
 from api.request_meta import Actor, RequestMeta
-from db.enums import AccountStatus, ActorType, Role, SessionStage
+from db.enums import AccountStatus, ActorType, ProofMethod, Role, SessionStage
 from db.models import Tenant, User, UserSession
 
 # lastSeenAt is written at most this often per session, so reads stay reads.
@@ -30,13 +30,10 @@ STAGE_LIFETIMES = {SessionStage.MFA_PENDING: timedelta(minutes=5), SessionStage.
 
 
 async def login_stage(db: AsyncSession, user: User, tenant: Tenant) -> SessionStage:
-    """What a correct password earns: a full session, a pending one that needs the TOTP
-    step, or (the tenant requires 2FA, the user has none) one that may only enroll."""
-    confirmed = await db.execute(
-        text("SELECT 1 FROM user_totp WHERE tenant_id = :t AND user_id = :u AND confirmed_at IS NOT NULL"),
-        {"t": user.tenant_id, "u": user.id},
-    )
-    if confirmed.first() is not None:
+    """What a correct password earns: a full session, a pending one that needs a second
+    factor (the user has TOTP or a passkey), or (the tenant requires 2FA, the user has
+    none) one that may only enroll."""
+    if user.mfa_enabled:
         return SessionStage.MFA_PENDING
     return SessionStage.MFA_ENROLLMENT if tenant.require_mfa else SessionStage.FULL
 
@@ -67,10 +64,20 @@ class SessionInfo:
     stage: SessionStage
     mfa_verified: bool
     user: UserSnapshot | None = None
+    proof_at: datetime | None = None
+    proof_method: ProofMethod | None = None
 
     @property
     def actor(self) -> Actor:
-        return Actor(tenant_id=self.tenant_id, user_id=self.user_id, role=self.role, session_id=self.session_id)
+        return Actor(
+            tenant_id=self.tenant_id,
+            user_id=self.user_id,
+            role=self.role,
+            session_id=self.session_id,
+            proof_at=self.proof_at,
+            proof_method=self.proof_method,
+            has_second_factor=bool(self.user and self.user.mfa_enabled),
+        )
 
 
 # The hot path of every authenticated request: one indexed statement on a bare asyncpg
@@ -82,7 +89,7 @@ class SessionInfo:
 # enroll (the user has none). A tenant that is not ACTIVE (suspended, closed) has no
 # working session, whatever its rows say.
 LOOKUP_SQL = """
-SELECT s.id, s.tenant_id, s.user_id, s.mfa_verified, s.last_seen_at,
+SELECT s.id, s.tenant_id, s.user_id, s.mfa_verified, s.last_seen_at, s.proof_at, s.proof_method,
        CASE WHEN t.require_mfa AND s.stage = 'full' AND NOT s.mfa_verified
             THEN CASE WHEN u.mfa_enabled THEN 'mfa_pending' ELSE 'mfa_enrollment' END
             ELSE s.stage END AS stage,
@@ -130,7 +137,15 @@ async def resolve(pool: asyncpg.Pool, token: str) -> SessionInfo | None:
         row["last_login_at"],
     )
     return SessionInfo(
-        row["id"], row["tenant_id"], row["user_id"], role, SessionStage(row["stage"]), row["mfa_verified"], user
+        row["id"],
+        row["tenant_id"],
+        row["user_id"],
+        role,
+        SessionStage(row["stage"]),
+        row["mfa_verified"],
+        user,
+        row["proof_at"],
+        ProofMethod(row["proof_method"]) if row["proof_method"] else None,
     )
 
 
@@ -142,6 +157,7 @@ async def start(
     meta: RequestMeta,
     stage: SessionStage = SessionStage.FULL,
     mfa_verified: bool = False,
+    proof: ProofMethod | None = None,
 ) -> tuple[str, UserSession]:
     """A new session with a fresh token (never reuse one: no fixation). Returns the token,
     which only the cookie will ever hold."""
@@ -158,6 +174,8 @@ async def start(
         expires_at=now + STAGE_LIFETIMES.get(stage, timedelta(hours=tenant.session_absolute_timeout_hours)),
         ip_address=meta.ip_address,
         user_agent=(meta.user_agent or "")[:512] or None,
+        proof_at=now,
+        proof_method=proof or (ProofMethod.PASSWORD_TOTP if mfa_verified else ProofMethod.PASSWORD),
     )
     db.add(session)
     audit.record(
@@ -298,7 +316,11 @@ async def rotate(db: AsyncSession, info: SessionInfo, *, user: User, tenant: Ten
     await db.execute(
         delete(UserSession).where(col(UserSession.tenant_id) == info.tenant_id, col(UserSession.id) == info.session_id)
     )
-    token, _ = await start(db, user=user, tenant=tenant, meta=meta, stage=info.stage, mfa_verified=info.mfa_verified)
+    token, session = await start(
+        db, user=user, tenant=tenant, meta=meta, stage=info.stage, mfa_verified=info.mfa_verified
+    )
+    # The new token carries the old one's proof (a privilege change proves nothing new).
+    session.proof_at, session.proof_method = info.proof_at, info.proof_method
     return token
 
 

@@ -26,6 +26,7 @@ from api.operators import auth as operator_auth
 from api.operators import log as operator_log
 from api.privacy.erasure import erase_many
 from api.request_meta import RequestMeta
+from api.security import stepup
 from api.security.reauth import confirm_password
 from api.work import Work
 from db.enums import AccountStatus, Role, TenantState
@@ -53,6 +54,7 @@ async def close_own(
     actor, db = work.acting(), work.db
     if not actor.is_owner or (tenant_id is not None and users.parse_id(tenant_id) != actor.tenant_id):
         raise Forbidden()
+    stepup.require_fresh(work)
     tenant = await tenants.get(db, actor.tenant_id)
     _typed_slug_matches(tenant, confirm_slug)
     user = await db.get(User, (actor.tenant_id, actor.user_id))

@@ -165,8 +165,8 @@ async def update(
 
 
 async def delete(work: Work, *, application_id: str) -> None:
-    """Its keys, deliveries and parts in data requests go with it; requests waiting only on
-    it are no longer held (their parts are gone)."""
+    """Its keys, deliveries and parts in data requests go with it (the use case
+    api.usecases.applications lets the requests that waited on it go on)."""
     work.operating()
     application = await get(work.db, application_id, lock=True)
     _record(work, actions.APPLICATION_DELETED, application.id, {"name": {"old": application.name}})

@@ -36,17 +36,50 @@ USER_AGENT = "account-api-webhooks/1"
 ANSWER_BYTES = 1024
 LEASE_MARGIN_SECONDS = 5.0
 
+# Fair to every receiver. Receivers that answer (no `failing_since`) and those that fail
+# are claimed separately ($6): the failing ones share at most a quarter of a worker's slots
+# and have one delivery in flight each, so receivers that hang cannot hold up the others.
+# Each receiver offers at most $4 of its oldest due deliveries (none while it has that many
+# in flight); a tenant's endpoints together at most $5. A flood (a replay) so waits its
+# turn behind nobody else's deliveries.
 CLAIM_SQL = """
-WITH due AS (
+WITH app_due AS (
+  SELECT d.id, d.next_attempt_at
+  FROM application a
+  CROSS JOIN LATERAL (
+    SELECT d.id, d.next_attempt_at FROM webhook_delivery d
+    WHERE d.application_id = a.id AND d.status = 'PENDING' AND d.next_attempt_at <= $1
+      AND (d.locked_until IS NULL OR d.locked_until < $1)
+    ORDER BY d.next_attempt_at LIMIT $4
+  ) d
+  WHERE a.enabled AND (a.failing_since IS NOT NULL) = $6
+    AND (SELECT count(*) FROM (SELECT 1 FROM webhook_delivery f WHERE f.application_id = a.id
+         AND f.status = 'PENDING' AND f.locked_until >= $1 LIMIT $4) busy) < CASE WHEN $6 THEN 1 ELSE $4 END
+), endpoint_due AS (
+  SELECT d.id, d.next_attempt_at, row_number() OVER (PARTITION BY w.tenant_id ORDER BY d.next_attempt_at) AS nth
+  FROM webhook_endpoint w
+  CROSS JOIN LATERAL (
+    SELECT d.id, d.next_attempt_at FROM webhook_delivery d
+    WHERE d.tenant_id = w.tenant_id AND d.endpoint_id = w.id AND d.status = 'PENDING' AND d.next_attempt_at <= $1
+      AND (d.locked_until IS NULL OR d.locked_until < $1)
+    ORDER BY d.next_attempt_at LIMIT $4
+  ) d
+  WHERE w.enabled AND (w.failing_since IS NOT NULL) = $6
+    AND (SELECT count(*) FROM (SELECT 1 FROM webhook_delivery f WHERE f.tenant_id = w.tenant_id AND f.endpoint_id = w.id
+         AND f.status = 'PENDING' AND f.locked_until >= $1 LIMIT $4) busy) < CASE WHEN $6 THEN 1 ELSE $4 END
+    AND (SELECT count(*) FROM (SELECT 1 FROM webhook_delivery f WHERE f.tenant_id = w.tenant_id
+         AND f.status = 'PENDING' AND f.locked_until >= $1 LIMIT $5) busy) < $5
+), candidates AS (
+  SELECT id, next_attempt_at FROM app_due
+  UNION ALL
+  SELECT id, next_attempt_at FROM endpoint_due WHERE nth <= $5
+  ORDER BY next_attempt_at
+  LIMIT $2
+), due AS (
   SELECT d.id, d.event_id, d.application_id, d.tenant_id, d.endpoint_id
   FROM webhook_delivery d
-  LEFT JOIN application a ON a.id = d.application_id
-  LEFT JOIN webhook_endpoint w ON w.tenant_id = d.tenant_id AND w.id = d.endpoint_id
-  WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1
+  WHERE d.id IN (SELECT id FROM candidates) AND d.status = 'PENDING'
     AND (d.locked_until IS NULL OR d.locked_until < $1)
-    AND coalesce(a.enabled, w.enabled)
-  ORDER BY d.next_attempt_at
-  LIMIT $2
   FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE webhook_delivery d SET locked_until = $3, attempts = d.attempts + 1
@@ -60,6 +93,9 @@ RETURNING d.id, d.attempts, d.locked_until AS lease, d.application_id, d.tenant_
           coalesce(a.webhook_url, w.url) AS url, coalesce(a.secret_sealed, w.secret_sealed) AS secret_sealed,
           coalesce(a.failing_since, w.failing_since) AS failing_since
 """
+# In flight at once: per receiver, and per tenant over all its endpoints.
+PER_RECEIVER = 8
+PER_TENANT = 8
 
 # Recorded only while the lease is ours; the retry schedule is $7 (seconds after each attempt).
 RECORD_SQL = """
@@ -132,6 +168,8 @@ class Sender:
         )
         self._secrets: dict[str, str] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._failing: set[asyncio.Task[None]] = set()  # of those, deliveries to failing receivers
+        self._wake = asyncio.Event()
 
     async def close(self) -> None:
         if self._in_flight:
@@ -228,8 +266,10 @@ class Sender:
             )
         n = len(ids) + 1
         if ok:
-            if delivery.failing_since is not None:
-                await conn.execute(f"UPDATE {table} SET failing_since = NULL WHERE {where}", *ids)
+            # Not from the claim's snapshot: another worker may have marked it meanwhile.
+            await conn.execute(
+                f"UPDATE {table} SET failing_since = NULL WHERE {where} AND failing_since IS NOT NULL", *ids
+            )
             return False
         if delivery.failing_since is None:
             await conn.execute(
@@ -252,27 +292,35 @@ class Sender:
             await self.record(delivery, await self.attempt(delivery))
         except Exception:  # the lease runs out and the delivery is claimed again
             log.warning("recording webhook delivery %s failed", delivery.id, exc_info=True)
+        finally:
+            self._wake.set()  # a slot is free, and the receiver may have more due
 
     # --- the loop ----------------------------------------------------------------------
 
-    async def claim(self, limit: int) -> list[Claimed]:
+    async def claim(self, limit: int, *, failing: bool = False) -> list[Claimed]:
+        if limit <= 0:
+            return []
         now = clock.now()
         lease = now + timedelta(seconds=self.settings.webhook_timeout_seconds + LEASE_MARGIN_SECONDS)
-        rows = await self.pool.fetch(CLAIM_SQL, now, limit, lease)
+        rows = await self.pool.fetch(CLAIM_SQL, now, limit, lease, PER_RECEIVER, PER_TENANT, failing)
         return [Claimed(**dict(row)) for row in rows]
 
     async def deliver_due(self) -> int:
-        """Claim what is due (as many as there is room for) and start sending it; the
-        number claimed."""
-        room = self.settings.webhook_concurrency - len(self._in_flight)
-        if room <= 0:
-            return 0
+        """Claim what is due (as many as there is room for: receivers that fail get a
+        quarter of it at most) and start sending it; the number claimed."""
+        concurrency = self.settings.webhook_concurrency
+        room = concurrency - len(self._in_flight)
         claimed = await self.claim(room)
-        for delivery in claimed:
+        failing_room = min(room - len(claimed), max(1, concurrency // 4) - len(self._failing))
+        failing = await self.claim(failing_room, failing=True)
+        for delivery, to_failing in [(d, False) for d in claimed] + [(d, True) for d in failing]:
             task = asyncio.create_task(self.deliver(delivery), name=f"webhook-{delivery.id}")
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
-        return len(claimed)
+            if to_failing:
+                self._failing.add(task)
+                task.add_done_callback(self._failing.discard)
+        return len(claimed) + len(failing)
 
     async def drain(self) -> None:
         """Deliver everything due now and wait for it (tests, the CLI)."""
@@ -281,8 +329,9 @@ class Sender:
                 await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
 
     async def run(self, dsn: str, stop: asyncio.Event) -> None:
-        """Until `stop`: wake on NOTIFY (or every second), deliver what is due."""
-        wake = asyncio.Event()
+        """Until `stop`: wake on NOTIFY, on a finished delivery, or every second; deliver
+        what is due."""
+        wake = self._wake
         listener: asyncpg.Connection | None = None
         try:
             while not stop.is_set():

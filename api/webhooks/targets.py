@@ -24,13 +24,37 @@ import httpcore
 from api.errors import ErrorCode, UserFailure
 
 MAX_URL = 2048
+UNREACHABLE = "This URL cannot receive webhooks: its host must resolve to public addresses only."
 RESOLVE_TIMEOUT_SECONDS = 3.0
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_6TO4 = ipaddress.ip_network("2002::/16")
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries to (mapped, NAT64, 6to4), if any."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if any(address in net for net in _NAT64):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in _6TO4:
+        return address.sixtofour
+    return None
+
+
 def address_allowed(address: IPAddress, *, allow_loopback: bool) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(address)
+        if inner is not None:
+            return address_allowed(inner, allow_loopback=allow_loopback)
+        if allow_loopback and address.is_loopback:
+            return True
+        # Only global unicast (2000::/3), which leaves out IPv4-compatible (::/96),
+        # site-local (fec0::/10), unique-local and link-local addresses.
+        return address in _GLOBAL_UNICAST and address.is_global and not address.is_multicast
     if allow_loopback and address.is_loopback:
         return True
     return address.is_global and not address.is_multicast
@@ -54,6 +78,8 @@ def _parts(url: str, field: str, allow_loopback: bool) -> SplitResult:
         raise _refused("A receiver URL cannot carry a user name or password.", field)
     if parts.fragment:
         raise _refused("A receiver URL has no fragment (#…).", field)
+    if not parts.hostname.isascii():
+        raise _refused("Write an international host name in its ASCII (punycode) form, xn--…", field)
     if port == 0:
         raise _refused("This is not a valid port.", field)
     if parts.scheme == "http" and not (allow_loopback and _is_loopback_name(parts.hostname)):
@@ -95,12 +121,11 @@ async def checked_url(url: str, *, field: str, allow_loopback: bool) -> str:
         try:
             addresses = await resolve(host, port)
         except (OSError, TimeoutError, UnicodeError):
-            raise _refused(f"The host {host} cannot be resolved.", field) from None
+            addresses = []
+    # One answer for a name that does not resolve and one that resolves inward: the
+    # difference would map the vendor's internal names.
     if not addresses or not all(address_allowed(a, allow_loopback=allow_loopback) for a in addresses):
-        raise _refused(
-            "A receiver URL must reach a public address (not private, loopback or link-local).",
-            field,
-        )
+        raise _refused(UNREACHABLE, field)
     return parts.geturl()
 
 
@@ -121,11 +146,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         try:
             addresses = await resolve(host, port)
-        except (OSError, TimeoutError, UnicodeError) as error:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from None
+        except (OSError, TimeoutError, UnicodeError):
+            addresses = []
         refused = [a for a in addresses if not address_allowed(a, allow_loopback=self._allow_loopback)]
         if not addresses or refused:
-            raise httpcore.ConnectError(f"refused: {host} resolves to a non-public address")
+            raise httpcore.ConnectError("refused: the host does not resolve to public addresses only (non-public)")
         last: Exception | None = None
         for address in addresses:
             try:

@@ -12,6 +12,7 @@ from api import clock
 from api.graphql.schema import schema
 from tests.helpers import ACCEPT, ADD_USER, BEGIN, CONFIRM, PASSWORD, Api, code, enroll, login
 from tests.operators import scenarios as operators
+from tests.passkeys import scenarios as passkeys
 from tests.tenancy import scenarios as tenancy
 from tests.webhooks import scenarios as webhooks
 
@@ -430,10 +431,20 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "retryWebhookDelivery": (webhooks.s_retry_webhook_delivery, "webhook_delivery.retried"),
     "confirmErasure": (webhooks.s_confirm_erasure, "data_request.part_confirmed"),
     "deliverExportPart": (webhooks.s_deliver_export_part, "data_request.part_delivered"),
+    "finishPasskeyRegistration": (passkeys.s_finish_passkey_registration, "passkey.registered"),
+    "renamePasskey": (passkeys.s_rename_passkey, "passkey.renamed"),
+    "removePasskey": (passkeys.s_remove_passkey, "passkey.removed"),
+    "finishPasskeyLogin": (passkeys.s_finish_passkey_login, "login.succeeded"),
+    "verifyPasskey": (passkeys.s_verify_passkey, "mfa.verified"),
+    "reauthenticate": (passkeys.s_reauthenticate, "session.reauthenticated"),
 }
 # Mutations that change nothing, each with the reason.
 NOTHING_TO_AUDIT = {
     "signUp": "stores nothing (the emailed link carries the request); confirmSignUp records the founding",
+    "beginPasskeyRegistration": "issues a challenge; finishPasskeyRegistration records the outcome",
+    "beginPasskeyLogin": "issues a challenge; finishPasskeyLogin records the outcome",
+    "beginPasskeySecondFactor": "issues a challenge; verifyPasskey records the outcome",
+    "beginReauthentication": "issues a challenge; reauthenticate records the outcome",
 }
 # Mutations that concern no tenant: their event is in the operators' log (operator_audit_event).
 OPERATOR_LOG_SCENARIOS: dict[str, tuple[Scenario, str]] = {

@@ -110,7 +110,7 @@ async def test_failed_logins_are_limited_per_operator_name(api: Api) -> None:
     )
     checked = [r for r in results if r.data and r.data["operatorLogin"]["errors"]]
     limited = [r for r in results if r.codes == ["RATE_LIMITED"]]
-    assert (len(checked), len(limited)) == (10, 5)
+    assert (len(checked), len(limited)) == (10, 5), [r.data or r.errors for r in results]
     assert 1 <= limited[0].errors[0]["extensions"]["retryAfter"] <= 900
     # Even the right password and code wait now.
     assert (await operator_login(api.browser(), staff.username, staff.secret)).codes == ["RATE_LIMITED"]

@@ -71,7 +71,7 @@ async def test_an_export_holds_every_category_and_nothing_of_others(api: Api) ->
         "auditEvents",
     }
     assert archive["profile"]["username"] == MIA and archive["profile"]["displayName"] == "Mia Marsh"
-    assert archive["security"] == {"mfaEnabled": False, "recoveryCodesRemaining": 0}
+    assert archive["security"] == {"mfaEnabled": False, "recoveryCodesRemaining": 0, "passkeys": []}
     assert len(archive["sessions"]) >= 1
     assert [c["granted"] for c in archive["consents"] if c["purposeKey"] == "newsletter"] == [False]
     assert [e["granted"] for e in archive["consentHistory"]] == [False, True]

@@ -236,3 +236,48 @@ async def test_an_export_part_is_bounded_and_only_for_its_own_request(api: Api) 
             )
         ).ok("deliverExportPart")
         await asyncio.sleep(0)
+
+
+async def test_a_disabled_application_still_owes_its_erasure_and_is_named_missing_in_an_export(api: Api) -> None:
+    owner = await api.owner("acme")
+    member = await api.member(owner, "mia")
+    operator, _ = await operator_browser(api)
+    async with receiver() as hooks:
+        both = await application(api, operator, hooks, "crm", erasure=True, export=True)
+        disable = "mutation($id: ID!) { updateApplication(input: {id: $id, enabled: false}) { errors { code } } }"
+        (await operator.gql(disable, {"id": both.id})).ok("updateApplication")
+        request_id = (await member.browser.gql(REQUEST_EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
+        await completed_export(member.browser, request_id)
+        archive = (await member.browser.http.get(f"/exports/{request_id}")).json()
+        assert archive["applications"] == {"crm": {"missing": True, "reason": "the application is disabled"}}
+        (await member.browser.gql(DELETE, {"p": PASSWORD})).ok("deleteAccount")
+        [node] = [
+            e["node"]
+            for e in (await owner.browser.gql(REQUESTS)).data["dataRequests"]["edges"]
+            if e["node"]["kind"] == "ERASURE"
+        ]
+        assert node["status"] == "PROCESSING" and node["applications"] == [
+            {"application": "crm", "status": "PENDING", "reason": None}
+        ]
+        # Removing the application lets the erasure complete: nothing waits on it any more.
+        remove = "mutation($id: ID!) { deleteApplication(id: $id) { ok errors { code } } }"
+        (await operator.gql(remove, {"id": both.id})).ok("deleteApplication")
+        [node] = [
+            e["node"]
+            for e in (await owner.browser.gql(REQUESTS)).data["dataRequests"]["edges"]
+            if e["node"]["kind"] == "ERASURE"
+        ]
+        assert node["status"] == "COMPLETED" and node["applications"] == []
+
+
+async def test_an_application_key_counts_only_in_the_authorization_header(api: Api) -> None:
+    owner = await api.owner("acme")
+    operator, _ = await operator_browser(api)
+    async with receiver() as hooks:
+        crm = await application(api, operator, hooks, "crm")
+        browser = api.browser()
+        browser.http.cookies.set(api.settings.session_cookie_name, crm.key)
+        token = owner.browser.session_cookie
+        assert (await browser.gql(SESSION_INFO, {"t": token}, **{"content-type": "application/json"})).codes == [
+            "UNAUTHENTICATED"
+        ]

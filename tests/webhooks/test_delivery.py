@@ -144,3 +144,27 @@ async def test_a_receiver_failing_for_the_whole_period_is_disabled_and_its_owner
         [notice] = [m for m in await api.queued_to("owner@acme.example") if "paused" in m.subject]
         assert "disabled" in notice.body
         assert await api.count("audit_event", "action = 'webhook_endpoint.disabled'") == 1
+
+
+@pytest.mark.parametrize("settings_overrides", [{"webhook_timeout_seconds": 3}])
+async def test_a_tenant_whose_receivers_hang_does_not_hold_up_another_tenants_events(api: Api) -> None:
+    slow_tenant = await api.owner("slow")
+    quick_tenant = await api.owner("quick")
+    async with receiver() as hanging, receiver() as quick:
+
+        async def hang(_: Received) -> int:
+            await asyncio.sleep(6)  # past the sender's 3 s timeout
+            return 200
+
+        hanging.respond = hang
+        for _ in range(5):
+            await endpoint(slow_tenant.browser, hanging, ["user.created", "user.updated"])
+        profile = "mutation($n: String!) { updateProfile(input: {displayName: $n}) { errors { code } } }"
+        for i in range(8):
+            await slow_tenant.browser.gql(profile, {"n": f"Name {i}"})
+        await hanging.wait_for(lambda r: len(r.requests) >= 8)  # its deliveries are hanging now
+        await endpoint(quick_tenant.browser, quick, ["user.created"])
+        started = asyncio.get_running_loop().time()
+        await quick_tenant.browser.gql(ADD_USER, {"input": {"username": "mia", "email": "mia@quick.example"}})
+        await quick.wait_for_type("user.created", timeout=10)
+        assert asyncio.get_running_loop().time() - started < 2.5  # not behind the other tenant's timeouts

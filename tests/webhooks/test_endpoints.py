@@ -72,6 +72,11 @@ async def test_urls_that_could_reach_inside_are_refused(api: Api) -> None:
         "https://" + "a" * 2100 + ".example/",
         "https://exa mple.com/",
         "https://no-such-host.invalid/hook",
+        "https://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 to the metadata address
+        "https://[2002:a00:1::1]/hook",  # 6to4 of 10.0.0.1
+        "https://[::a9fe:a9fe]/hook",  # IPv4-compatible
+        "https://[fec0::1]/hook",  # site-local
+        "https://bücher.example/hook",  # must be given in punycode
     ]
     for url in refused:
         result = await owner.browser.gql(CREATE_ENDPOINT, {"input": {"url": url, "eventTypes": ["user.created"]}})
@@ -117,6 +122,12 @@ async def test_a_customer_verifies_the_streamed_audit_chain(api: Api, tmp_path: 
         streamed.write_text("\n".join(json.dumps(t) for t in tampered) + "\n")
         run = subprocess.run([sys.executable, str(VERIFIER), str(streamed)], capture_output=True, text=True)
         assert run.returncode == 1 and "does not match its hash" in run.stdout
+        # Two different events at one position (a fork): refused, though each is consistent.
+        forked = json.loads(bodies[3])
+        forked["data"]["requestId"] = "forged"
+        streamed.write_text("\n".join([*bodies, json.dumps(forked)]) + "\n")
+        run = subprocess.run([sys.executable, str(VERIFIER), str(streamed)], capture_output=True, text=True)
+        assert run.returncode == 1 and "two different events" in run.stdout
         # Leave one out: the gap is named.
         gap = [b for i, b in enumerate(bodies) if i != 3]
         streamed.write_text("\n".join(gap) + "\n")
