@@ -182,7 +182,7 @@ async def update(
 
     new_role = user.role if role in (UNSET, None) else role
     if new_role != user.role:
-        stepup.require_fresh(work)  # a change of who may administer
+        await stepup.require_fresh(work)  # a change of who may administer
     new_status = user.status
     if status == AccountStatus.DISABLED:
         new_status = AccountStatus.DISABLED

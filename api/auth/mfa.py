@@ -119,7 +119,7 @@ class Enrollment:
 async def begin_enrollment(work: Work, session: SessionInfo) -> Enrollment:
     db, settings, meta = work.db, work.settings, work.meta
     if session.stage == SessionStage.FULL:  # an enrolment the tenant demands comes straight after the password
-        stepup.require_fresh(work, session.actor)
+        await stepup.require_fresh(work, session.actor)
     user = await db.get(User, (session.tenant_id, session.user_id))
     tenant = await tenants.get(db, session.tenant_id)
     assert user is not None
@@ -382,7 +382,7 @@ async def _spend_recovery_code(db: AsyncSession, tenant_id: uuid.UUID, user_id: 
 
 async def disable(work: Work, *, password: str, code: str) -> None:
     actor, db = work.acting(), work.db
-    stepup.require_fresh(work)
+    await stepup.require_fresh(work)
     user = await db.get(User, (actor.tenant_id, actor.user_id))
     assert user is not None
     await _confirmed(db, actor)
@@ -405,7 +405,7 @@ async def disable(work: Work, *, password: str, code: str) -> None:
 async def regenerate_recovery_codes(work: Work, *, password: str, code: str | None) -> list[str]:
     """New codes are a new permanent second factor: they need the password and a second factor."""
     actor, db = work.acting(), work.db
-    stepup.require_fresh(work)
+    await stepup.require_fresh(work)
     user = await db.get(User, (actor.tenant_id, actor.user_id))
     assert user is not None
     await _confirmed(db, actor)
@@ -429,7 +429,7 @@ async def regenerate_recovery_codes(work: Work, *, password: str, code: str | No
 async def reset_for_user(work: Work, *, user_id: str) -> None:
     """For a user who lost their authenticator: TOTP and codes go, and every session."""
     admin, db, meta = work.admin(), work.db, work.meta
-    stepup.require_fresh(work)
+    await stepup.require_fresh(work)
     if users.parse_id(user_id) == admin.user_id:
         # One's own second factor is changed with a second factor (disableTotp), never by
         # the administrator power that is meant for others.

@@ -211,7 +211,7 @@ def _failed(work: Work, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None, 
 
 async def begin_registration(work: Work) -> Ceremony:
     actor, db, settings = work.acting(), work.db, work.settings
-    stepup.require_fresh(work)
+    await stepup.require_fresh(work)
     await _limit(work)
     user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True})
     assert user is not None
@@ -253,7 +253,7 @@ def _name(value: str | None) -> str:
 
 async def finish_registration(work: Work, *, flow_id: str, credential: Any, name: str | None) -> WebauthnCredential:
     actor, db, settings = work.acting(), work.db, work.settings
-    stepup.require_fresh(work)
+    await stepup.require_fresh(work)
     label = _name(name)
     parsed = _parse("registration", credential)
     challenge = _signed_challenge(parsed) if parsed is not None else None
@@ -632,7 +632,7 @@ async def remove(work: Work, *, passkey_id: str) -> None:
     """Not the last second factor while the tenant requires one (the account always has its
     password to sign in with, so a passkey is never the last way in)."""
     actor, db = work.acting(), work.db
-    stepup.require_fresh(work)
+    await stepup.require_fresh(work)
     user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True})
     assert user is not None
     found = await _mine(work, passkey_id, lock=True)

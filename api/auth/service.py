@@ -185,7 +185,7 @@ async def _user_and_tenant(db: AsyncSession, actor: Actor) -> tuple[User, Tenant
 async def change_password(work: Work, session: SessionInfo, *, current_password: str, new_password: str) -> str:
     """Returns the new token of the current session; every other session is revoked."""
     db, meta = work.db, work.meta
-    stepup.require_fresh(work, session.actor)
+    await stepup.require_fresh(work, session.actor)
     await confirm_password(
         work,
         await current_user(db, session.actor),
@@ -318,7 +318,7 @@ async def change_email(work: Work, *, new_email: str, password: str) -> None:
     with a session who else is in the organisation): that address is told instead, and
     gets no link."""
     actor, db, settings = work.acting(), work.db, work.settings
-    stepup.require_fresh(work)
+    await stepup.require_fresh(work)
     address = validation.email(new_email, "input.newEmail")
     await confirm_password(
         work, await current_user(db, actor), password, field="input.password", failed_action=actions.EMAIL_CHANGE_FAILED

@@ -118,6 +118,10 @@ class Viewer:
             for r in own
         ]
 
+    @strawberry.field(description="Whether an authenticator app (TOTP) is on; `user.mfaEnabled` counts passkeys too.")
+    async def totp_enabled(self, info: Info) -> bool:
+        return await info.context.read(lambda work: mfa.has_confirmed_totp(work.db, self.tenant_id, self.user_id))
+
     @strawberry.field(description="The account's passkeys (no key material).")
     async def passkeys(self, info: Info) -> list[PasskeyType]:
         found = await info.context.read(lambda work: passkey_service.of_user(work.db, self.tenant_id, self.user_id))

@@ -143,7 +143,7 @@ async def erase_many(
 
 async def delete_own_account(work: Work, *, password: str) -> DataRequest:
     actor, db = work.acting(), work.db
-    stepup.require_fresh(work)
+    await stepup.require_fresh(work)
     user = await db.get(User, (actor.tenant_id, actor.user_id))
     assert user is not None
     await confirm_password(work, user, password, field="input.password", failed_action=actions.ACCOUNT_DELETE_FAILED)
@@ -166,7 +166,7 @@ async def erase_as_admin(work: Work, user: User) -> DataRequest:
 
 
 async def remove_user(work: Work, *, user_id: str) -> DataRequest:
-    stepup.require_fresh(work)
+    await stepup.require_fresh(work)
     user = await users.visible(work.db, work.admin(), user_id, lock=True)
     if user is None:
         raise UserFailure.of(ErrorCode.NOT_FOUND, "No such account.", "id")

@@ -101,7 +101,7 @@ def created_data(request: DataRequest) -> dict[str, object]:
 
 async def request_own_export(work: Work) -> DataRequest:
     actor, db = work.acting(), work.db
-    stepup.require_fresh(work)
+    await stepup.require_fresh(work)
     await work.attempts.take(work.attempts.limits.data_export, str(actor.user_id))
     # The account's row lock makes "one open export at a time" hold under concurrency.
     subject = await db.get(

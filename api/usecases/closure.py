@@ -54,7 +54,7 @@ async def close_own(
     actor, db = work.acting(), work.db
     if not actor.is_owner or (tenant_id is not None and users.parse_id(tenant_id) != actor.tenant_id):
         raise Forbidden()
-    stepup.require_fresh(work)
+    await stepup.require_fresh(work)
     tenant = await tenants.get(db, actor.tenant_id)
     _typed_slug_matches(tenant, confirm_slug)
     user = await db.get(User, (actor.tenant_id, actor.user_id))

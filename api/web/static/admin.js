@@ -12,8 +12,12 @@ import { isOwner, page, viewer } from "./shell.js";
 export async function usersPage(notice) {
   const { users } = await gql(`{ users(first: 100) { totalCount edges { node { id username email displayName role status mfaEnabled lastLoginAt } } } }`);
   const act = (query, variables) => async () => {
-    const result = Object.values(await gql(query, variables))[0];
-    if (result.errors?.length) alert(result.errors[0].message);
+    try {
+      const result = Object.values(await gql(query, variables))[0];
+      if (result.errors?.length) alert(result.errors[0].message);
+    } catch (error) { // such as a step-up the user cancelled: the page shows what still holds
+      alert(error.message);
+    }
     usersPage();
   };
   const rows = users.edges.map(({ node: u }) => h("tr", { dataset: { user: u.username } },

@@ -3,14 +3,16 @@
 // Everything shown is built with DOM calls and textContent: nothing from the API is
 // ever parsed as HTML.
 //
-//   api.js       the GraphQL client
+//   api.js       the GraphQL client (a sensitive action's REAUTH_REQUIRED: ask, then repeat)
+//   stepup.js    the "Confirm it's you" dialog that api.js asks with (password, code, passkey)
+//   webauthn.js  passkeys in the browser: options and answers in their JSON form
 //   dom.js       h() and small DOM helpers (card, table head, dates)
 //   forms.js     fields and forms bound to mutations, with their error rendering
 //   shell.js     the signed-in viewer, navigation bar, page heading, go()
 //   router.js    paths to pages, in-app links, history
-//   login.js     logging in and the pages email links open
+//   login.js     logging in (password, second factor, passkey, passkey autofill) and the pages email links open
 //   account.js   profile, email, password
-//   security.js  authenticator app, recovery codes
+//   security.js  passkeys, authenticator app, recovery codes
 //   sessions.js  where you are signed in
 //   consents.js  consents and their history
 //   data.js      data export, account deletion
@@ -26,6 +28,7 @@
 //   operator-log.js  legal holds and the operators' log
 //   applications.js  the operators' connected applications: secrets, API keys, deliveries
 
+import "./stepup.js";
 import { route } from "./router.js";
 
 route();

@@ -1,9 +1,11 @@
-// Security: authenticator-app (TOTP) enrollment, recovery codes, turning two-step off.
+// Security: passkeys (add, rename, remove), authenticator-app (TOTP) enrollment, recovery
+// codes, turning the app off.
 
 import { gql } from "./api.js";
-import { card, h } from "./dom.js";
+import { card, h, thead, when } from "./dom.js";
 import { currentPassword, field, form } from "./forms.js";
 import { loadViewer, page, renderNav } from "./shell.js";
+import { createPasskey, passkeyProblem, passkeysSupported } from "./webauthn.js";
 
 function recoveryCodes(codes) {
   return h("div", {},
@@ -15,7 +17,13 @@ function recoveryCodes(codes) {
 export function totpEnrollment(requiredStep = false) {
   const area = h("div");
   const start = h("button", { type: "button", onclick: async () => {
-    const result = (await gql(`mutation { beginTotpEnrollment { secret otpauthUri qrCodeSvg errors { message } } }`)).beginTotpEnrollment;
+    let result;
+    try {
+      result = (await gql(`mutation { beginTotpEnrollment { secret otpauthUri qrCodeSvg errors { message } } }`)).beginTotpEnrollment;
+    } catch (error) { // such as a step-up the user cancelled
+      area.replaceChildren(h("p", { class: "alert error", role: "alert" }, error.message), start);
+      return;
+    }
     if (result.errors.length) { area.replaceChildren(h("p", { class: "alert error" }, result.errors[0].message)); return; }
     const qr = h("img", { class: "qr", alt: "QR code for your authenticator app", src: `data:image/svg+xml;base64,${btoa(result.qrCodeSvg)}` });
     area.replaceChildren(
@@ -36,20 +44,115 @@ export function totpEnrollment(requiredStep = false) {
   return card("Authenticator app", area);
 }
 
-export async function securityPage() {
-  const { viewer: v } = await gql(`{ viewer { recoveryCodesRemaining user { mfaEnabled } } }`);
-  if (!v.user.mfaEnabled) { page("Security", totpEnrollment()); return; }
-  page("Security",
-    card("Two-step verification", h("p", {}, `On. ${v.recoveryCodesRemaining} recovery codes left.`)),
-    card("New recovery codes", form([currentPassword()], "Make new codes", async (data, el) => {
-      const result = (await gql(`mutation($password: String!) { regenerateRecoveryCodes(input: {password: $password}) { recoveryCodes errors { field message code } } }`, data)).regenerateRecoveryCodes;
-      if (!result.errors.length) el.after(recoveryCodes(result.recoveryCodes));
+const PASSKEY_FIELDS = "id name createdAt lastUsedAt aaguid backedUp backupEligible transports";
+const BEGIN_REGISTRATION = `mutation { beginPasskeyRegistration { flowId options errors { field message code } } }`;
+const FINISH_REGISTRATION = `mutation($flowId: ID!, $credential: JSON!, $name: String) {
+  finishPasskeyRegistration(input: {flowId: $flowId, credential: $credential, name: $name}) { passkey { ${PASSKEY_FIELDS} } errors { field message code } } }`;
+const RENAME = `mutation($id: ID!, $name: String!) { renamePasskey(input: {id: $id, name: $name}) { passkey { ${PASSKEY_FIELDS} } errors { field message code } } }`;
+const REMOVE = `mutation($id: ID!) { removePasskey(id: $id) { ok errors { field message code } } }`;
+
+function synced(p) {
+  if (p.backedUp) return "Synced";
+  return p.backupEligible ? "Can be synced, not yet" : "This device only";
+}
+
+// A passkey's row, and below it a row that opens for renaming or removing it.
+function passkeyRows(p) {
+  const editor = h("td", { colspan: 5 });
+  const editorRow = h("tr", { class: "editor", hidden: true }, editor);
+  let opener = null;
+  const close = () => { editorRow.hidden = true; editor.replaceChildren(); opener?.focus(); };
+  const keep = (label) => h("button", { type: "button", class: "secondary", onclick: close }, label);
+  // Focus goes to the name field, or to keeping the passkey (not to removing it).
+  const open = (event, ...content) => {
+    opener = event.currentTarget;
+    editor.replaceChildren(...content);
+    editorRow.hidden = false;
+    editor.querySelector("input, button.secondary")?.focus();
+  };
+  const rename = (event) => {
+    const renaming = form([field(`New name for ${p.name}`, "name", { value: p.name, autocomplete: "off", maxlength: 64 })], "Save name", async (data) => {
+      const result = (await gql(RENAME, { id: p.id, name: data.name })).renamePasskey;
+      if (!result.errors.length) await securityPage(`The passkey is now called “${result.passkey.name}”.`);
       return result;
-    })),
+    }, { className: "inline" });
+    renaming.append(keep("Cancel"));
+    open(event, renaming);
+  };
+  const remove = (event) => {
+    const removing = form([], "Yes, remove it", async () => {
+      const result = (await gql(REMOVE, { id: p.id })).removePasskey;
+      if (result.ok) {
+        await loadViewer();
+        renderNav();
+        await securityPage(`The passkey “${p.name}” is removed.`);
+      }
+      return result;
+    }, { className: "inline", danger: true });
+    removing.append(keep("Keep it"));
+    open(event, h("p", {}, `Remove “${p.name}”? You will not be able to sign in with it any more. Remove it from the device or password manager too.`), removing);
+  };
+  return [
+    h("tr", {},
+      h("td", {}, p.name), h("td", {}, when(p.createdAt)), h("td", {}, p.lastUsedAt ? when(p.lastUsedAt) : "Never"), h("td", {}, synced(p)),
+      h("td", {}, h("div", { class: "row" },
+        h("button", { type: "button", class: "secondary", "aria-label": `Rename ${p.name}`, onclick: rename }, "Rename"),
+        h("button", { type: "button", class: "secondary", "aria-label": `Remove ${p.name}`, onclick: remove }, "Remove")))),
+    editorRow,
+  ];
+}
+
+function addPasskey() {
+  return form([field("Name of the new passkey", "name", { required: false, autocomplete: "off", maxlength: 64,
+    hint: "So that you can tell your passkeys apart, such as “Work laptop” or “Phone”." })], "Add a passkey", async (data) => {
+    const begun = (await gql(BEGIN_REGISTRATION)).beginPasskeyRegistration;
+    if (begun.errors.length) return begun;
+    let credential;
+    try {
+      credential = await createPasskey(begun.options);
+    } catch (error) {
+      return { errors: [{ message: passkeyProblem(error) }] };
+    }
+    const result = (await gql(FINISH_REGISTRATION, { flowId: begun.flowId, credential, name: data.name.trim() || null })).finishPasskeyRegistration;
+    if (!result.errors.length) {
+      await loadViewer();
+      renderNav();
+      await securityPage(`The passkey “${result.passkey.name}” is added. You can sign in with it now.`);
+    }
+    return result;
+  });
+}
+
+function passkeysCard(passkeys) {
+  return card("Passkeys",
+    h("p", {}, "A passkey signs you in with your fingerprint, face or screen lock instead of a password, and is a second step too. "
+      + "It stays on your device or in your password manager, and works only on this site."),
+    passkeys.length
+      ? h("table", { "aria-label": "Your passkeys" }, thead(["Name", "Added", "Last used", "Synced", ""]), h("tbody", {}, passkeys.flatMap(passkeyRows)))
+      : h("p", { class: "muted" }, "You have no passkeys yet."),
+    passkeysSupported() ? addPasskey() : h("p", { class: "alert warning" }, "This browser cannot make passkeys on this address."));
+}
+
+// `notice`: what was just done, shown on top.
+export async function securityPage(notice) {
+  const { viewer: v } = await gql(`{ viewer { recoveryCodesRemaining user { mfaEnabled } passkeys { ${PASSKEY_FIELDS} } } }`);
+  const done = notice ? h("p", { class: "alert ok", role: "status" }, notice) : "";
+  // Passkeys are a second factor too (mfaEnabled); an authenticator app comes with recovery codes.
+  const totpOn = v.user.mfaEnabled && (!v.passkeys.length || v.recoveryCodesRemaining > 0);
+  if (!totpOn) { page("Security", done, passkeysCard(v.passkeys), totpEnrollment()); return; }
+  page("Security", done, passkeysCard(v.passkeys),
+    card("Two-step verification", h("p", {}, `On, with an authenticator app. ${v.recoveryCodesRemaining} recovery codes left.`)),
+    card("New recovery codes", form([currentPassword(), field("Code from the app or a recovery code", "code", { autocomplete: "one-time-code" })],
+      "Make new codes", async (data, el) => {
+        const result = (await gql(`mutation($password: String!, $code: String) { regenerateRecoveryCodes(input: {password: $password, code: $code}) {
+          recoveryCodes errors { field message code } } }`, data)).regenerateRecoveryCodes;
+        if (!result.errors.length) el.after(recoveryCodes(result.recoveryCodes));
+        return result;
+      })),
     card("Turn off", form([currentPassword(), field("Code from the app", "code", { autocomplete: "one-time-code" })],
-      "Turn off two-step verification", async (data) => {
+      "Turn off the authenticator app", async (data) => {
         const result = (await gql(`mutation($password: String!, $code: String!) { disableTotp(input: {password: $password, code: $code}) { ok errors { field message code } } }`, data)).disableTotp;
-        if (result.ok) { await loadViewer(); securityPage(); }
+        if (result.ok) { await loadViewer(); renderNav(); await securityPage("The authenticator app is turned off."); }
         return result;
       }, { danger: true })));
 }

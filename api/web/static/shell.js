@@ -74,7 +74,14 @@ async function logout() {
   go(wasOperator ? "/operator/login" : "/login");
 }
 
+// What a page started that must stop when another page is shown (a pending passkey request).
+const leaving = [];
+export function onLeave(stop) {
+  leaving.push(stop);
+}
+
 export function page(title, ...children) {
+  for (const stop of leaving.splice(0)) stop();
   document.title = `${title} · Account console`;
   const main = document.getElementById("main");
   main.replaceChildren(h("h1", {}, title), ...children);
