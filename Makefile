@@ -18,7 +18,7 @@ export UV_PYTHON_DOWNLOADS    := never
 
 LOCK_HINT := uv.lock does not match pyproject.toml: run 'make relock' (or 'make lock' to also upgrade) and commit uv.lock
 
-.PHONY: run test lint migrate worker schema check-contract clean lock relock check-lock
+.PHONY: run test lint migrate worker schema messages check-contract clean lock relock check-lock
 
 # The tests that run a second time with execution plans off (GRAPHQL_PLANS=false): those
 # that read through GraphQL queries, so graphql-core alone is known to answer them too.
@@ -77,6 +77,15 @@ worker: $(STAMP)
 # Re-export schema.graphql from the code (a test fails when it is stale).
 schema: $(STAMP)
 	$(PY) -m api export-schema > schema.graphql
+
+# Extract the marked messages into templates and merge them into every language's .po
+# (tests/i18n fails while a message has no translation). Translate, then commit the .po.
+BABEL = $(VENV)/bin/pybabel
+messages: $(STAMP)
+	$(BABEL) extract -F babel.cfg -k _ -k ngettext:1,2 --no-default-keywords --no-location --omit-header --sort-output -o api/locales/messages.pot .
+	$(BABEL) extract -F babel-console.cfg -k t -k tn:1,2 --no-default-keywords --no-location --omit-header --sort-output -o api/locales/console.pot .
+	$(BABEL) update -i api/locales/messages.pot -d api/locales -D messages --no-fuzzy-matching --ignore-obsolete
+	$(BABEL) update -i api/locales/console.pot -d api/locales -D console --no-fuzzy-matching --ignore-obsolete
 
 check-contract: $(STAMP)
 	$(PY) ../shared/contract/check.py schema.graphql

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from api.i18n import _, ngettext
+
 
 class ErrorCode(StrEnum):
     INVALID_INPUT = "INVALID_INPUT"
@@ -67,7 +69,13 @@ class NotFound(Exception):
 
 class RateLimited(Exception):
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many attempts; retry after {retry_after} s")
+        super().__init__(
+            ngettext(
+                "Too many attempts; try again in %(n)s second.",
+                "Too many attempts; try again in %(n)s seconds.",
+                retry_after,
+            )
+        )
         self.retry_after = retry_after
 
 
@@ -76,7 +84,7 @@ class ReauthRequired(Exception):
     (top-level REAUTH_REQUIRED; `reauthenticate` gives one)."""
 
     def __init__(self, max_age_seconds: int, methods: list[str]) -> None:
-        super().__init__("Confirm it is you: prove who you are again (reauthenticate), then repeat this.")
+        super().__init__(_("Confirm it is you: prove who you are again (reauthenticate), then repeat this."))
         self.max_age_seconds = max_age_seconds
         self.methods = methods
 

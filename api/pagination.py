@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from api.errors import BadInput
+from api.i18n import _
 
 MAX_PAGE = 100
 MAX_CURSOR_LENGTH = 512
@@ -50,16 +51,16 @@ def _part(value: Any, kind: Kind) -> Any:
 def decode_cursor(cursor: str, *kinds: Kind) -> list[Any]:
     """The sort key a cursor holds, one value per kind; BAD_USER_INPUT when it is not one of ours."""
     if len(cursor) > MAX_CURSOR_LENGTH:
-        raise BadInput("Invalid cursor.")
+        raise BadInput(_("Invalid cursor."))
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(key, list) or len(key) != len(kinds):
             raise ValueError("shape")
         return [_part(value, kind) for value, kind in zip(key, kinds)]
     except (ValueError, TypeError, UnicodeDecodeError, binascii.Error, RecursionError, OverflowError):
-        raise BadInput("Invalid cursor.") from None
+        raise BadInput(_("Invalid cursor.")) from None
 
 
 def check_first(first: int) -> None:
     if not 1 <= first <= MAX_PAGE:
-        raise BadInput(f"`first` must be between 1 and {MAX_PAGE}.")
+        raise BadInput(_("`first` must be between 1 and %(max)s.", max=MAX_PAGE))

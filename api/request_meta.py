@@ -14,6 +14,9 @@ class RequestMeta:
     ip_address: str | None = None
     user_agent: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The supported locale the client's Accept-Language prefers, if any: what anonymous
+    # answers and emails follow when no account or organisation says otherwise.
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,9 @@ class Actor:
     proof_at: datetime | None = None
     proof_method: ProofMethod | None = None
     has_second_factor: bool = False
+    # The account's locale and time zone (its own, else the organisation's).
+    locale: str = "en"
+    time_zone: str = "UTC"
 
     @property
     def is_admin(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 
 from api.errors import ErrorCode, UserFailure
+from api.i18n import _
 
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 _ALLOWED_IN_MULTILINE = frozenset({"\n", "\t"})
@@ -29,12 +30,21 @@ def clean(value: str, *, field: str, what: str, max_length: int, min_length: int
         value = value.replace("\r\n", "\n")
     value = unicodedata.normalize("NFC", value).strip()
     if not min_length <= len(value) <= max_length:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, f"{what} have {min_length} to {max_length} characters.", field)
-    bad = refused_character(value, multiline=multiline)
-    if bad is not None:
         raise UserFailure.of(
             ErrorCode.INVALID_INPUT,
-            f"{what} cannot contain control, formatting or invisible characters (found U+{ord(bad):04X}).",
+            _("%(what)s have %(min)s to %(max)s characters.", what=what, min=min_length, max=max_length),
+            field,
+        )
+    bad = refused_character(value, multiline=multiline)
+    if bad is not None:
+        code_point = f"U+{ord(bad):04X}"
+        raise UserFailure.of(
+            ErrorCode.INVALID_INPUT,
+            _(
+                "%(what)s cannot contain control, formatting or invisible characters (found %(char)s).",
+                what=what,
+                char=code_point,
+            ),
             field,
         )
     return value

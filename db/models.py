@@ -100,6 +100,9 @@ class Tenant(SQLModel, table=True):
     session_absolute_timeout_hours: int = Field(default=12, sa_column_kwargs={"server_default": text("12")})
     inactive_account_retention_days: int | None = None
     audit_retention_days: int = Field(default=730, sa_column_kwargs={"server_default": text("730")})
+    # The locale and time zone of accounts that chose none, and of the organisation's emails.
+    default_locale: str = Field(default="en", sa_type=String(8), sa_column_kwargs={"server_default": "en"})
+    time_zone: str = Field(default="UTC", sa_type=String(64), sa_column_kwargs={"server_default": "UTC"})
     created_at: datetime = _ts()
     state: TenantState = Field(
         default=TenantState.ACTIVE, sa_type=_enum(TenantState), sa_column_kwargs={"server_default": "ACTIVE"}
@@ -162,6 +165,9 @@ class User(SQLModel, table=True):
     # WebAuthn's user handle: random, made with the first passkey; tells the account from
     # a discoverable credential without naming it.
     webauthn_user_handle: bytes | None = Field(default=None, sa_type=LargeBinary)
+    # The account's own language and time zone; None follows the organisation's.
+    locale: str | None = Field(default=None, sa_type=String(8))
+    time_zone: str | None = Field(default=None, sa_type=String(64))
 
 
 class AccountToken(SQLModel, table=True):
@@ -333,6 +339,11 @@ class Purpose(SQLModel, table=True):
     title: str = Field(sa_type=String(200))
     description: str = Field(sa_type=Text)
     legal_basis: LegalBasis = Field(sa_type=_enum(LegalBasis, 32))
+    # Title and description in other languages: {"nl": {"title": ..., "description": ...}};
+    # `title`/`description` are the fallback for any language not given.
+    translations: dict[str, dict[str, str]] = Field(
+        default_factory=dict, sa_type=JSONB, sa_column_kwargs={"server_default": text("'{}'::jsonb")}
+    )
     version: int = 1
     active: bool = True
     created_at: datetime = _ts()

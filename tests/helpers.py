@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import email
+import email.policy
 import hashlib
 import hmac
 import re
@@ -40,6 +41,7 @@ class Message:
     to: list[str]
     subject: str
     body: str
+    language: str = "en"
 
     def link(self) -> str:
         match = re.search(r"https?://\S+", self.body)
@@ -57,10 +59,12 @@ class Mailbox:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.content)
-        body = parsed.get_payload(decode=True).decode()
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        body = parsed.get_content()
         with self.lock:
-            self.messages.append(Message(list(envelope.rcpt_tos), str(parsed["Subject"]), body))
+            self.messages.append(
+                Message(list(envelope.rcpt_tos), str(parsed["Subject"]), body, str(parsed["Content-Language"]))
+            )
         return "250 Message accepted for delivery"
 
     def clear(self) -> None:

@@ -17,6 +17,7 @@ from api.accounts.invitations import invite_new
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, Forbidden, Problem, UserFailure
+from api.i18n import _, ngettext
 from api.work import Work
 from db.enums import AccountStatus, Role
 from db.models import User
@@ -31,6 +32,8 @@ class NewAccount:
     email: str
     role: Role = Role.MEMBER
     display_name: str | None = None
+    locale: str | None = None
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class _Clean:
     email: str
     role: Role
     display_name: str | None
+    locale: str | None = None
+    time_zone: str | None = None
 
 
 def _check_rows(rows: Sequence[NewAccount]) -> tuple[list[_Clean | None], list[Problem]]:
@@ -55,6 +60,8 @@ def _check_rows(rows: Sequence[NewAccount]) -> tuple[list[_Clean | None], list[P
             ("username", validation.username, row.username, f"{path}.username"),
             ("email", validation.email, row.email, f"{path}.email"),
             ("display_name", validation.display_name, row.display_name, f"{path}.displayName"),
+            ("locale", validation.locale, row.locale, f"{path}.locale"),
+            ("time_zone", validation.time_zone, row.time_zone, f"{path}.timeZone"),
         ):
             try:
                 values[key] = check(value, field)  # type: ignore[arg-type]  # display_name takes None too
@@ -68,7 +75,11 @@ def _check_rows(rows: Sequence[NewAccount]) -> tuple[list[_Clean | None], list[P
                     row_problems.append(
                         Problem(
                             ErrorCode.DUPLICATE,
-                            f"Row {earlier + 1} has this {'username' if key == 'username' else 'email address'} too.",
+                            (
+                                _("Row %(row)s has this username too.", row=earlier + 1)
+                                if key == "username"
+                                else _("Row %(row)s has this email address too.", row=earlier + 1)
+                            ),
                             f"{path}.{field}",
                             index,
                         )
@@ -77,7 +88,14 @@ def _check_rows(rows: Sequence[NewAccount]) -> tuple[list[_Clean | None], list[P
         clean.append(
             None
             if row_problems
-            else _Clean(str(values["username"]), str(values["email"]), row.role, values["display_name"])
+            else _Clean(
+                str(values["username"]),
+                str(values["email"]),
+                row.role,
+                values["display_name"],
+                values["locale"],
+                values["time_zone"],
+            )
         )
     return clean, problems
 
@@ -85,7 +103,7 @@ def _check_rows(rows: Sequence[NewAccount]) -> tuple[list[_Clean | None], list[P
 async def add_many(work: Work, rows: Sequence[NewAccount]) -> list[User]:
     actor, db, settings = work.admin(), work.db, work.settings
     if not rows:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Give at least one account.", "input.users")
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, _("Give at least one account."), "input.users")
     if any(row.role == Role.OWNER for row in rows) and not actor.is_owner:
         raise Forbidden()
     clean: list[_Clean | None] = []
@@ -96,7 +114,11 @@ async def add_many(work: Work, rows: Sequence[NewAccount]) -> list[User]:
             [
                 Problem(
                     ErrorCode.INVALID_INPUT,
-                    f"At most {settings.bulk_add_max_rows} accounts can be added in one call; this has {len(rows)}.",
+                    _(
+                        "At most %(max)s accounts can be added in one call; this has %(count)s.",
+                        max=settings.bulk_add_max_rows,
+                        count=len(rows),
+                    ),
                     "input.users",
                 )
             ],
@@ -128,7 +150,7 @@ async def add_many(work: Work, rows: Sequence[NewAccount]) -> list[User]:
             problems.append(
                 Problem(
                     ErrorCode.DUPLICATE,
-                    "This username is taken in your organisation.",
+                    _("This username is taken in your organisation."),
                     f"input.users.{index}.username",
                     index,
                 )
@@ -137,7 +159,7 @@ async def add_many(work: Work, rows: Sequence[NewAccount]) -> list[User]:
             problems.append(
                 Problem(
                     ErrorCode.DUPLICATE,
-                    "An account with this email exists in your organisation.",
+                    _("An account with this email exists in your organisation."),
                     f"input.users.{index}.email",
                     index,
                 )
@@ -149,7 +171,13 @@ async def add_many(work: Work, rows: Sequence[NewAccount]) -> list[User]:
                 0,
                 Problem(
                     ErrorCode.SEAT_LIMIT_REACHED,
-                    f"{len(rows)} accounts need {len(rows)} free seats; {free} of the {tenant.seat_limit} are free.",
+                    ngettext(
+                        "%(n)s account needs a free seat; %(free)s of the %(limit)s are free.",
+                        "%(n)s accounts need %(n)s free seats; %(free)s of the %(limit)s are free.",
+                        len(rows),
+                        free=free,
+                        limit=tenant.seat_limit,
+                    ),
                     "input.users",
                 ),
             )
@@ -159,7 +187,11 @@ async def add_many(work: Work, rows: Sequence[NewAccount]) -> list[User]:
             more = len(problems) - MAX_PROBLEMS + 1
             problems = [
                 *problems[: MAX_PROBLEMS - 1],
-                Problem(ErrorCode.INVALID_INPUT, f"{more} more problems; fix these first.", "input.users"),
+                Problem(
+                    ErrorCode.INVALID_INPUT,
+                    ngettext("%(n)s more problem; fix these first.", "%(n)s more problems; fix these first.", more),
+                    "input.users",
+                ),
             ]
         raise UserFailure(*problems)
     await work.attempts.take(work.attempts.limits.invitations_per_tenant, str(actor.tenant_id), cost=len(rows))
@@ -173,18 +205,32 @@ async def add_many(work: Work, rows: Sequence[NewAccount]) -> list[User]:
             display_name=c.display_name,
             role=c.role,
             status=AccountStatus.INVITED,
+            locale=c.locale,
+            time_zone=c.time_zone,
             created_at=now,
             updated_at=now,
         )
         for c in clean
         if c is not None
     ]
-    columns = ("tenant_id", "id", "username", "email", "display_name", "role", "status", "created_at", "updated_at")
+    columns = (
+        "tenant_id",
+        "id",
+        "username",
+        "email",
+        "display_name",
+        "role",
+        "status",
+        "locale",
+        "time_zone",
+        "created_at",
+        "updated_at",
+    )
     try:
         await db.execute(insert(User), [{name: getattr(u, name) for name in columns} for u in accounts])
     except IntegrityError:  # only if something added one without the tenant lock
         raise UserFailure.of(
-            ErrorCode.DUPLICATE, "A username or email address is taken in your organisation.", "input.users"
+            ErrorCode.DUPLICATE, _("A username or email address is taken in your organisation."), "input.users"
         ) from None
     for user in accounts:
         audit.record(

@@ -17,6 +17,7 @@ from api.accounts import validation
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, Forbidden, Problem, UserFailure
+from api.i18n import _
 from api.values import UNSET, Maybe
 from api.work import Work
 from db.models import TenantContract
@@ -44,7 +45,9 @@ class ContractDetails:
 def _country(value: str, field: str) -> str:
     code = value.strip().upper()
     if code not in COUNTRIES:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "The country is a two-letter ISO 3166 code, such as NL.", field)
+        raise UserFailure.of(
+            ErrorCode.INVALID_INPUT, _("The country is a two-letter ISO 3166 code, such as NL."), field
+        )
     return code
 
 
@@ -52,24 +55,24 @@ def _vat_id(value: str | None, field: str) -> str | None:
     if value is None or not value.strip():
         return None
     if len(value) > 40:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "A VAT number has at most 15 letters and digits.", field)
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, _("A VAT number has at most 15 letters and digits."), field)
     compact = re.sub(r"[\s.\-]", "", value).upper()
     if not VAT_RE.fullmatch(compact):
         raise UserFailure.of(
             ErrorCode.INVALID_INPUT,
-            "A VAT number starts with its two-letter country prefix, then 2 to 13 letters or digits.",
+            _("A VAT number starts with its two-letter country prefix, then 2 to 13 letters or digits."),
             field,
         )
     return compact
 
 
 RULES: dict[str, Callable[[str, str], str | None]] = {
-    "company_name": lambda v, f: text.clean(v, field=f, what="Company names", max_length=200),
-    "postal_address": lambda v, f: text.clean(v, field=f, what="Postal addresses", max_length=500, multiline=True),
+    "company_name": lambda v, f: text.clean(v, field=f, what=_("Company names"), max_length=200),
+    "postal_address": lambda v, f: text.clean(v, field=f, what=_("Postal addresses"), max_length=500, multiline=True),
     "country": _country,
     "vat_id": _vat_id,
     "billing_email": lambda v, f: validation.email(v, f),
-    "contact_name": lambda v, f: text.clean(v, field=f, what="Contact names", max_length=100),
+    "contact_name": lambda v, f: text.clean(v, field=f, what=_("Contact names"), max_length=100),
 }
 GRAPHQL_NAMES = {
     "company_name": "companyName",
@@ -88,7 +91,7 @@ def validate(values: dict[str, str | None], prefix: str) -> dict[str, str | None
     for key, value in values.items():
         field = f"{prefix}.{GRAPHQL_NAMES[key]}"
         if value is None and key != "vat_id":
-            problems.append(Problem(ErrorCode.INVALID_INPUT, "This field is required.", field))
+            problems.append(Problem(ErrorCode.INVALID_INPUT, _("This field is required."), field))
             continue
         try:
             clean[key] = RULES[key](value or "", field) if key != "vat_id" else _vat_id(value, field)
@@ -137,7 +140,7 @@ async def update(work: Work, **changes: Maybe[str | None]) -> TenantContract:
         if missing:
             raise UserFailure(
                 *(
-                    Problem(ErrorCode.INVALID_INPUT, "This field is required.", f"input.{GRAPHQL_NAMES[m]}")
+                    Problem(ErrorCode.INVALID_INPUT, _("This field is required."), f"input.{GRAPHQL_NAMES[m]}")
                     for m in missing
                 )
             )

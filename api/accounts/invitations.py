@@ -11,6 +11,7 @@ from api import clock, events
 from api.accounts import tokens
 from api.audit import actions
 from api.audit import service as audit
+from api.i18n import _
 from api.mail import templates
 from api.mail.outbox import queue_email, queue_emails
 from api.security import passwords, sessions
@@ -32,7 +33,11 @@ async def issue_invitation(work: Work, *, tenant: Tenant, user: User) -> str:
         db,
         work.settings,
         templates.invitation(
-            to=user.email, tenant_name=tenant.name, username=user.username, link=link, valid_days=INVITATION_VALID_DAYS
+            to=templates.recipient(user, tenant),
+            tenant_name=tenant.name,
+            username=user.username,
+            link=link,
+            expires_at=clock.now() + timedelta(days=INVITATION_VALID_DAYS),
         ),
         subject_id=user.id,
     )
@@ -55,17 +60,18 @@ async def invite_new(work: Work, *, tenant: Tenant, accounts: list[User]) -> Non
     each, in a number of statements that does not grow with how many."""
     db, settings = work.db, work.settings
     issued = await tokens.issue_new(db, accounts, TokenKind.INVITATION, timedelta(days=INVITATION_VALID_DAYS))
+    expires_at = clock.now() + timedelta(days=INVITATION_VALID_DAYS)
     await queue_emails(
         db,
         settings,
         [
             (
                 templates.invitation(
-                    to=user.email,
+                    to=templates.recipient(user, tenant),
                     tenant_name=tenant.name,
                     username=user.username,
                     link=f"{settings.app_url}/accept-invitation?token={quote(token)}",
-                    valid_days=INVITATION_VALID_DAYS,
+                    expires_at=expires_at,
                 ),
                 user.id,
             )
@@ -98,13 +104,13 @@ async def accept(work: Work, *, token: str, password: str) -> Accepted:
     """Set the first password, verify the email (the link reached it) and log in.
     The token works once: of two concurrent uses exactly one succeeds."""
     db = work.db
-    _, user, tenant = await tokens.take(
+    _token, user, tenant = await tokens.take(
         db,
         token,
         TokenKind.INVITATION,
         account_status=AccountStatus.INVITED,
         field="input.token",
-        message="This invitation link is invalid or has expired.",
+        message=_("This invitation link is invalid or has expired."),
     )
     password_hash = await passwords.hash_new_password(
         password,
@@ -141,6 +147,6 @@ async def accept(work: Work, *, token: str, password: str) -> Accepted:
         user.id,
     )
     stage = await sessions.login_stage(db, user, tenant)
-    session_token, _ = await sessions.start(db, user=user, tenant=tenant, meta=work.meta, stage=stage)
+    session_token, _session = await sessions.start(db, user=user, tenant=tenant, meta=work.meta, stage=stage)
     await db.flush()
     return Accepted(user, tenant, session_token, stage)

@@ -13,6 +13,7 @@ from api.accounts import identifiers, validation
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, Forbidden, Problem, UserFailure
+from api.i18n import _
 from api.values import UNSET, Maybe
 from api.work import Work
 from db.enums import AccountStatus, TenantState
@@ -57,8 +58,8 @@ async def lock(
 
 def not_in_use(tenant: Tenant) -> UserFailure:
     if tenant.state == TenantState.CLOSED:
-        return UserFailure.of(ErrorCode.TENANT_CLOSED, "This organisation's account is closed.")
-    return UserFailure.of(ErrorCode.TENANT_SUSPENDED, "This organisation's account is suspended.")
+        return UserFailure.of(ErrorCode.TENANT_CLOSED, _("This organisation's account is closed."))
+    return UserFailure.of(ErrorCode.TENANT_SUSPENDED, _("This organisation's account is suspended."))
 
 
 async def seats_used(db: AsyncSession, tenant_id: uuid.UUID) -> int:
@@ -75,7 +76,7 @@ async def ensure_free_seat(db: AsyncSession, tenant: Tenant) -> None:
     if tenant.seat_limit is not None and await seats_used(db, tenant.id) >= tenant.seat_limit:
         raise UserFailure.of(
             ErrorCode.SEAT_LIMIT_REACHED,
-            f"All {tenant.seat_limit} seats of this organisation are in use.",
+            _("All %(limit)s seats of this organisation are in use.", limit=tenant.seat_limit),
         )
 
 
@@ -94,6 +95,8 @@ async def update_settings(
     session_absolute_timeout_hours: Maybe[int | None] = UNSET,
     inactive_account_retention_days: Maybe[int | None] = UNSET,
     audit_retention_days: Maybe[int | None] = UNSET,
+    default_locale: Maybe[str | None] = UNSET,
+    time_zone: Maybe[str | None] = UNSET,
 ) -> Tenant:
     actor = work.admin()
     if (
@@ -112,26 +115,39 @@ async def update_settings(
             problems += failure.problems
     if require_mfa not in (UNSET, None):
         wanted["require_mfa"] = bool(require_mfa)
+    for key, raw, check, field in (
+        ("default_locale", default_locale, validation.locale, "input.defaultLocale"),
+        ("time_zone", time_zone, validation.time_zone, "input.timeZone"),
+    ):
+        if raw in (UNSET, None):
+            continue
+        try:
+            checked = check(raw, field)
+            if checked is None:
+                raise UserFailure.of(ErrorCode.INVALID_INPUT, _("An organisation always has one."), field)
+            wanted[key] = checked
+        except UserFailure as failure:
+            problems += failure.problems
     for key, value, bounds, what, field in (
         (
             "session_idle_timeout_minutes",
             session_idle_timeout_minutes,
             IDLE_MINUTES,
-            "The idle timeout in minutes",
+            _("The idle timeout in minutes"),
             "input.sessionIdleTimeoutMinutes",
         ),
         (
             "session_absolute_timeout_hours",
             session_absolute_timeout_hours,
             ABSOLUTE_HOURS,
-            "The absolute timeout in hours",
+            _("The absolute timeout in hours"),
             "input.sessionAbsoluteTimeoutHours",
         ),
         (
             "audit_retention_days",
             audit_retention_days,
             AUDIT_RETENTION_DAYS,
-            "The audit log's retention in days",
+            _("The audit log's retention in days"),
             "input.auditRetentionDays",
         ),
     ):
@@ -146,7 +162,7 @@ async def update_settings(
                 value,
                 *RETENTION_DAYS,
                 "input.inactiveAccountRetentionDays",
-                "The retention of inactive accounts in days",
+                _("The retention of inactive accounts in days"),
             )
             problems += [problem] if problem else []
         wanted["inactive_account_retention_days"] = value
@@ -160,7 +176,7 @@ async def update_settings(
     if isinstance(idle, int) and isinstance(absolute, int) and idle > absolute * 60:
         raise UserFailure.of(
             ErrorCode.INVALID_INPUT,
-            "The idle timeout cannot be longer than the absolute timeout.",
+            _("The idle timeout cannot be longer than the absolute timeout."),
             "input.sessionIdleTimeoutMinutes",
         )
     before = {key: getattr(tenant, key) for key in wanted}

@@ -18,6 +18,7 @@ from api.accounts.invitations import issue_invitation
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import BadInput, ErrorCode, Forbidden, UserFailure
+from api.i18n import _
 from api.pagination import check_first, decode_cursor, encode_cursor
 from api.request_meta import Actor
 from api.security import sessions, stepup
@@ -28,7 +29,7 @@ from db.models import User
 
 
 def _not_found(field: str = "input.id") -> UserFailure:
-    return UserFailure.of(ErrorCode.NOT_FOUND, "No such account.", field)
+    return UserFailure.of(ErrorCode.NOT_FOUND, _("No such account."), field)
 
 
 def parse_id(value: str) -> uuid.UUID | None:
@@ -62,14 +63,26 @@ async def _taken(
     return found.first() is not None
 
 
-async def add(work: Work, *, username: str, email: str, role: Role, display_name: str | None) -> User:
-    """An INVITED account plus its invitation email; fails past the seat limit."""
+async def add(
+    work: Work,
+    *,
+    username: str,
+    email: str,
+    role: Role,
+    display_name: str | None,
+    locale: str | None = None,
+    time_zone: str | None = None,
+) -> User:
+    """An INVITED account plus its invitation email (in the account's language, else the
+    organisation's); fails past the seat limit."""
     actor, db = work.admin(), work.db
     problems = []
     checks: tuple[Callable[[], object], ...] = (
         lambda: validation.username(username),
         lambda: validation.email(email),
         lambda: validation.display_name(display_name),
+        lambda: validation.locale(locale, "input.locale"),
+        lambda: validation.time_zone(time_zone, "input.timeZone"),
     )
     for check in checks:
         try:
@@ -80,16 +93,17 @@ async def add(work: Work, *, username: str, email: str, role: Role, display_name
         raise UserFailure(*problems)
     username, email = validation.username(username), validation.email(email)
     display_name = validation.display_name(display_name)
+    locale, time_zone = validation.locale(locale, "input.locale"), validation.time_zone(time_zone, "input.timeZone")
     if role == Role.OWNER and not actor.is_owner:
         raise Forbidden()
     await work.attempts.take(work.attempts.limits.invitations_per_tenant, str(actor.tenant_id))
 
     tenant = await tenants.lock(db, actor.tenant_id)
     if await _taken(db, tenant.id, username=username):
-        raise UserFailure.of(ErrorCode.DUPLICATE, "This username is taken in your organisation.", "input.username")
+        raise UserFailure.of(ErrorCode.DUPLICATE, _("This username is taken in your organisation."), "input.username")
     if await _taken(db, tenant.id, email=email):
         raise UserFailure.of(
-            ErrorCode.DUPLICATE, "An account with this email exists in your organisation.", "input.email"
+            ErrorCode.DUPLICATE, _("An account with this email exists in your organisation."), "input.email"
         )
     await tenants.ensure_free_seat(db, tenant)
 
@@ -100,13 +114,15 @@ async def add(work: Work, *, username: str, email: str, role: Role, display_name
         display_name=display_name,
         role=role,
         status=AccountStatus.INVITED,
+        locale=locale,
+        time_zone=time_zone,
     )
     db.add(user)
     try:
         await db.flush()
     except IntegrityError:
         raise UserFailure.of(
-            ErrorCode.DUPLICATE, "This username or email is taken in your organisation.", "input.username"
+            ErrorCode.DUPLICATE, _("This username or email is taken in your organisation."), "input.username"
         ) from None
     audit.record(
         db,
@@ -150,7 +166,7 @@ async def ensure_owned_without(db: AsyncSession, user: User, field: str | None =
     the tenant with no ACTIVE owner. Call with the tenant locked."""
     if user.role == Role.OWNER and await other_active_owners(db, user) == 0:
         raise UserFailure.of(
-            ErrorCode.LAST_OWNER, "The organisation needs at least one active owner; appoint another first.", field
+            ErrorCode.LAST_OWNER, _("The organisation needs at least one active owner; appoint another first."), field
         )
 
 
@@ -168,7 +184,9 @@ async def update(
     actor, db, meta = work.admin(), work.db, work.meta
     if status not in (UNSET, None) and status not in (AccountStatus.ACTIVE, AccountStatus.DISABLED):
         raise UserFailure.of(
-            ErrorCode.INVALID_INPUT, "Status can be set to ACTIVE or DISABLED; invitations set INVITED.", "input.status"
+            ErrorCode.INVALID_INPUT,
+            _("Status can be set to ACTIVE or DISABLED; invitations set INVITED."),
+            "input.status",
         )
     new_display = validation.display_name(display_name) if display_name is not UNSET else UNSET
 
@@ -282,32 +300,58 @@ async def resend_invitation(work: Work, *, user_id: str) -> None:
         raise _not_found("id")
     if user.status != AccountStatus.INVITED:
         raise UserFailure.of(
-            ErrorCode.INVALID_INPUT, "Only accounts still waiting for their invitation can get a new one.", "id"
+            ErrorCode.INVALID_INPUT, _("Only accounts still waiting for their invitation can get a new one."), "id"
         )
     await issue_invitation(work, tenant=tenant, user=user)
 
 
-async def update_own_profile(work: Work, *, display_name: Maybe[str | None]) -> User:
-    """Rectification by the user: the display name (email has its own verified flow)."""
+async def update_own_profile(
+    work: Work,
+    *,
+    display_name: Maybe[str | None],
+    locale: Maybe[str | None] = UNSET,
+    time_zone: Maybe[str | None] = UNSET,
+) -> User:
+    """Rectification by the user: the display name (email has its own verified flow), and
+    the language and time zone the account's texts and dates follow ("" or null: the
+    organisation's)."""
     actor, db, meta = work.acting(), work.db, work.meta
+    wanted: dict[str, str | None] = {}
+    problems = []
+    for key, value, check, field in (
+        ("display_name", display_name, validation.display_name, "input.displayName"),
+        ("locale", locale, validation.locale, "input.locale"),
+        ("time_zone", time_zone, validation.time_zone, "input.timeZone"),
+    ):
+        if value is UNSET:
+            continue
+        try:
+            wanted[key] = check(value, field)
+        except UserFailure as failure:
+            problems += failure.problems
+    if problems:
+        raise UserFailure(*problems)
     user = await db.get(
         User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True}, populate_existing=True
     )
     assert user is not None
-    if display_name is not UNSET:
-        new = validation.display_name(display_name)
-        if new != user.display_name:
-            user.display_name, user.updated_at = new, clock.now()
-            audit.record(
-                db,
-                tenant_id=actor.tenant_id,
-                action=actions.PROFILE_UPDATED,
-                meta=meta,
-                actor=actor,
-                target_type="user",
-                target_id=user.id,
-                changes={"display_name": {"changed": True}},
-            )
+    changed = [key for key, value in wanted.items() if getattr(user, key) != value]
+    if changed:
+        for key in changed:
+            setattr(user, key, wanted[key])
+        user.updated_at = clock.now()
+        # The display name is personal data: the log says it changed; a language is not.
+        audit.record(
+            db,
+            tenant_id=actor.tenant_id,
+            action=actions.PROFILE_UPDATED,
+            meta=meta,
+            actor=actor,
+            target_type="user",
+            target_id=user.id,
+            changes={key: {"changed": True} if key == "display_name" else {"new": wanted[key]} for key in changed},
+        )
+        if "display_name" in changed:
             await emit_updated(db, user, ["display_name"])
     await db.flush()
     return user
@@ -357,7 +401,7 @@ async def list_page(
     actor, db = work.admin(), work.db
     check_first(first)
     if search is not None and len(search) > 200:
-        raise BadInput("`search` has at most 200 characters.")
+        raise BadInput(_("`search` has at most 200 characters."))
     query = _filtered(select(User), actor.tenant_id, search, role, status)
     if after:
         key, uid = _decode_cursor(after)

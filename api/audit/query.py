@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from api.audit import actions
 from api.errors import BadInput
+from api.i18n import _
 from api.pagination import check_first, decode_cursor, encode_cursor
 from api.work import Work
 from db.models import AuditEvent
@@ -44,7 +45,7 @@ def _uuid(value: str, name: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise BadInput(f"`{name}` is not a valid id.") from None
+        raise BadInput(_("`%(name)s` is not a valid id.", name=name)) from None
 
 
 async def _page(db: AsyncSession, query: Select[AuditEvent], first: int, after: str | None) -> EventPage:
@@ -83,7 +84,7 @@ def _check_moment(moment: datetime, name: str) -> None:
             return
     except OverflowError:
         pass
-    raise BadInput(f"`{name}` must be a time with a zone between 1970 and 9999.")
+    raise BadInput(_("`%(name)s` must be a time with a zone between 1970 and 9999.", name=name))
 
 
 async def _first_seq_at_or_after(db: AsyncSession, tenant_id: uuid.UUID, moment: datetime) -> int:

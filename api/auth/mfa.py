@@ -20,6 +20,7 @@ from api.audit import service as audit
 from api.auth import passkeys
 from api.crypto import Cipher
 from api.errors import ErrorCode, Forbidden, RateLimited, UserFailure
+from api.i18n import _
 from api.request_meta import Actor
 from api.security import sessions, stepup, totp
 from api.security.reauth import confirm_password
@@ -125,7 +126,7 @@ async def begin_enrollment(work: Work, session: SessionInfo) -> Enrollment:
     assert user is not None
     existing = await _authenticator(db, user.tenant_id, user.id, lock=True)
     if existing is not None and existing.confirmed_at is not None:
-        raise UserFailure.of(ErrorCode.ALREADY_ENABLED, "Two-factor authentication is already on.")
+        raise UserFailure.of(ErrorCode.ALREADY_ENABLED, _("Two-factor authentication is already on."))
     secret = totp.new_secret()
     sealed = cipher(settings)
     if existing is None:
@@ -162,12 +163,12 @@ async def confirm_enrollment(work: Work, session: SessionInfo, *, code: str) -> 
     await attempts.take(attempts.limits.mfa_account, str(session.user_id))
     authenticator = await _authenticator(db, session.tenant_id, session.user_id, lock=True)
     if authenticator is None:
-        raise UserFailure.of(ErrorCode.NOT_ENABLED, "Start the enrollment first.")
+        raise UserFailure.of(ErrorCode.NOT_ENABLED, _("Start the enrollment first."))
     if authenticator.confirmed_at is not None:
-        raise UserFailure.of(ErrorCode.ALREADY_ENABLED, "Two-factor authentication is already on.")
+        raise UserFailure.of(ErrorCode.ALREADY_ENABLED, _("Two-factor authentication is already on."))
     if await _accept_totp(db, authenticator, settings, code) != "ok":
         raise UserFailure.of(
-            ErrorCode.INVALID_CODE, "That code is not right; check the time on your device.", "input.code"
+            ErrorCode.INVALID_CODE, _("That code is not right; check the time on your device."), "input.code"
         )
     user = await db.get(
         User, (session.tenant_id, session.user_id), with_for_update={"key_share": True}, populate_existing=True
@@ -274,7 +275,7 @@ async def verify(work: Work, pending: SessionInfo, *, code: str) -> Verified:
         audit.record_failure(
             work, tenant_id=tenant.id, action=action, actor_id=user.id, target_type="user", target_id=user.id
         )
-        raise UserFailure.of(ErrorCode.INVALID_CODE, "That code is not right.", "input.code")
+        raise UserFailure.of(ErrorCode.INVALID_CODE, _("That code is not right."), "input.code")
 
     await db.execute(
         delete(UserSession).where(
@@ -282,7 +283,9 @@ async def verify(work: Work, pending: SessionInfo, *, code: str) -> Verified:
         )
     )
     await attempts.clear(attempts.limits.mfa_account, str(user.id))
-    token, _ = await sessions.start(db, user=user, tenant=tenant, meta=meta, stage=SessionStage.FULL, mfa_verified=True)
+    token, _session = await sessions.start(
+        db, user=user, tenant=tenant, meta=meta, stage=SessionStage.FULL, mfa_verified=True
+    )
     audit.record(
         db,
         tenant_id=tenant.id,
@@ -303,7 +306,7 @@ async def verify(work: Work, pending: SessionInfo, *, code: str) -> Verified:
 async def _confirmed(db: AsyncSession, actor: Actor) -> UserTotp:
     authenticator = await _authenticator(db, actor.tenant_id, actor.user_id, lock=True)
     if authenticator is None or authenticator.confirmed_at is None:
-        raise UserFailure.of(ErrorCode.NOT_ENABLED, "Two-factor authentication is not on.")
+        raise UserFailure.of(ErrorCode.NOT_ENABLED, _("Two-factor authentication is not on."))
     return authenticator
 
 
@@ -326,7 +329,7 @@ async def _prove_second_factor(work: Work, actor: Actor, code: str | None) -> Us
     await _confirmed(db, actor)
     if not code:
         raise UserFailure.of(
-            ErrorCode.INVALID_CODE, "Give a code from your authenticator or a recovery code.", "input.code"
+            ErrorCode.INVALID_CODE, _("Give a code from your authenticator or a recovery code."), "input.code"
         )
     await attempts.take(attempts.limits.mfa_account, str(actor.user_id))
     authenticator = await _confirmed(db, actor)
@@ -347,7 +350,7 @@ async def _prove_second_factor(work: Work, actor: Actor, code: str | None) -> Us
         audit.record_failure(
             work, tenant_id=actor.tenant_id, action=action, actor=actor, target_type="user", target_id=actor.user_id
         )
-        raise UserFailure.of(ErrorCode.INVALID_CODE, "That code is not right.", "input.code")
+        raise UserFailure.of(ErrorCode.INVALID_CODE, _("That code is not right."), "input.code")
     await attempts.give_back(attempts.limits.mfa_account, str(actor.user_id))
     return authenticator
 
@@ -436,11 +439,11 @@ async def reset_for_user(work: Work, *, user_id: str) -> None:
         raise Forbidden()
     user = await users.visible(db, admin, user_id, lock=True)
     if user is None:
-        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such account.", "id")
+        raise UserFailure.of(ErrorCode.NOT_FOUND, _("No such account."), "id")
     if user.role == Role.OWNER and not admin.is_owner:
         raise Forbidden()
     if not user.mfa_enabled and await _authenticator(db, user.tenant_id, user.id) is None:
-        raise UserFailure.of(ErrorCode.NOT_ENABLED, "This account has no two-factor authentication.", "id")
+        raise UserFailure.of(ErrorCode.NOT_ENABLED, _("This account has no two-factor authentication."), "id")
     # Lost devices: TOTP, recovery codes and passkeys all go.
     await db.execute(
         delete(WebauthnCredential).where(

@@ -50,6 +50,7 @@ from api.accounts import identifiers, tenants
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, UserFailure
+from api.i18n import _
 from api.request_meta import Actor
 from api.security import sessions, stepup
 from api.security.sessions import SessionInfo
@@ -59,7 +60,7 @@ from db.models import Tenant, User, UserSession, UserTotp, WebauthnChallenge, We
 
 MAX_CREDENTIAL_BYTES = 64 * 1024
 MAX_PER_USER = 20
-REFUSED = "The passkey was not accepted."
+REFUSED = _("The passkey was not accepted.")
 
 
 # --- challenges ---------------------------------------------------------------------------
@@ -219,7 +220,7 @@ async def begin_registration(work: Work) -> Ceremony:
         user.webauthn_user_handle = secrets.token_bytes(32)
     existing = await of_user(db, actor.tenant_id, actor.user_id)
     if len(existing) >= MAX_PER_USER:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, f"An account has at most {MAX_PER_USER} passkeys.")
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, _("An account has at most %(max)s passkeys.", max=MAX_PER_USER))
     options = generate_registration_options(
         rp_id=settings.rp_id,
         rp_name=settings.webauthn_rp_name,
@@ -248,7 +249,7 @@ async def begin_registration(work: Work) -> Ceremony:
 def _name(value: str | None) -> str:
     if value is None or not value.strip():
         return "Passkey"
-    return text.clean(value, field="input.name", what="Passkey names", max_length=64)
+    return text.clean(value, field="input.name", what=_("Passkey names"), max_length=64)
 
 
 async def finish_registration(work: Work, *, flow_id: str, credential: Any, name: str | None) -> WebauthnCredential:
@@ -285,7 +286,7 @@ async def finish_registration(work: Work, *, flow_id: str, credential: Any, name
         )
     )
     if taken.first() is not None:
-        raise UserFailure.of(ErrorCode.DUPLICATE, "This passkey is registered already.", "input.credential")
+        raise UserFailure.of(ErrorCode.DUPLICATE, _("This passkey is registered already."), "input.credential")
     transports = [t.value for t in (parsed.response.transports or [])][:8]
     stored = WebauthnCredential(
         tenant_id=actor.tenant_id,
@@ -492,7 +493,7 @@ async def finish_login(work: Work, *, flow_id: str, credential: Any, previous_to
     if previous_token:
         await sessions.end(db, previous_token, meta, reason="replaced_by_login")
     user.last_login_at, user.inactivity_warned_at = clock.now(), None
-    token, _ = await sessions.start(
+    token, _session = await sessions.start(
         db, user=user, tenant=tenant, meta=meta, stage=SessionStage.FULL, mfa_verified=True, proof=ProofMethod.PASSKEY
     )
     audit.record(
@@ -514,7 +515,7 @@ async def begin_second_factor(work: Work, pending: SessionInfo) -> Ceremony:
     await work.attempts.take(work.attempts.limits.mfa_session, str(pending.session_id))
     mine = await of_user(db, pending.tenant_id, pending.user_id)
     if not mine:
-        raise UserFailure.of(ErrorCode.NOT_ENABLED, "This account has no passkey; give a code instead.")
+        raise UserFailure.of(ErrorCode.NOT_ENABLED, _("This account has no passkey; give a code instead."))
     return await _authentication_options(
         work, PasskeyCeremony.SECOND_FACTOR, tenant_id=pending.tenant_id, actor=pending.actor, allow=mine
     )
@@ -540,7 +541,7 @@ async def finish_second_factor(work: Work, pending: SessionInfo, *, flow_id: str
         )
     )
     await attempts.clear(attempts.limits.mfa_account, str(user.id))
-    token, _ = await sessions.start(
+    token, _session = await sessions.start(
         db,
         user=user,
         tenant=tenant,
@@ -568,7 +569,7 @@ async def begin_reauthentication(work: Work) -> Ceremony:
     await _limit(work)
     mine = await of_user(work.db, actor.tenant_id, actor.user_id)
     if not mine:
-        raise UserFailure.of(ErrorCode.NOT_ENABLED, "This account has no passkey; use the password instead.")
+        raise UserFailure.of(ErrorCode.NOT_ENABLED, _("This account has no passkey; use the password instead."))
     return await _authentication_options(
         work, PasskeyCeremony.REAUTHENTICATION, tenant_id=actor.tenant_id, actor=actor, allow=mine
     )
@@ -604,7 +605,7 @@ async def _mine(work: Work, passkey_id: str, *, lock: bool = False) -> WebauthnC
         query = query.with_for_update()
     found = (await work.db.execute(query)).scalar_one_or_none() if pid else None
     if found is None:
-        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such passkey.", "input.id")
+        raise UserFailure.of(ErrorCode.NOT_FOUND, _("No such passkey."), "input.id")
     return found
 
 
@@ -662,7 +663,7 @@ async def remove(work: Work, *, passkey_id: str) -> None:
     if tenant.require_mfa and others == 0 and totp == 0:
         raise UserFailure.of(
             ErrorCode.LAST_SECOND_FACTOR,
-            "Your organisation requires a second factor and this is your last one; add another first.",
+            _("Your organisation requires a second factor and this is your last one; add another first."),
             "input.id",
         )
     await db.delete(found)

@@ -15,6 +15,7 @@ from api.audit import actions
 from api.audit import service as audit
 from api.auth import mfa, passkeys
 from api.errors import ErrorCode, UserFailure
+from api.i18n import _
 from api.security.reauth import confirm_password
 from api.work import Work
 from db.enums import ProofMethod
@@ -47,7 +48,7 @@ async def reauthenticate(
         elif actor.has_second_factor:
             raise UserFailure.of(
                 ErrorCode.INVALID_CODE,
-                "Your account has a second factor: give a code with the password, or use a passkey.",
+                _("Your account has a second factor: give a code with the password, or use a passkey."),
                 "input.code",
             )
     now = clock.now()

@@ -18,6 +18,7 @@ from api.accounts import identifiers, tenants, tokens, validation
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, RateLimited, UserFailure
+from api.i18n import _
 from api.mail import templates
 from api.mail.outbox import queue_email
 from api.metrics import LOGINS
@@ -34,12 +35,12 @@ log = logging.getLogger("api.auth")
 RESET_VALID = timedelta(hours=1)
 VERIFICATION_VALID = timedelta(hours=24)
 
-BAD_CREDENTIALS = "The organisation, username or password is not right."
-TENANT_SUSPENDED = (
+BAD_CREDENTIALS = _("The organisation, username or password is not right.")
+TENANT_SUSPENDED = _(
     "This organisation's account is suspended; contact the person who manages your "
     "organisation's subscription, or our support."
 )
-TENANT_CLOSED = "This organisation's account is closed."
+TENANT_CLOSED = _("This organisation's account is closed.")
 # Links that act on the account's credentials: a change of password or email ends them all.
 CREDENTIAL_LINKS = (TokenKind.PASSWORD_RESET, TokenKind.EMAIL_VERIFICATION)
 _STAGE_OUTCOMES = {
@@ -132,7 +133,7 @@ async def login(
         await sessions.end(db, previous_token, meta, reason="replaced_by_login")
     user.last_login_at, user.inactivity_warned_at = clock.now(), None
     stage = await sessions.login_stage(db, user, tenant)
-    token, _ = await sessions.start(db, user=user, tenant=tenant, meta=meta, stage=stage)
+    token, _session = await sessions.start(db, user=user, tenant=tenant, meta=meta, stage=stage)
     audit.record(
         db,
         tenant_id=tenant.id,
@@ -255,7 +256,12 @@ async def request_password_reset(work: Work, *, tenant_slug: str, email: str) ->
     await queue_email(
         db,
         work.settings,
-        templates.password_reset(to=user.email, tenant_name=tenant.name, link=link),
+        templates.password_reset(
+            to=templates.recipient(user, tenant),
+            tenant_name=tenant.name,
+            link=link,
+            expires_at=clock.now() + RESET_VALID,
+        ),
         subject_id=user.id,
     )
     audit.record(
@@ -273,13 +279,13 @@ async def request_password_reset(work: Work, *, tenant_slug: str, email: str) ->
 async def reset_password(work: Work, *, token: str, new_password: str) -> None:
     """Single use, one hour; sets the password and revokes every session of the account."""
     db, meta = work.db, work.meta
-    _, user, tenant = await tokens.take(
+    _token, user, tenant = await tokens.take(
         db,
         token,
         TokenKind.PASSWORD_RESET,
         account_status=AccountStatus.ACTIVE,
         field="input.token",
-        message="This reset link is invalid or has expired.",
+        message=_("This reset link is invalid or has expired."),
     )
     user.password_hash = await passwords.hash_new_password(
         new_password,
@@ -308,7 +314,7 @@ async def reset_password(work: Work, *, token: str, new_password: str) -> None:
 
 
 def _hint(address: str) -> str:
-    local, _, domain = address.partition("@")
+    local, _at, domain = address.partition("@")
     return f"{local[:1]}***@{domain}"
 
 
@@ -326,7 +332,7 @@ async def change_email(work: Work, *, new_email: str, password: str) -> None:
     await work.attempts.take(work.attempts.limits.email_change, str(actor.user_id))
     user, tenant = await _user_and_tenant(db, actor)
     if address.lower() == user.email.lower():
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "This is already your address.", "input.newEmail")
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, _("This is already your address."), "input.newEmail")
     taken = await db.execute(
         select(col(User.id)).where(
             col(User.tenant_id) == user.tenant_id,
@@ -336,20 +342,35 @@ async def change_email(work: Work, *, new_email: str, password: str) -> None:
     )
     holder = taken.scalar_one_or_none()
     if holder is not None:
-        await queue_email(db, settings, templates.email_in_use(to=address, tenant_name=tenant.name), subject_id=holder)
+        # In the language of the account that holds the address: it is theirs.
+        held_by = await db.get(User, (user.tenant_id, holder))
+        assert held_by is not None
+        await queue_email(
+            db,
+            settings,
+            templates.email_in_use(to=templates.recipient(held_by, tenant, address), tenant_name=tenant.name),
+            subject_id=holder,
+        )
     else:
         token = await tokens.issue(db, user, TokenKind.EMAIL_VERIFICATION, VERIFICATION_VALID, {"new_email": address})
         link = f"{settings.app_url}/verify-email?token={quote(token)}"
         await queue_email(
             db,
             settings,
-            templates.email_verification(to=address, tenant_name=tenant.name, link=link),
+            templates.email_verification(
+                to=templates.recipient(user, tenant, address),
+                tenant_name=tenant.name,
+                link=link,
+                expires_at=clock.now() + VERIFICATION_VALID,
+            ),
             subject_id=user.id,
         )
     await queue_email(
         db,
         settings,
-        templates.email_change_notice(to=user.email, tenant_name=tenant.name, new_address_hint=_hint(address)),
+        templates.email_change_notice(
+            to=templates.recipient(user, tenant), tenant_name=tenant.name, new_address_hint=_hint(address)
+        ),
         subject_id=user.id,
     )
     audit.record(
@@ -373,7 +394,7 @@ async def verify_email(work: Work, *, token: str) -> None:
         TokenKind.EMAIL_VERIFICATION,
         account_status=AccountStatus.ACTIVE,
         field="token",
-        message="This confirmation link is invalid or has expired.",
+        message=_("This confirmation link is invalid or has expired."),
     )
     address = (row.data or {}).get("new_email", "")
     taken = await db.execute(
@@ -385,7 +406,7 @@ async def verify_email(work: Work, *, token: str) -> None:
     )
     if not address or taken.first():
         raise UserFailure.of(
-            ErrorCode.DUPLICATE, "Another account of your organisation now uses this address.", "token"
+            ErrorCode.DUPLICATE, _("Another account of your organisation now uses this address."), "token"
         )
     user.email, user.email_verified, user.updated_at = address, True, clock.now()
     await tokens.revoke(db, user, *CREDENTIAL_LINKS)

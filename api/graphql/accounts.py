@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 from strawberry import UNSET as GQL_UNSET
 
+from api import i18n
 from api.accounts import bulk, contracts, tenants, users
 from api.graphql.contracts import ContractType
 from api.graphql.mutations import ADMIN, mutation
@@ -46,6 +47,12 @@ class TenantType:
         description="Days the audit log keeps events (at least 30); only the OWNER changes it."
     )
     model_id: strawberry.Private[uuid.UUID]
+    default_locale: str = strawberry.field(
+        default=i18n.DEFAULT_LOCALE, description="The language of accounts that chose none (en, nl, de)."
+    )
+    time_zone: str = strawberry.field(
+        default=i18n.DEFAULT_TIME_ZONE, description="The IANA time zone of accounts that chose none, for emails' dates."
+    )
 
     @strawberry.field
     async def seats_used(self, info: Info) -> int:
@@ -72,6 +79,8 @@ class TenantType:
             created_at=t.created_at,
             state=t.state,
             audit_retention_days=t.audit_retention_days,
+            default_locale=t.default_locale,
+            time_zone=t.time_zone,
             model_id=t.id,
         )
 
@@ -88,6 +97,12 @@ class UserType:
     mfa_enabled: bool
     created_at: datetime
     last_login_at: datetime | None
+    locale: str | None = strawberry.field(
+        default=None, description="The account's own language (en, nl, de); null follows the organisation's."
+    )
+    time_zone: str | None = strawberry.field(
+        default=None, description="The account's own IANA time zone; null follows the organisation's."
+    )
 
     @classmethod
     def of(cls, u: models.User | UserSnapshot) -> UserType:
@@ -102,7 +117,15 @@ class UserType:
             mfa_enabled=u.mfa_enabled,
             created_at=u.created_at,
             last_login_at=u.last_login_at,
+            locale=u.locale,
+            time_zone=u.time_zone,
         )
+
+
+@strawberry.type
+class LocaleOption:
+    code: str = strawberry.field(description="en, nl, de: what `locale` fields and Accept-Language take.")
+    name: str = strawberry.field(description="The language's own name (Nederlands, Deutsch).")
 
 
 @strawberry.type(name="UserConnection")
@@ -128,6 +151,13 @@ class AddUserInput:
     email: str
     role: Role = Role.MEMBER
     display_name: str | None = None
+    locale: str | None = strawberry.field(
+        default=None,
+        description="en, nl or de: the invitation and the account's texts; null follows the organisation's.",
+    )
+    time_zone: str | None = strawberry.field(
+        default=None, description="An IANA time zone for the account's dates; null follows the organisation's."
+    )
 
 
 @strawberry.input
@@ -146,6 +176,10 @@ class UpdateTenantSettingsInput:
     session_absolute_timeout_hours: int | None = GQL_UNSET
     inactive_account_retention_days: int | None = GQL_UNSET
     audit_retention_days: int | None = strawberry.field(default=GQL_UNSET, description="OWNER only; 30 to 3650 days.")
+    default_locale: str | None = strawberry.field(default=GQL_UNSET, description="en, nl or de.")
+    time_zone: str | None = strawberry.field(
+        default=GQL_UNSET, description="An IANA time zone such as Europe/Amsterdam."
+    )
 
 
 @strawberry.input
@@ -168,6 +202,10 @@ class AcceptInvitationInput:
 
 @strawberry.type
 class AccountsQuery:
+    @strawberry.field(description="The languages texts, emails and messages are available in. Public.")
+    def locales(self) -> list[LocaleOption]:
+        return [LocaleOption(code=code, name=i18n.locale_name(code)) for code in i18n.LOCALES]
+
     @strawberry.field(description="ADMIN or OWNER. Accounts of the viewer's tenant.")
     async def users(
         self,
@@ -201,7 +239,13 @@ class AccountsMutation:
     )
     async def add_user(self, work: Work, input: AddUserInput) -> UserPayload:
         user = await users.add(
-            work, username=input.username, email=input.email, role=input.role, display_name=input.display_name
+            work,
+            username=input.username,
+            email=input.email,
+            role=input.role,
+            display_name=input.display_name,
+            locale=input.locale,
+            time_zone=input.time_zone,
         )
         return UserPayload(user=UserType.of(user))
 
@@ -214,7 +258,14 @@ class AccountsMutation:
         added = await bulk.add_many(
             work,
             [
-                bulk.NewAccount(username=row.username, email=row.email, role=row.role, display_name=row.display_name)
+                bulk.NewAccount(
+                    username=row.username,
+                    email=row.email,
+                    role=row.role,
+                    display_name=row.display_name,
+                    locale=row.locale,
+                    time_zone=row.time_zone,
+                )
                 for row in input.users
             ],
         )
@@ -246,5 +297,7 @@ class AccountsMutation:
             session_absolute_timeout_hours=given(input.session_absolute_timeout_hours),
             inactive_account_retention_days=given(input.inactive_account_retention_days),
             audit_retention_days=given(input.audit_retention_days),
+            default_locale=given(input.default_locale),
+            time_zone=given(input.time_zone),
         )
         return TenantPayload(tenant=TenantType.of(tenant))

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api import i18n
 from api.credentials import NOTHING, Presented
 from api.operators import sessions as operator_sessions
 from api.operators.sessions import OperatorSessionInfo
@@ -130,6 +131,14 @@ class Context:
         if not isinstance(self._session, SessionInfo | None):
             raise RuntimeError("Context.authenticate() has not run")
         return self._session
+
+    @property
+    def locale(self) -> str:
+        """What this request's messages are in: the signed-in account's locale, else the
+        client's Accept-Language. Never the locale of an account an anonymous request names
+        (a login, a reset): that would tell whether the account exists."""
+        session = self._session if isinstance(self._session, SessionInfo) else None
+        return session.locale if session else (self.meta.locale or i18n.DEFAULT_LOCALE)
 
     @property
     def operator(self) -> OperatorSessionInfo | None:

@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
+from api import i18n
 from api.credentials import AmbiguousCredentials, Presented, presented
 from api.graphql.context import Context, Services
 from api.graphql.errors import format_error, internal_error
@@ -42,6 +43,7 @@ def client_meta(request: Request) -> RequestMeta:
         ip_address=client_address(request),
         user_agent=user_agent[:512] if user_agent else None,
         request_id=request.scope.get("state", {}).get("request_id") or RequestMeta().request_id,
+        locale=i18n.from_accept_language(request.headers.get("accept-language")),
     )
 
 
@@ -190,7 +192,8 @@ class GraphQLEndpoint:
         finally:
             await context.close()
         errors = [
-            format_error(error, context.meta.request_id, suggestions=self.suggestions) for error in result.errors or ()
+            format_error(error, context.meta.request_id, suggestions=self.suggestions, locale=context.locale)
+            for error in result.errors or ()
         ]
         if media == GRAPHQL_RESPONSE and _is_request_error(result):
             response = _errors(errors, 400, media)
@@ -201,4 +204,6 @@ class GraphQLEndpoint:
             response = Response(orjson.dumps(body), media_type=content_type(media), headers=NO_STORE)
         for cookie in context.cookie_headers:
             response.headers.append("set-cookie", cookie)
+        response.headers["content-language"] = context.locale
+        response.headers.append("vary", "Accept-Language")
         return response

@@ -9,22 +9,24 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from api import i18n
 from api.errors import BadInput, Forbidden, NotFound, RateLimited, ReauthRequired, Unauthenticated
+from api.i18n import _
 
 log = logging.getLogger("api.graphql")
-INTERNAL_MESSAGE = "Internal server error."
+INTERNAL_MESSAGE = _("Internal server error.")
 
 _EXPECTED: dict[type[Exception], tuple[str, str | None]] = {
-    Unauthenticated: ("UNAUTHENTICATED", "Authentication required."),
-    Forbidden: ("FORBIDDEN", "You are not allowed to do this."),
-    NotFound: ("NOT_FOUND", "Not found."),
+    Unauthenticated: ("UNAUTHENTICATED", _("Authentication required.")),
+    Forbidden: ("FORBIDDEN", _("You are not allowed to do this.")),
+    NotFound: ("NOT_FOUND", _("Not found.")),
     RateLimited: ("RATE_LIMITED", None),
     BadInput: ("BAD_USER_INPUT", None),
     ReauthRequired: ("REAUTH_REQUIRED", None),
 }
 
 
-BAD_VALUE_MESSAGE = "A value is malformed or out of range."
+BAD_VALUE_MESSAGE = _("A value is malformed or out of range.")
 
 
 def _is_bad_value(original: BaseException) -> bool:
@@ -49,7 +51,9 @@ def internal_error(request_id: str) -> dict[str, Any]:
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
-def format_error(error: GraphQLError, request_id: str, *, suggestions: bool = True) -> dict[str, Any]:
+def format_error(
+    error: GraphQLError, request_id: str, *, suggestions: bool = True, locale: str = i18n.DEFAULT_LOCALE
+) -> dict[str, Any]:
     """The error as the contract shows it. Without `suggestions` (production, where
     introspection is off too) "Did you mean ...?" hints are dropped: they would list the
     schema's names to anyone who guesses near them."""
@@ -60,11 +64,12 @@ def format_error(error: GraphQLError, request_id: str, *, suggestions: bool = Tr
         out["message"] = error.message if suggestions else _SUGGESTION.sub("", error.message)
         extensions: dict[str, Any] = {"code": "BAD_USER_INPUT"}
     elif _is_bad_value(original):
-        out["message"] = BAD_VALUE_MESSAGE
+        out["message"] = i18n.translate(BAD_VALUE_MESSAGE, locale)
         extensions = {"code": "BAD_USER_INPUT"}
     elif type(original) in _EXPECTED:
         code, message = _EXPECTED[type(original)]
-        out["message"] = message or str(original)
+        said = original.args[0] if original.args and isinstance(original.args[0], str) else str(original)
+        out["message"] = i18n.translate(message or said, locale)
         extensions = {"code": code}
         if isinstance(original, RateLimited):
             extensions["retryAfter"] = original.retry_after
@@ -73,7 +78,7 @@ def format_error(error: GraphQLError, request_id: str, *, suggestions: bool = Tr
             extensions["methods"] = original.methods
     else:
         masked = internal_error(request_id)
-        out["message"], extensions = masked["message"], masked["extensions"]
+        out["message"], extensions = i18n.translate(masked["message"], locale), masked["extensions"]
     if error.locations:
         out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
     if error.path:

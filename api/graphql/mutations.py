@@ -114,7 +114,7 @@ async def unit_of_work(
                 await db.rollback()
                 if payload is None:
                     raise
-                return cast(P, payload(errors=[UserError.from_problem(p) for p in failure.problems]))
+                return cast(P, payload(errors=[UserError.from_problem(p, ctx.locale) for p in failure.problems]))
             except DBAPIError as error:
                 await db.rollback()
                 if not is_transient(error) or attempt == ATTEMPTS:

@@ -23,26 +23,49 @@ from db import models
 from db.enums import ConsentSource, DataRequestKind, DataRequestStatus, LegalBasis, PartStatus
 
 
+@strawberry.type(name="PurposeText")
+class PurposeText:
+    locale: str
+    title: str
+    description: str
+
+
 @strawberry.type(name="Purpose")
 class PurposeType:
     key: str
-    title: str
-    description: str
     legal_basis: LegalBasis
     version: int = strawberry.field(
         description="Bumped when the purpose's text changes materially; consents given under an older version need renewal."
     )
     active: bool
+    own_title: strawberry.Private[str]
+    own_description: strawberry.Private[str]
+    texts: strawberry.Private[dict[str, dict[str, str]]]
+
+    @strawberry.field(description="In the request's language when the tenant gave one, else the purpose's own title.")
+    def title(self, info: Info) -> str:
+        return self.texts.get(info.context.locale, {}).get("title") or self.own_title
+
+    @strawberry.field(description="In the request's language when the tenant gave one, else the purpose's own text.")
+    def description(self, info: Info) -> str:
+        return self.texts.get(info.context.locale, {}).get("description") or self.own_description
+
+    @strawberry.field(description="The title and description in other languages, as the tenant gave them.")
+    def translations(self) -> list[PurposeText]:
+        return [
+            PurposeText(locale=k, title=v["title"], description=v["description"]) for k, v in sorted(self.texts.items())
+        ]
 
     @classmethod
     def of(cls, p: models.Purpose) -> PurposeType:
         return cls(
             key=p.key,
-            title=p.title,
-            description=p.description,
             legal_basis=p.legal_basis,
             version=p.version,
             active=p.active,
+            own_title=p.title,
+            own_description=p.description,
+            texts=p.translations or {},
         )
 
 
@@ -166,6 +189,20 @@ class ConsentDecisionInput:
 @strawberry.input
 class UpdateProfileInput:
     display_name: str | None = GQL_UNSET
+    locale: str | None = strawberry.field(
+        default=GQL_UNSET, description="en, nl or de; empty or null follows the organisation's."
+    )
+    time_zone: str | None = strawberry.field(
+        default=GQL_UNSET,
+        description="An IANA time zone such as Europe/Amsterdam; empty or null follows the organisation's.",
+    )
+
+
+@strawberry.input
+class PurposeTextInput:
+    locale: str
+    title: str
+    description: str
 
 
 @strawberry.input
@@ -176,6 +213,10 @@ class PurposeInput:
     legal_basis: LegalBasis
     bump_version: bool = strawberry.field(
         default=False, description="Set when the change is material: version goes up and earlier consents need renewal."
+    )
+    translations: list[PurposeTextInput] | None = strawberry.field(
+        default=None,
+        description="Title and description per language (nl, de); `title`/`description` serve any other. Null keeps the ones there are.",
     )
 
 
@@ -242,7 +283,12 @@ class PrivacyMutation:
 
     @mutation(UserPayload, caller=USER)
     async def update_profile(self, work: Work, input: UpdateProfileInput) -> UserPayload:
-        user = await users.update_own_profile(work, display_name=given(input.display_name))
+        user = await users.update_own_profile(
+            work,
+            display_name=given(input.display_name),
+            locale=given(input.locale),
+            time_zone=given(input.time_zone),
+        )
         return UserPayload(user=UserType.of(user))
 
     @mutation(
@@ -284,6 +330,9 @@ class PrivacyMutation:
             description=input.description,
             legal_basis=input.legal_basis,
             bump_version=input.bump_version,
+            translations=None
+            if input.translations is None
+            else [(t.locale, t.title, t.description) for t in input.translations],
         )
         return PurposePayload(purpose=PurposeType.of(purpose))
 

@@ -9,6 +9,7 @@ from typing import Generic, TypeVar
 import strawberry
 from strawberry.types import Info as StrawberryInfo
 
+from api import i18n
 from api.errors import ErrorCode as DomainErrorCode
 from api.errors import Problem
 from api.graphql.context import Context
@@ -72,8 +73,9 @@ class UserError:
     )
 
     @classmethod
-    def from_problem(cls, problem: Problem) -> UserError:
-        return cls(field=problem.field, message=problem.message, code=problem.code, index=problem.index)
+    def from_problem(cls, problem: Problem, locale: str = i18n.DEFAULT_LOCALE) -> UserError:
+        message = i18n.translate(problem.message, locale)
+        return cls(field=problem.field, message=message, code=problem.code, index=problem.index)
 
 
 @strawberry.type

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import strawberry
 
+from api import i18n
 from api.accounts import tenants
 from api.audit import query as audit_query
 from api.auth import mfa
@@ -56,6 +57,8 @@ class Viewer:
     user_id: strawberry.Private[uuid.UUID]
     session_id: strawberry.Private[uuid.UUID | None] = None
     preloaded_tenant: strawberry.Private[models.Tenant | None] = None
+    effective_locale: strawberry.Private[str] = i18n.DEFAULT_LOCALE
+    effective_time_zone: strawberry.Private[str] = i18n.DEFAULT_TIME_ZONE
 
     @classmethod
     def of_session(cls, session: SessionInfo) -> Viewer:
@@ -65,11 +68,28 @@ class Viewer:
             tenant_id=session.tenant_id,
             user_id=session.user_id,
             session_id=session.session_id,
+            effective_locale=session.locale,
+            effective_time_zone=session.time_zone,
         )
 
     @classmethod
     def of_account(cls, user: models.User, tenant: models.Tenant) -> Viewer:
-        return cls(user=UserType.of(user), tenant_id=user.tenant_id, user_id=user.id, preloaded_tenant=tenant)
+        return cls(
+            user=UserType.of(user),
+            tenant_id=user.tenant_id,
+            user_id=user.id,
+            preloaded_tenant=tenant,
+            effective_locale=user.locale or tenant.default_locale,
+            effective_time_zone=user.time_zone or tenant.time_zone,
+        )
+
+    @strawberry.field(description="The language this account's texts follow: its own choice, else its organisation's.")
+    def locale(self) -> str:
+        return self.effective_locale
+
+    @strawberry.field(description="The time zone this account's dates follow: its own choice, else its organisation's.")
+    def time_zone(self) -> str:
+        return self.effective_time_zone
 
     @strawberry.field
     async def tenant(self, info: Info) -> TenantType:

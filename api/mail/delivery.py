@@ -26,6 +26,7 @@ async def deliver(settings: Settings, email: Email) -> None:
     message["To"] = email.to
     message["Subject"] = one_line(email.subject)  # a header holds one line, whatever a name held
     message.set_content(email.body)
+    message["Content-Language"] = email.locale  # after set_content, which clears Content-* headers
     url = urlsplit(settings.smtp_url)
     query = parse_qs(url.query)
     implicit_tls = url.scheme == "smtps"

@@ -17,6 +17,7 @@ from api.accounts import identifiers, validation
 from api.audit import actions
 from api.crypto import Cipher
 from api.errors import ErrorCode, UserFailure
+from api.i18n import _
 from api.operators import log
 from api.security import passwords, totp
 from api.settings import Settings
@@ -72,7 +73,7 @@ async def create(work: Work, *, username: str, email: str, password: str) -> Fac
     db = work.db
     username = validation.username(username, "username")
     email = validation.email(email, "email")
-    taken = UserFailure.of(ErrorCode.DUPLICATE, f"An operator named {username!r} exists.", "username")
+    taken = UserFailure.of(ErrorCode.DUPLICATE, _("An operator named %(name)r exists.", name=username), "username")
     if await by_username(db, username) is not None:
         raise taken
     password_hash = await passwords.hash_new_password(
@@ -110,7 +111,7 @@ async def reset_factor(work: Work, *, username: str) -> Factor:
     db = work.db
     operator = await by_username(db, username, lock=True)
     if operator is None:
-        raise UserFailure.of(ErrorCode.NOT_FOUND, "No operator has this username.", "username")
+        raise UserFailure.of(ErrorCode.NOT_FOUND, _("No operator has this username."), "username")
     factor = _issue_factor(operator, work.settings)
     ended = await db.execute(
         delete(OperatorSession)
@@ -135,7 +136,7 @@ async def set_disabled(work: Work, *, username: str, disabled: bool) -> Operator
     db = work.db
     operator = await by_username(db, username, lock=True)
     if operator is None:
-        raise UserFailure.of(ErrorCode.NOT_FOUND, "No operator has this username.", "username")
+        raise UserFailure.of(ErrorCode.NOT_FOUND, _("No operator has this username."), "username")
     operator.disabled = disabled
     ended = await db.execute(
         delete(OperatorSession)

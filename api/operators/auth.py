@@ -20,6 +20,7 @@ from api import clock
 from api.accounts import identifiers
 from api.audit import actions
 from api.errors import ErrorCode, RateLimited, UserFailure
+from api.i18n import _
 from api.metrics import LOGINS
 from api.operators import accounts, log, sessions
 from api.security import passwords, totp
@@ -30,7 +31,7 @@ from db.models import Operator
 
 logger = logging.getLogger("api.operators")
 
-BAD_CREDENTIALS = "The username, password or code is not right."
+BAD_CREDENTIALS = _("The username, password or code is not right.")
 
 
 @dataclass(frozen=True)
@@ -155,15 +156,15 @@ async def confirm(work: Work, *, password: str, code: str) -> None:
     actor, db, attempts = work.operating(), work.db, work.attempts
     operator = await db.get(Operator, actor.operator_id)
     if operator is None or operator.disabled:
-        raise UserFailure.of(ErrorCode.INVALID_CREDENTIALS, "The password is not right.", "input.password")
+        raise UserFailure.of(ErrorCode.INVALID_CREDENTIALS, _("The password is not right."), "input.password")
     account_key = "operator:" + str(operator.id)
     await attempts.take(attempts.limits.login_account, account_key)
     if not await passwords.verify_password(operator.password_hash, password[: passwords.MAX_LENGTH * 4]):
         _record_failure(work, operator, "reauthentication_wrong_password")
-        raise UserFailure.of(ErrorCode.INVALID_CREDENTIALS, "The password is not right.", "input.password")
+        raise UserFailure.of(ErrorCode.INVALID_CREDENTIALS, _("The password is not right."), "input.password")
     if await _accept_code(db, operator, accounts.secret_of(operator, work.settings), code or "") != "ok":
         _record_failure(work, operator, "reauthentication_wrong_code")
-        raise UserFailure.of(ErrorCode.INVALID_CODE, "That code is not right.", "input.code")
+        raise UserFailure.of(ErrorCode.INVALID_CODE, _("That code is not right."), "input.code")
     await attempts.give_back(attempts.limits.login_account, account_key)
 
 

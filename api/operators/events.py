@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from api.errors import BadInput
+from api.i18n import _
 from api.pagination import check_first, decode_cursor, encode_cursor
 from api.work import Work
 from db.models import OperatorAuditEvent
@@ -31,7 +32,7 @@ async def page(work: Work, *, first: int, after: str | None, tenant_id: str | No
         try:
             query = query.where(col(OperatorAuditEvent.tenant_id) == uuid.UUID(str(tenant_id)))
         except ValueError:
-            raise BadInput("`tenantId` is not a valid id.") from None
+            raise BadInput(_("`tenantId` is not a valid id.")) from None
     if after:
         [seq] = decode_cursor(after, "int")
         query = query.where(col(OperatorAuditEvent.chain_seq) < seq)

@@ -18,6 +18,7 @@ from api import clock, text
 from api.accounts import tenants
 from api.audit import actions
 from api.errors import BadInput, ErrorCode, UserFailure
+from api.i18n import _, ngettext
 from api.operators import log
 from api.pagination import check_first, decode_cursor, encode_cursor
 from api.values import UNSET, Maybe
@@ -117,7 +118,7 @@ async def list_page(
     db = work.db
     check_first(first)
     if search is not None and len(search) > MAX_SEARCH:
-        raise BadInput(f"`search` has at most {MAX_SEARCH} characters.")
+        raise BadInput(_("`search` has at most %(max)s characters.", max=MAX_SEARCH))
     query = _filtered(_summaries(), search, state)
     if after:
         key, tid = decode_cursor(after, "text", "uuid")
@@ -155,13 +156,13 @@ async def _locked(db: AsyncSession, tenant_id: str) -> Tenant:
             )
         ).scalar_one_or_none()
     if found is None:
-        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such tenant.", "input.tenantId")
+        raise UserFailure.of(ErrorCode.NOT_FOUND, _("No such tenant."), "input.tenantId")
     return found
 
 
 def _refuse_closed(tenant: Tenant) -> None:
     if tenant.state == TenantState.CLOSED:
-        raise UserFailure.of(ErrorCode.TENANT_CLOSED, "This organisation has closed its account.", "input.tenantId")
+        raise UserFailure.of(ErrorCode.TENANT_CLOSED, _("This organisation has closed its account."), "input.tenantId")
 
 
 async def set_seat_limit(work: Work, *, tenant_id: str, seat_limit: Maybe[int | None]) -> TenantSummary:
@@ -170,11 +171,13 @@ async def set_seat_limit(work: Work, *, tenant_id: str, seat_limit: Maybe[int | 
     work.operating()
     if seat_limit is UNSET:
         raise UserFailure.of(
-            ErrorCode.INVALID_INPUT, "Give the number of seats, or null for unlimited.", "input.seatLimit"
+            ErrorCode.INVALID_INPUT, _("Give the number of seats, or null for unlimited."), "input.seatLimit"
         )
     if seat_limit is not None and not 1 <= seat_limit <= MAX_SEATS:
         raise UserFailure.of(
-            ErrorCode.INVALID_INPUT, f"A seat licence is between 1 and {MAX_SEATS:,} seats.", "input.seatLimit"
+            ErrorCode.INVALID_INPUT,
+            _("A seat licence is between 1 and %(max)s seats.", max=MAX_SEATS),
+            "input.seatLimit",
         )
     db = work.db
     tenant = await _locked(db, tenant_id)
@@ -183,7 +186,11 @@ async def set_seat_limit(work: Work, *, tenant_id: str, seat_limit: Maybe[int | 
     if seat_limit is not None and seat_limit < used:
         raise UserFailure.of(
             ErrorCode.SEATS_IN_USE,
-            f"{used} seats are in use (invited and active accounts); the licence cannot be lower than that.",
+            ngettext(
+                "%(n)s seat is in use (invited and active accounts); the licence cannot be lower than that.",
+                "%(n)s seats are in use (invited and active accounts); the licence cannot be lower than that.",
+                used,
+            ),
             "input.seatLimit",
         )
     if tenant.seat_limit != seat_limit:
@@ -201,7 +208,7 @@ async def set_seat_limit(work: Work, *, tenant_id: str, seat_limit: Maybe[int | 
 def _reason(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
-    return text.clean(value, field="input.reason", what="Reasons", max_length=MAX_REASON)
+    return text.clean(value, field="input.reason", what=_("Reasons"), max_length=MAX_REASON)
 
 
 async def suspend(work: Work, *, tenant_id: str, reason: str | None) -> TenantSummary:
@@ -212,7 +219,7 @@ async def suspend(work: Work, *, tenant_id: str, reason: str | None) -> TenantSu
     tenant = await _locked(db, tenant_id)
     _refuse_closed(tenant)
     if tenant.state == TenantState.SUSPENDED:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "This organisation is already suspended.", "input.tenantId")
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, _("This organisation is already suspended."), "input.tenantId")
     before = tenant.state
     tenant.state, tenant.state_changed_at = TenantState.SUSPENDED, clock.now()
     ended = await db.execute(
@@ -244,7 +251,7 @@ async def reactivate(work: Work, *, tenant_id: str) -> TenantSummary:
     tenant = await _locked(db, tenant_id)
     _refuse_closed(tenant)
     if tenant.state != TenantState.SUSPENDED:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "This organisation is not suspended.", "input.tenantId")
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, _("This organisation is not suspended."), "input.tenantId")
     tenant.state, tenant.state_changed_at = TenantState.ACTIVE, clock.now()
     log.record_on_tenant(
         work,

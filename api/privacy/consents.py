@@ -15,6 +15,7 @@ from api import clock, events
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, Problem, UserFailure
+from api.i18n import _
 from api.mail import templates
 from api.mail.outbox import queue_emails
 from api.privacy import purposes
@@ -140,21 +141,23 @@ async def decide(work: Work, decisions: list[tuple[str, bool]], *, source: Conse
     Every decision is kept for good, so an account has a generous hourly budget of them."""
     actor, db, meta = work.acting(), work.db, work.meta
     if not decisions or len(decisions) > MAX_DECISIONS:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, f"Give between 1 and {MAX_DECISIONS} decisions.", "input")
+        raise UserFailure.of(
+            ErrorCode.INVALID_INPUT, _("Give between 1 and %(max)s decisions.", max=MAX_DECISIONS), "input"
+        )
     await work.attempts.take(work.attempts.limits.consent_decisions, str(actor.user_id), cost=len(decisions))
     active = {p.key: p for p in await purposes.active_for_tenant(db, actor.tenant_id)}
     problems, seen = [], set()
-    for i, (key, _) in enumerate(decisions):
+    for i, (key, _granted) in enumerate(decisions):
         field = f"input.{i}.purposeKey"
         if key in seen:
-            problems.append(Problem(ErrorCode.INVALID_INPUT, "Each purpose once per request.", field))
+            problems.append(Problem(ErrorCode.INVALID_INPUT, _("Each purpose once per request."), field))
         elif key not in active:
-            problems.append(Problem(ErrorCode.NOT_FOUND, "No such purpose.", field))
+            problems.append(Problem(ErrorCode.NOT_FOUND, _("No such purpose."), field))
         elif active[key].legal_basis != LegalBasis.CONSENT:
             problems.append(
                 Problem(
                     ErrorCode.INVALID_INPUT,
-                    "This purpose does not rest on consent; it cannot be granted or withdrawn.",
+                    _("This purpose does not rest on consent; it cannot be granted or withdrawn."),
                     field,
                 )
             )
@@ -172,7 +175,7 @@ async def decide(work: Work, decisions: list[tuple[str, bool]], *, source: Conse
 async def withdraw_by_token(work: Work, *, token: str) -> None:
     """The unsubscribe link: withdraws that one consent, without a login."""
     db = work.db
-    invalid = UserFailure.of(ErrorCode.INVALID_TOKEN, "This link is invalid.", "token")
+    invalid = UserFailure.of(ErrorCode.INVALID_TOKEN, _("This link is invalid."), "token")
     claim = read_token(work.settings, token)
     if claim is None:
         raise invalid
@@ -192,7 +195,7 @@ async def withdraw_by_token(work: Work, *, token: str) -> None:
     ):
         raise UserFailure.of(
             ErrorCode.INVALID_TOKEN,
-            "This link was sent before you last gave this consent; change it in your account instead.",
+            _("This link was sent before you last gave this consent; change it in your account instead."),
             "token",
         )
     withdrawn = _record(
@@ -209,7 +212,7 @@ async def ask_for_renewal(work: Work, purpose: Purpose) -> int:
     rows = await db.execute(
         text(
             """
-            SELECT u.id, u.email FROM app_user u
+            SELECT u.id, u.email, u.locale, u.time_zone FROM app_user u
             JOIN LATERAL (
               SELECT granted, purpose_version FROM consent_event c
               WHERE c.tenant_id = u.tenant_id AND c.user_id = u.id AND c.purpose_id = :purpose_id
@@ -222,21 +225,21 @@ async def ask_for_renewal(work: Work, purpose: Purpose) -> int:
     )
     tenant = await db.get(Tenant, purpose.tenant_id)
     assert tenant is not None
-    emails = [
-        (
-            templates.consent_renewal(
-                to=email,
-                tenant_name=tenant.name,
-                purpose_title=purpose.title,
-                manage_link=f"{settings.app_url}/account/consents",
-                unsubscribe_link=unsubscribe_link(
-                    settings, tenant_id=purpose.tenant_id, user_id=user_id, purpose_key=purpose.key
-                ),
+    emails = []
+    for user_id, email, locale, time_zone in rows:
+        reader = templates.reader(email, locale, time_zone, tenant)
+        title = (purpose.translations or {}).get(reader.locale, {}).get("title") or purpose.title
+        renewal = templates.consent_renewal(
+            to=reader,
+            tenant_name=tenant.name,
+            purpose_title=title,
+            changed_at=purpose.updated_at,
+            manage_link=f"{settings.app_url}/account/consents",
+            unsubscribe_link=unsubscribe_link(
+                settings, tenant_id=purpose.tenant_id, user_id=user_id, purpose_key=purpose.key
             ),
-            user_id,
         )
-        for user_id, email in rows
-    ]
+        emails.append((renewal, user_id))
     await queue_emails(db, settings, emails)
     count = len(emails)
     if count:

@@ -15,6 +15,7 @@ from api.accounts import tenants, users
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, Forbidden, UserFailure
+from api.i18n import _
 from api.privacy import parts
 from api.privacy.requests import created_data, due
 from api.request_meta import RequestMeta
@@ -169,5 +170,5 @@ async def remove_user(work: Work, *, user_id: str) -> DataRequest:
     await stepup.require_fresh(work)
     user = await users.visible(work.db, work.admin(), user_id, lock=True)
     if user is None:
-        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such account.", "id")
+        raise UserFailure.of(ErrorCode.NOT_FOUND, _("No such account."), "id")
     return await erase_as_admin(work, user)

@@ -25,6 +25,7 @@ from api import clock, events
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, UserFailure
+from api.i18n import _
 from api.queue import enqueue_many
 from api.request_meta import SYSTEM_META
 from api.work import Work
@@ -99,7 +100,9 @@ async def _application_part(work: Work, request_id: str, kind: DataRequestKind) 
         rid = uuid.UUID(request_id)
     except (ValueError, TypeError, AttributeError):
         rid = None
-    not_found = UserFailure.of(ErrorCode.NOT_FOUND, "No such data request for this application.", "input.dataRequestId")
+    not_found = UserFailure.of(
+        ErrorCode.NOT_FOUND, _("No such data request for this application."), "input.dataRequestId"
+    )
     if rid is None:
         raise not_found
     db = work.db
@@ -185,17 +188,23 @@ async def deliver_export_part(work: Work, *, request_id: str, data: Any) -> Data
     """The calling application's part of an export: a JSON object or array, at most
     EXPORT_PART_MAX_BYTES. Delivering again replaces it while the export is not built."""
     if not isinstance(data, dict | list):
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "The part is a JSON object or array.", "input.data")
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, _("The part is a JSON object or array."), "input.data")
     body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
     if len(body) > work.settings.export_part_max_bytes:
         raise UserFailure.of(
             ErrorCode.INVALID_INPUT,
-            f"The part has {len(body)} bytes; at most {work.settings.export_part_max_bytes} are taken.",
+            _(
+                "The part has %(size)s bytes; at most %(max)s are taken.",
+                size=len(body),
+                max=work.settings.export_part_max_bytes,
+            ),
             "input.data",
         )
     request, part = await _application_part(work, request_id, DataRequestKind.EXPORT)
     if request.status != DataRequestStatus.PENDING or part.status == PartStatus.MISSING:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "This export no longer waits for parts.", "input.dataRequestId")
+        raise UserFailure.of(
+            ErrorCode.INVALID_INPUT, _("This export no longer waits for parts."), "input.dataRequestId"
+        )
     application = work.applying()
     part.status, part.data, part.updated_at, part.reason = PartStatus.DELIVERED, body, clock.now(), None
     audit.record(

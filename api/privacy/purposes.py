@@ -9,11 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from api import clock, text
+from api import clock, i18n, text
 from api.accounts import tenants
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, Problem, UserFailure
+from api.i18n import _
 from api.privacy.catalogue import DEFAULT_PURPOSES
 from api.work import Work
 from db.enums import LegalBasis, TenantState
@@ -48,8 +49,54 @@ async def by_key(db: AsyncSession, tenant_id: uuid.UUID, key: str, *, lock: bool
     return (await db.execute(query)).scalar_one_or_none()
 
 
+MAX_TRANSLATIONS = len(i18n.LOCALES)
+
+
+def _translations(given: list[tuple[str, str, str]]) -> tuple[dict[str, dict[str, str]], list[Problem]]:
+    """{locale: {title, description}} from (locale, title, description), each checked as the
+    purpose's own texts are; one per supported locale other than English (the purpose's own)."""
+    out: dict[str, dict[str, str]] = {}
+    problems: list[Problem] = []
+    if len(given) > MAX_TRANSLATIONS:
+        return out, [
+            Problem(ErrorCode.INVALID_INPUT, _("Give at most one translation per language."), "input.translations")
+        ]
+    for index, (locale, title, description) in enumerate(given):
+        field = f"input.translations.{index}"
+        if locale not in i18n.LOCALES or locale == i18n.DEFAULT_LOCALE:
+            others = ", ".join(code for code in i18n.LOCALES if code != i18n.DEFAULT_LOCALE)
+            problems.append(
+                Problem(
+                    ErrorCode.INVALID_INPUT, _("Translations are for %(locales)s.", locales=others), f"{field}.locale"
+                )
+            )
+            continue
+        if locale in out:
+            problems.append(
+                Problem(ErrorCode.DUPLICATE, _("Give at most one translation per language."), f"{field}.locale")
+            )
+            continue
+        try:
+            out[locale] = {
+                "title": text.clean(title, field=f"{field}.title", what=_("Titles"), max_length=200),
+                "description": text.clean(
+                    description, field=f"{field}.description", what=_("Descriptions"), max_length=5000, multiline=True
+                ),
+            }
+        except UserFailure as failure:
+            problems += failure.problems
+    return out, problems
+
+
 async def upsert(
-    work: Work, *, key: str, title: str, description: str, legal_basis: LegalBasis, bump_version: bool
+    work: Work,
+    *,
+    key: str,
+    title: str,
+    description: str,
+    legal_basis: LegalBasis,
+    bump_version: bool,
+    translations: list[tuple[str, str, str]] | None = None,
 ) -> Purpose:
     """Create a purpose, or change one. A material change (`bump_version`) raises the
     version: consents given under the old one need renewal (api.usecases.purpose_revision
@@ -59,18 +106,22 @@ async def upsert(
     problems = []
     if not KEY_RE.fullmatch(key):
         problems.append(
-            Problem(ErrorCode.INVALID_INPUT, "Keys have 1 to 64 lowercase letters, digits and inner '-'.", "input.key")
+            Problem(
+                ErrorCode.INVALID_INPUT, _("Keys have 1 to 64 lowercase letters, digits and inner '-'."), "input.key"
+            )
         )
     try:
-        title = text.clean(title, field="input.title", what="Titles", max_length=200)
+        title = text.clean(title, field="input.title", what=_("Titles"), max_length=200)
     except UserFailure as failure:
         problems += failure.problems
     try:
         description = text.clean(
-            description, field="input.description", what="Descriptions", max_length=5000, multiline=True
+            description, field="input.description", what=_("Descriptions"), max_length=5000, multiline=True
         )
     except UserFailure as failure:
         problems += failure.problems
+    texts, translation_problems = _translations(translations) if translations is not None else ({}, [])
+    problems += translation_problems
     if problems:
         raise UserFailure(*problems)
 
@@ -78,7 +129,12 @@ async def upsert(
     purpose = await by_key(db, actor.tenant_id, key, lock=True)
     if purpose is None:
         purpose = Purpose(
-            tenant_id=actor.tenant_id, key=key, title=title, description=description, legal_basis=legal_basis
+            tenant_id=actor.tenant_id,
+            key=key,
+            title=title,
+            description=description,
+            legal_basis=legal_basis,
+            translations=texts,
         )
         db.add(purpose)
         await db.flush()
@@ -90,7 +146,12 @@ async def upsert(
             actor=actor,
             target_type="purpose",
             target_id=purpose.id,
-            changes={"key": {"new": key}, "legal_basis": {"new": legal_basis}, "version": {"new": 1}},
+            changes={
+                "key": {"new": key},
+                "legal_basis": {"new": legal_basis},
+                "version": {"new": 1},
+                **({"translations": {"new": sorted(texts)}} if texts else {}),
+            },
         )
         return purpose
     if legal_basis != purpose.legal_basis:
@@ -98,7 +159,7 @@ async def upsert(
         # silently read as "applies"): a new basis is a new purpose.
         raise UserFailure.of(
             ErrorCode.INVALID_INPUT,
-            "The legal basis of a purpose cannot change; archive it and add a purpose with the new basis.",
+            _("The legal basis of a purpose cannot change; archive it and add a purpose with the new basis."),
             "input.legalBasis",
         )
     before = {
@@ -107,8 +168,11 @@ async def upsert(
         "legal_basis": purpose.legal_basis,
         "version": purpose.version,
         "active": purpose.active,
+        "translations": purpose.translations,
     }
     purpose.title, purpose.description, purpose.legal_basis = title, description, legal_basis
+    if translations is not None:
+        purpose.translations = texts
     purpose.active = True
     if bump_version:
         purpose.version += 1
@@ -119,6 +183,7 @@ async def upsert(
         "legal_basis": purpose.legal_basis,
         "version": purpose.version,
         "active": purpose.active,
+        "translations": purpose.translations,
     }
     changes = audit.field_changes(before, after)
     if changes:
@@ -140,7 +205,7 @@ async def archive(work: Work, *, key: str) -> Purpose:
     actor, db, meta = work.admin(), work.db, work.meta
     purpose = await by_key(db, actor.tenant_id, key.strip(), lock=True)
     if purpose is None:
-        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such purpose.", "key")
+        raise UserFailure.of(ErrorCode.NOT_FOUND, _("No such purpose."), "key")
     if purpose.active:
         purpose.active = False
         purpose.updated_at = clock.now()

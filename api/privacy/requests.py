@@ -16,6 +16,7 @@ from api import clock, events
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, UserFailure
+from api.i18n import _
 from api.mail import templates
 from api.mail.outbox import queue_emails
 from api.pagination import check_first, decode_cursor, encode_cursor
@@ -46,7 +47,7 @@ async def _open_export(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUI
 async def start_export(work: Work, *, subject: User, requested_by: Actor | None) -> DataRequest:
     db, meta = work.db, work.meta
     if await _open_export(db, subject.tenant_id, subject.id):
-        raise UserFailure.of(ErrorCode.DUPLICATE, "An export is already being prepared.")
+        raise UserFailure.of(ErrorCode.DUPLICATE, _("An export is already being prepared."))
     now = clock.now()
     request = DataRequest(
         tenant_id=subject.tenant_id,
@@ -198,7 +199,7 @@ async def flag_overdue(work: Work) -> int:
     for tenant_id, count in per_tenant.items():
         tenant = await db.get(Tenant, tenant_id)
         admins = await db.execute(
-            select(col(User.email)).where(
+            select(User).where(
                 col(User.tenant_id) == tenant_id,
                 col(User.status) == AccountStatus.ACTIVE,
                 col(User.role).in_((Role.OWNER, Role.ADMIN)),
@@ -207,14 +208,14 @@ async def flag_overdue(work: Work) -> int:
         emails.extend(
             (
                 templates.data_requests_overdue(
-                    to=address,
+                    to=templates.recipient(admin, tenant),
                     tenant_name=tenant.name if tenant else "",
                     count=count,
                     link=f"{settings.app_url}/admin/requests",
                 ),
                 None,
             )
-            for address in admins.scalars()
+            for admin in admins.scalars()
         )
     await queue_emails(db, settings, emails)
     return len(flagged)

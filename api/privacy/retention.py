@@ -54,7 +54,7 @@ async def _erase_or_warn_idle(work: Work, tenant: Tenant, now: datetime) -> tupl
                 db,
                 settings,
                 templates.inactivity_warning(
-                    to=user.email,
+                    to=templates.recipient(user, tenant),
                     tenant_name=tenant.name,
                     erase_on=erase_on,
                     login_link=f"{settings.app_url}/login",

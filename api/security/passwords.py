@@ -11,6 +11,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from api.errors import ErrorCode, Problem, UserFailure
+from api.i18n import Msg, _
 from api.security import strength
 
 MIN_LENGTH = 8
@@ -23,6 +24,27 @@ HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_
 # A bounded pool of its own, so a storm of logins queues here instead of starving
 # the default executor (which the database driver and the rest of the app share).
 _pool = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="argon2")
+
+
+# zxcvbn's warnings (its English texts, without their full stop), so that catalogues have them:
+# a password's hint is said in the reader's language like any other message.
+ZXCVBN_WARNINGS = (
+    _("A word by itself is easy to guess"),
+    _("Common names and surnames are easy to guess"),
+    _("Dates are often easy to guess"),
+    _("Names and surnames by themselves are easy to guess"),
+    _("Recent years are easy to guess"),
+    _('Repeats like "aaa" are easy to guess'),
+    _('Repeats like "abcabcabc" are only slightly harder to guess than "abc"'),
+    _("Sequences like abc or 6543 are easy to guess"),
+    _("Short keyboard patterns are easy to guess"),
+    _("Straight rows of keys are easy to guess"),
+    _("This is a very common password"),
+    _("This is a top-100 common password"),
+    _("This is a top-10 common password"),
+    _("This is similar to a commonly used password"),
+    _("It is too easy to guess"),
+)
 
 
 @lru_cache(maxsize=1)
@@ -56,13 +78,17 @@ def length_problem(password: str, field: str) -> Problem | None:
     if len(password) < MIN_LENGTH:
         return Problem(
             ErrorCode.PASSWORD_POLICY,
-            f"Use at least {MIN_LENGTH} characters; {RECOMMENDED_LENGTH} or more is recommended.",
+            _(
+                "Use at least %(min)s characters; %(recommended)s or more is recommended.",
+                min=MIN_LENGTH,
+                recommended=RECOMMENDED_LENGTH,
+            ),
             field,
         )
     if len(password) > MAX_LENGTH:
-        return Problem(ErrorCode.PASSWORD_POLICY, f"Use at most {MAX_LENGTH} characters.", field)
+        return Problem(ErrorCode.PASSWORD_POLICY, _("Use at most %(max)s characters.", max=MAX_LENGTH), field)
     if "\x00" in password:
-        return Problem(ErrorCode.PASSWORD_POLICY, "Passwords cannot contain the NUL character.", field)
+        return Problem(ErrorCode.PASSWORD_POLICY, _("Passwords cannot contain the NUL character."), field)
     return None
 
 
@@ -70,7 +96,7 @@ def _variants(value: str) -> list[str]:
     value = value.lower()
     parts = [value]
     if "@" in value:
-        local, _, domain = value.partition("@")
+        local, _at, domain = value.partition("@")
         parts += [local, domain.split(".")[0]]
     return parts
 
@@ -89,8 +115,11 @@ async def check_password_policy(password: str, *, user_inputs: list[str], field:
         return [
             Problem(
                 ErrorCode.PASSWORD_POLICY,
-                f"Choose a less guessable password: {hint.rstrip('.')}. "
-                f"A passphrase of {RECOMMENDED_LENGTH} or more characters works well.",
+                _(
+                    "Choose a less guessable password: %(hint)s. A passphrase of %(recommended)s or more characters works well.",
+                    hint=Msg(hint.rstrip(".")),
+                    recommended=RECOMMENDED_LENGTH,
+                ),
                 field,
             )
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from api.audit import service as audit
 from api.errors import ErrorCode, UserFailure
+from api.i18n import _
 from api.security import passwords
 from api.work import Work
 from db.models import User
@@ -25,5 +26,5 @@ async def confirm_password(work: Work, user: User, password: str, *, field: str,
             target_type="user",
             target_id=user.id,
         )
-        raise UserFailure.of(ErrorCode.INVALID_CREDENTIALS, "The password is not right.", field)
+        raise UserFailure.of(ErrorCode.INVALID_CREDENTIALS, _("The password is not right."), field)
     await work.attempts.give_back(budget, str(user.id))

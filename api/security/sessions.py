@@ -19,6 +19,7 @@ from api.audit import actions
 from api.audit import service as audit
 from api.crypto import hash_token, new_token
 from api.errors import ErrorCode, UserFailure
+from api.i18n import _
 from api.request_meta import Actor, RequestMeta
 from db.enums import AccountStatus, ActorType, ProofMethod, Role, SessionStage
 from db.models import Tenant, User, UserSession
@@ -53,6 +54,9 @@ class UserSnapshot:
     mfa_enabled: bool
     created_at: datetime
     last_login_at: datetime | None
+    # The account's own choices (None follows the organisation's).
+    locale: str | None = None
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,9 @@ class SessionInfo:
     user: UserSnapshot | None = None
     proof_at: datetime | None = None
     proof_method: ProofMethod | None = None
+    # What the account's texts and dates follow: its own choice, else the organisation's.
+    locale: str = "en"
+    time_zone: str = "UTC"
 
     @property
     def actor(self) -> Actor:
@@ -77,6 +84,8 @@ class SessionInfo:
             proof_at=self.proof_at,
             proof_method=self.proof_method,
             has_second_factor=bool(self.user and self.user.mfa_enabled),
+            locale=self.locale,
+            time_zone=self.time_zone,
         )
 
 
@@ -94,7 +103,8 @@ SELECT s.id, s.tenant_id, s.user_id, s.mfa_verified, s.last_seen_at, s.proof_at,
             THEN CASE WHEN u.mfa_enabled THEN 'mfa_pending' ELSE 'mfa_enrollment' END
             ELSE s.stage END AS stage,
        u.username, u.email, u.display_name, u.role, u.status, u.email_verified, u.mfa_enabled,
-       u.created_at, u.last_login_at
+       u.created_at, u.last_login_at, u.locale, u.time_zone,
+       t.default_locale AS tenant_locale, t.time_zone AS tenant_time_zone
 FROM user_session s
 JOIN app_user u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
 JOIN tenant t ON t.id = s.tenant_id
@@ -135,6 +145,8 @@ async def resolve(pool: asyncpg.Pool, token: str) -> SessionInfo | None:
         row["mfa_enabled"],
         row["created_at"],
         row["last_login_at"],
+        row["locale"],
+        row["time_zone"],
     )
     return SessionInfo(
         row["id"],
@@ -146,6 +158,8 @@ async def resolve(pool: asyncpg.Pool, token: str) -> SessionInfo | None:
         user,
         row["proof_at"],
         ProofMethod(row["proof_method"]) if row["proof_method"] else None,
+        row["locale"] or row["tenant_locale"],
+        row["time_zone"] or row["tenant_time_zone"],
     )
 
 
@@ -307,7 +321,7 @@ async def revoke_own(db: AsyncSession, actor: Actor, session_id: uuid.UUID | Non
         only=session_id,
     )
     if not revoked:
-        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such session.", "id")
+        raise UserFailure.of(ErrorCode.NOT_FOUND, _("No such session."), "id")
     return session_id == actor.session_id
 
 

@@ -14,12 +14,13 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select, text
 from sqlmodel import col
 
-from api import clock, events
+from api import clock, events, i18n
 from api.accounts import tenants, users
 from api.audit import actions
 from api.audit import service as audit
 from api.auth import mfa
 from api.errors import ErrorCode, Forbidden, UserFailure
+from api.i18n import _
 from api.mail import templates
 from api.mail.outbox import queue_emails
 from api.operators import auth as operator_auth
@@ -43,7 +44,7 @@ def _typed_slug_matches(tenant: Tenant, typed: str) -> None:
     if typed.strip().lower() != tenant.slug.lower():
         raise UserFailure.of(
             ErrorCode.INVALID_INPUT,
-            "Type the organisation address exactly, to confirm that you mean to close it.",
+            _("Type the organisation address exactly, to confirm that you mean to close it."),
             "input.confirmSlug",
         )
 
@@ -72,7 +73,7 @@ async def close_as_operator(work: Work, *, tenant_id: str, confirm_slug: str, pa
     uid = users.parse_id(tenant_id)
     tenant = await work.db.get(Tenant, uid) if uid is not None else None
     if tenant is None:
-        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such organisation.", "input.tenantId")
+        raise UserFailure.of(ErrorCode.NOT_FOUND, _("No such organisation."), "input.tenantId")
     _typed_slug_matches(tenant, confirm_slug)
     await operator_auth.confirm(work, password=password, code=code)
     return await _close(
@@ -105,7 +106,11 @@ async def _close(work: Work, tenant_id: uuid.UUID, *, reason: str, states: tuple
         if held
         else now + timedelta(days=tenant.audit_retention_days)
     )
-    owners = [u.email for u in accounts if u.role == Role.OWNER and u.status == AccountStatus.ACTIVE]
+    owners = [
+        (u.email, i18n.choose(u.locale, tenant.default_locale), u.time_zone or tenant.time_zone)
+        for u in accounts
+        if u.role == Role.OWNER and u.status == AccountStatus.ACTIVE
+    ]
     before = tenant.state
     await erase_many(work, accounts, reason="tenant_closed")
     # Jobs still queued for the tenant (an export being built) have nothing left to do.
@@ -165,11 +170,15 @@ async def _close(work: Work, tenant_id: uuid.UUID, *, reason: str, states: tuple
         [
             (
                 templates.tenant_closed(
-                    to=address, tenant_name=tenant.name, slug=tenant.slug, closed_at=now, retain_until=retain_until
+                    to=templates.Recipient(address, locale, time_zone),
+                    tenant_name=tenant.name,
+                    slug=tenant.slug,
+                    closed_at=now,
+                    retain_until=retain_until,
                 ),
                 None,
             )
-            for address in owners
+            for address, locale, time_zone in owners
         ],
     )
     await db.flush()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from api.accounts import users
 from api.errors import ErrorCode, UserFailure
+from api.i18n import _
 from api.privacy.erasure import erase_as_admin
 from api.privacy.requests import start_export
 from api.work import Work
@@ -19,7 +20,7 @@ async def create_for_user(work: Work, *, user_id: str, kind: DataRequestKind) ->
         await work.attempts.take(work.attempts.limits.data_export, str(users.parse_id(user_id)))
     subject = await users.visible(work.db, admin, user_id, lock=True)
     if subject is None:
-        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such account.", "userId")
+        raise UserFailure.of(ErrorCode.NOT_FOUND, _("No such account."), "userId")
     if kind == DataRequestKind.EXPORT:
         return await start_export(work, subject=subject, requested_by=admin)
     return await erase_as_admin(work, subject)

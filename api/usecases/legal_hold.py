@@ -14,6 +14,7 @@ from sqlmodel import col
 from api import clock
 from api.audit import actions
 from api.errors import BadInput
+from api.i18n import _
 from api.operators import log as operator_log
 from api.pagination import check_first, decode_cursor, encode_cursor
 from api.request_meta import SYSTEM_META
@@ -65,7 +66,7 @@ async def list_page(work: Work, *, first: int, after: str | None) -> HoldPage:
 
 def _iso(value: datetime | None) -> str:
     if value is None:
-        raise BadInput("a closed tenant without its hold's end")
+        raise BadInput(_("a closed tenant without its hold's end"))
     return value.isoformat()
 
 

@@ -18,6 +18,7 @@ from api.accounts.invitations import issue_invitation
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, UserFailure
+from api.i18n import _
 from api.operators import log as operator_log
 from api.privacy.purposes import seed_defaults
 from api.work import Work
@@ -48,16 +49,21 @@ class Founding:
     signup_nonce_hash: bytes | None = None
     owner_id: uuid.UUID | None = None
     slug_field: str = "slug"
+    locale: str = "en"
 
 
 async def found(work: Work, founding: Founding) -> NewTenant:
     """Create the tenant; DUPLICATE when the slug is taken, also by a concurrent founding
     (the unique index decides: of two, exactly one wins)."""
     db, f = work.db, founding
-    taken = UserFailure.of(ErrorCode.DUPLICATE, f"The organisation address {f.slug!r} is taken.", f.slug_field)
+    taken = UserFailure.of(
+        ErrorCode.DUPLICATE, _("The organisation address %(slug)r is taken.", slug=f.slug), f.slug_field
+    )
     if await tenants.by_slug(db, f.slug):
         raise taken
-    tenant = Tenant(slug=f.slug, name=f.name, seat_limit=f.seats, signup_nonce_hash=f.signup_nonce_hash)
+    tenant = Tenant(
+        slug=f.slug, name=f.name, seat_limit=f.seats, signup_nonce_hash=f.signup_nonce_hash, default_locale=f.locale
+    )
     db.add(tenant)
     try:
         await db.flush()
@@ -159,7 +165,7 @@ async def create_tenant(
     if seats is not None and not 1 <= seats <= 1_000_000:
         problems += UserFailure.of(
             ErrorCode.INVALID_INPUT,
-            "A tenant needs from 1 (its owner) to 1,000,000 seats.",
+            _("A tenant needs from 1 (its owner) to 1,000,000 seats."),
             "input.seatLimit" if source == "operator" else "seats",
         ).problems
     details = None

@@ -10,10 +10,23 @@ from db.models import Purpose
 
 
 async def upsert_purpose(
-    work: Work, *, key: str, title: str, description: str, legal_basis: LegalBasis, bump_version: bool
+    work: Work,
+    *,
+    key: str,
+    title: str,
+    description: str,
+    legal_basis: LegalBasis,
+    bump_version: bool,
+    translations: list[tuple[str, str, str]] | None = None,
 ) -> Purpose:
     purpose = await purposes.upsert(
-        work, key=key, title=title, description=description, legal_basis=legal_basis, bump_version=bump_version
+        work,
+        key=key,
+        title=title,
+        description=description,
+        legal_basis=legal_basis,
+        bump_version=bump_version,
+        translations=translations,
     )
     if bump_version and purpose.legal_basis == LegalBasis.CONSENT:
         await consents.ask_for_renewal(work, purpose)

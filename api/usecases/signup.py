@@ -20,10 +20,11 @@ from urllib.parse import quote
 
 from cryptography.exceptions import InvalidTag
 
-from api import clock
+from api import clock, i18n
 from api.accounts import contracts, tenants, validation
 from api.crypto import Cipher
 from api.errors import ErrorCode, Problem, UserFailure
+from api.i18n import _
 from api.mail import templates
 from api.mail.outbox import queue_email
 from api.security import passwords
@@ -35,7 +36,7 @@ log = logging.getLogger("api.signup")
 
 LINK_VALID = timedelta(hours=24)
 MAX_TOKEN = 8192
-INVALID_LINK = "This sign-up link is invalid or has expired; sign up again."
+INVALID_LINK = _("This sign-up link is invalid or has expired; sign up again.")
 
 
 def _cipher(settings: Settings) -> Cipher:
@@ -55,11 +56,13 @@ class SignUpRequest:
     # The owner account's id to be: the confirmation email carries it, so erasing that
     # account also takes the email (and its sealed copy) out of the queue.
     owner_id: str
+    # The browser's language when signing up: the new organisation's default.
+    locale: str = "en"
 
 
 def _disabled() -> UserFailure:
     return UserFailure.of(
-        ErrorCode.SIGNUP_DISABLED, "Sign-up is closed; ask the vendor to create your organisation's account."
+        ErrorCode.SIGNUP_DISABLED, _("Sign-up is closed; ask the vendor to create your organisation's account.")
     )
 
 
@@ -121,7 +124,9 @@ async def sign_up(
             db,
             settings,
             templates.signup_slug_taken(
-                to=values["email"], slug=values["slug"], signup_link=f"{settings.app_url}/signup"
+                to=templates.Recipient(values["email"], i18n.choose(work.meta.locale)),
+                slug=values["slug"],
+                signup_link=f"{settings.app_url}/signup",
             ),
         )
         return
@@ -135,16 +140,17 @@ async def sign_up(
         nonce=secrets.token_urlsafe(16),
         expires=(clock.now() + LINK_VALID).timestamp(),
         owner_id=str(uuid.uuid4()),
+        locale=i18n.choose(work.meta.locale),
     )
     token = _seal(settings, request)
     await queue_email(
         db,
         settings,
         templates.signup_confirmation(
-            to=request.email,
+            to=templates.Recipient(request.email, request.locale),
             slug=request.slug,
             link=f"{settings.app_url}/signup/confirm?token={quote(token)}",
-            valid_hours=int(LINK_VALID.total_seconds() // 3600),
+            expires_at=datetime.fromtimestamp(request.expires, UTC),
         ),
         subject_id=uuid.UUID(request.owner_id),
     )
@@ -185,7 +191,9 @@ async def confirm(work: Work, *, token: str) -> Confirmed:
     nonce_hash = hashlib.sha256(request.nonce.encode()).digest()
     if await used_signup(work, nonce_hash) is not None:
         raise UserFailure.of(
-            ErrorCode.INVALID_TOKEN, "This sign-up is already confirmed: sign in to your organisation.", "input.token"
+            ErrorCode.INVALID_TOKEN,
+            _("This sign-up is already confirmed: sign in to your organisation."),
+            "input.token",
         )
     created: NewTenant = await found(
         work,
@@ -200,6 +208,7 @@ async def confirm(work: Work, *, token: str) -> Confirmed:
             contract=request.contract,
             signup_nonce_hash=nonce_hash,
             owner_id=uuid.UUID(request.owner_id),
+            locale=i18n.choose(request.locale),
             slug_field="input.token",
         ),
     )

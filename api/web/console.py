@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+
+from api import i18n
 
 STATIC = Path(__file__).with_name("static")
 PAGES = (
@@ -58,8 +60,21 @@ async def shell(request: Request) -> HTMLResponse:
     return HTMLResponse((STATIC / "index.html").read_text(), headers=SECURITY_HEADERS)
 
 
+async def catalogue(request: Request) -> Response:
+    """The console's texts in one language, {English id: text}, from the `.po` catalogues
+    (api/locales/<locale>/LC_MESSAGES/console*.po); English is the ids themselves."""
+    locale = request.path_params["locale"]
+    if locale not in i18n.LOCALES:
+        return JSONResponse({"error": "unknown locale"}, status_code=404, headers={"cache-control": "no-store"})
+    return JSONResponse(
+        i18n.console_messages(locale),
+        headers={"cache-control": "no-cache", "content-language": locale, "x-content-type-options": "nosniff"},
+    )
+
+
 def routes() -> list[BaseRoute]:
     return [
         *(Route(path, shell, methods=["GET"]) for path in PAGES),
+        Route("/console/i18n/{locale}.json", catalogue, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -21,6 +21,7 @@ from api import clock, events, text
 from api.audit import actions
 from api.crypto import hash_token
 from api.errors import ErrorCode, UserFailure
+from api.i18n import _
 from api.operators import log as operator_log
 from api.request_meta import ApplicationActor
 from api.values import UNSET, Maybe
@@ -35,7 +36,7 @@ LAST_USED_GRANULARITY = timedelta(seconds=60)
 
 
 def _name(value: str, field: str = "input.name") -> str:
-    return text.clean(value, field=field, what="Application names", max_length=64)
+    return text.clean(value, field=field, what=_("Application names"), max_length=64)
 
 
 def _record(work: Work, action: str, application_id: uuid.UUID, changes: dict[str, object]) -> None:
@@ -98,7 +99,7 @@ async def create(
     try:
         await db.flush()
     except IntegrityError:
-        raise UserFailure.of(ErrorCode.DUPLICATE, "An application has this name.", "input.name") from None
+        raise UserFailure.of(ErrorCode.DUPLICATE, _("An application has this name."), "input.name") from None
     _record(
         work,
         actions.APPLICATION_CREATED,
@@ -117,7 +118,7 @@ async def get(db: AsyncSession, application_id: str, *, lock: bool = False, fiel
     aid = parse_id(application_id)
     application = await db.get(Application, aid, with_for_update=lock, populate_existing=lock) if aid else None
     if application is None:
-        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such application.", field)
+        raise UserFailure.of(ErrorCode.NOT_FOUND, _("No such application."), field)
     return application
 
 
@@ -213,7 +214,7 @@ class NewKey:
 
 async def create_key(work: Work, *, application_id: str, name: str, system: bool = False) -> NewKey:
     _authorise(work, system)
-    clean = text.clean(name, field="input.name", what="Key names", max_length=100)
+    clean = text.clean(name, field="input.name", what=_("Key names"), max_length=100)
     application = await get(work.db, application_id, lock=True, field="input.applicationId")
     token = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApplicationApiKey(application_id=application.id, name=clean, prefix=token[:10], key_hash=hash_token(token))
@@ -228,7 +229,7 @@ async def revoke_key(work: Work, *, key_id: str) -> ApplicationApiKey:
     kid = parse_id(key_id)
     key = await work.db.get(ApplicationApiKey, kid, with_for_update=True) if kid else None
     if key is None:
-        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such key.", "input.id")
+        raise UserFailure.of(ErrorCode.NOT_FOUND, _("No such key."), "input.id")
     if key.revoked_at is None:
         key.revoked_at = clock.now()
         _record(work, actions.API_KEY_REVOKED, key.application_id, {"key_id": {"new": str(key.id)}})

@@ -16,6 +16,7 @@ from api import clock
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import BadInput, ErrorCode, UserFailure
+from api.i18n import _
 from api.mail import templates
 from api.mail.outbox import queue_emails
 from api.operators import log as operator_log
@@ -25,7 +26,16 @@ from api.webhooks import applications, endpoints
 from api.webhooks.endpoints import parse_id
 from api.work import Work
 from db.enums import AccountStatus, ActorType, DeliveryStatus, Role
-from db.models import Application, Operator, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from db.models import (
+    Application,
+    Operator,
+    Tenant,
+    User,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 MAX_REPLAY = 10_000
 
@@ -87,7 +97,7 @@ async def for_endpoint(
 ) -> DeliveryPage:
     actor = work.admin()
     if endpoint.tenant_id != actor.tenant_id:
-        raise BadInput("No such endpoint.")
+        raise BadInput(_("No such endpoint."))
     return await _page(
         work.db,
         [col(WebhookDelivery.tenant_id) == endpoint.tenant_id, col(WebhookDelivery.endpoint_id) == endpoint.id],
@@ -110,7 +120,7 @@ async def retry(work: Work, *, delivery_id: str) -> WebhookDelivery:
     """One more attempt now: of a tenant's endpoint delivery (its ADMIN or OWNER) or of an
     application's (an operator). A delivery in flight is left as it is."""
     did = parse_id(delivery_id)
-    not_found = UserFailure.of(ErrorCode.NOT_FOUND, "No such delivery.", "input.id")
+    not_found = UserFailure.of(ErrorCode.NOT_FOUND, _("No such delivery."), "input.id")
     delivery = await work.db.get(WebhookDelivery, did, with_for_update=True, populate_existing=True) if did else None
     if delivery is None:
         raise not_found
@@ -123,7 +133,7 @@ async def retry(work: Work, *, delivery_id: str) -> WebhookDelivery:
             raise not_found
     now = clock.now()
     if delivery.status == DeliveryStatus.PENDING and delivery.locked_until is not None and delivery.locked_until > now:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "This delivery is being attempted right now.", "input.id")
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, _("This delivery is being attempted right now."), "input.id")
     delivery.status, delivery.next_attempt_at, delivery.finished_at = DeliveryStatus.PENDING, now, None
     changes = {"delivery_id": {"new": str(delivery.id)}}
     if work.operator is not None:
@@ -181,10 +191,12 @@ _REPLAY_APPLICATION = text(
 
 def _since(since: datetime, history_days: int) -> datetime:
     if since.tzinfo is None:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Give the time with its offset (UTC).", "input.since")
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, _("Give the time with its offset (UTC)."), "input.since")
     if since < clock.now() - timedelta(days=history_days):
         raise UserFailure.of(
-            ErrorCode.INVALID_INPUT, f"Events are kept for {history_days} days; replay from within them.", "input.since"
+            ErrorCode.INVALID_INPUT,
+            _("Events are kept for %(days)s days; replay from within them.", days=history_days),
+            "input.since",
         )
     return since
 
@@ -269,10 +281,10 @@ async def receiver_disabled(
             operator_id=None,
             changes={"application_id": {"new": str(application_id)}, "reason": {"new": application.disabled_reason}},
         )
-        addresses = list(
-            (await db.execute(select(Operator.email).where(col(Operator.disabled).is_(False)))).scalars()  # type: ignore[call-overload]
-        )
-        what, name = "the application", application.name
+        operators = (await db.execute(select(Operator.email).where(col(Operator.disabled).is_(False)))).scalars()  # type: ignore[call-overload]
+        # The vendor's staff read the operator console's language: English.
+        readers = [templates.Recipient(address) for address in operators]
+        is_application, name = True, application.name
     else:
         assert tenant_id is not None and endpoint_id is not None
         endpoint = await db.get(WebhookEndpoint, (tenant_id, endpoint_id))
@@ -288,23 +300,23 @@ async def receiver_disabled(
             target_id=endpoint_id,
             changes={"reason": {"new": endpoint.disabled_reason}},
         )
-        people = select(User.email).where(  # type: ignore[call-overload]
-            col(User.tenant_id) == tenant_id, col(User.status) == AccountStatus.ACTIVE
-        )
+        people = select(User).where(col(User.tenant_id) == tenant_id, col(User.status) == AccountStatus.ACTIVE)
         creator = list((await db.execute(people.where(col(User.id) == endpoint.created_by))).scalars())
-        addresses = creator or list((await db.execute(people.where(col(User.role) == Role.OWNER))).scalars())
-        what, name = "your organisation's webhook endpoint", endpoint.description or endpoint.url.split("?")[0]
+        tenant = await db.get(Tenant, tenant_id)
+        chosen = creator or list((await db.execute(people.where(col(User.role) == Role.OWNER))).scalars())
+        readers = [templates.recipient(user, tenant) for user in chosen]
+        is_application, name = False, endpoint.description or endpoint.url.split("?")[0]
     await queue_emails(
         db,
         settings,
         [
             (
                 templates.receiver_disabled(
-                    to=address, what=what, name=name, days=settings.webhook_disable_after_hours // 24
+                    to=to, application=is_application, name=name, days=settings.webhook_disable_after_hours // 24
                 ),
                 None,
             )
-            for address in addresses
+            for to in readers
         ],
     )
 

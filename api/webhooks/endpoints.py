@@ -18,6 +18,7 @@ from api.accounts import tenants
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, UserFailure
+from api.i18n import _
 from api.values import UNSET, Maybe
 from api.webhooks import signing
 from api.webhooks.targets import checked_url
@@ -37,14 +38,14 @@ def parse_id(value: str) -> uuid.UUID | None:
 def event_types(values: Sequence[str], *, allowed: Sequence[str], field: str) -> list[str]:
     """The subscribed types, each known and allowed here, once each, in catalogue order."""
     if not values:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Choose at least one event type.", field)
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, _("Choose at least one event type."), field)
     if len(values) > 2 * MAX_TYPES:
-        raise UserFailure.of(ErrorCode.INVALID_INPUT, "Too many event types.", field)
+        raise UserFailure.of(ErrorCode.INVALID_INPUT, _("Too many event types."), field)
     unknown = sorted({v for v in values if v not in allowed})
     if unknown:
         raise UserFailure.of(
             ErrorCode.INVALID_INPUT,
-            f"Unknown event type {unknown[0][:64]!r}; the types are: {', '.join(allowed)}.",
+            _("Unknown event type %(type)r; the types are: %(types)s.", type=unknown[0][:64], types=", ".join(allowed)),
             field,
         )
     return [t for t in allowed if t in set(values)]
@@ -53,7 +54,7 @@ def event_types(values: Sequence[str], *, allowed: Sequence[str], field: str) ->
 def _description(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
-    return text.clean(value, field="input.description", what="Descriptions", max_length=200)
+    return text.clean(value, field="input.description", what=_("Descriptions"), max_length=200)
 
 
 async def visible(db: AsyncSession, tenant_id: uuid.UUID, endpoint_id: str, *, lock: bool = False) -> WebhookEndpoint:
@@ -63,7 +64,7 @@ async def visible(db: AsyncSession, tenant_id: uuid.UUID, endpoint_id: str, *, l
         query = query.with_for_update().execution_options(populate_existing=True)
     endpoint = (await db.execute(query)).scalar_one_or_none() if eid else None
     if endpoint is None:
-        raise UserFailure.of(ErrorCode.NOT_FOUND, "No such endpoint.", "input.id")
+        raise UserFailure.of(ErrorCode.NOT_FOUND, _("No such endpoint."), "input.id")
     return endpoint
 
 
@@ -98,7 +99,7 @@ async def create(work: Work, *, url: str, types: Sequence[str], description: str
     if count >= settings.webhook_endpoints_per_tenant:
         raise UserFailure.of(
             ErrorCode.INVALID_INPUT,
-            f"An organisation has at most {settings.webhook_endpoints_per_tenant} endpoints.",
+            _("An organisation has at most %(max)s endpoints.", max=settings.webhook_endpoints_per_tenant),
             "input.url",
         )
     secret, sealed = signing.new_secret(settings)

@@ -22,9 +22,10 @@ from urllib.parse import SplitResult, urlsplit
 import httpcore
 
 from api.errors import ErrorCode, UserFailure
+from api.i18n import _
 
 MAX_URL = 2048
-UNREACHABLE = "This URL cannot receive webhooks: its host must resolve to public addresses only."
+UNREACHABLE = _("This URL cannot receive webhooks: its host must resolve to public addresses only.")
 RESOLVE_TIMEOUT_SECONDS = 3.0
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -66,24 +67,24 @@ def _refused(message: str, field: str) -> UserFailure:
 
 def _parts(url: str, field: str, allow_loopback: bool) -> SplitResult:
     if not url or len(url) > MAX_URL or any(ord(c) < 33 or ord(c) == 127 for c in url):
-        raise _refused(f"A receiver URL is an absolute https URL of at most {MAX_URL} characters.", field)
+        raise _refused(_("A receiver URL is an absolute https URL of at most %(max)s characters.", max=MAX_URL), field)
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise _refused("This is not a valid URL.", field) from None
+        raise _refused(_("This is not a valid URL."), field) from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise _refused("A receiver URL is an absolute https URL.", field)
+        raise _refused(_("A receiver URL is an absolute https URL."), field)
     if parts.username is not None or parts.password is not None:
-        raise _refused("A receiver URL cannot carry a user name or password.", field)
+        raise _refused(_("A receiver URL cannot carry a username or password."), field)
     if parts.fragment:
-        raise _refused("A receiver URL has no fragment (#…).", field)
+        raise _refused(_("A receiver URL has no fragment (#…)."), field)
     if not parts.hostname.isascii():
-        raise _refused("Write an international host name in its ASCII (punycode) form, xn--…", field)
+        raise _refused(_("Write an international host name in its ASCII (punycode) form, xn--…"), field)
     if port == 0:
-        raise _refused("This is not a valid port.", field)
+        raise _refused(_("This is not a valid port."), field)
     if parts.scheme == "http" and not (allow_loopback and _is_loopback_name(parts.hostname)):
-        raise _refused("A receiver URL must use https.", field)
+        raise _refused(_("A receiver URL must use https."), field)
     return parts
 
 

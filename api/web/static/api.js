@@ -2,6 +2,10 @@
 // A sensitive action may answer REAUTH_REQUIRED (the session's proof of who is there is too
 // old or too weak): gql() then asks the user to confirm it's them (stepup.js registers the
 // dialog) and repeats the request, so pages get its answer as if nothing had happened.
+// Every request names the console's language (Accept-Language), so the server's messages come
+// back in it, also before signing in.
+
+import { locale, t } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(errors) {
@@ -21,7 +25,7 @@ async function post(query, variables) {
   const response = await fetch("/graphql", {
     method: "POST",
     credentials: "same-origin",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", "accept-language": locale() },
     body: JSON.stringify({ query, variables }),
   });
   return response.json();
@@ -32,7 +36,7 @@ export async function gql(query, variables = {}) {
   const reauth = body.errors?.find((e) => e.extensions?.code === "REAUTH_REQUIRED");
   if (reauth && confirmIdentity) {
     if (await confirmIdentity(reauth.extensions)) return gql(query, variables);
-    throw new ApiError([{ message: "Not done: you did not confirm it's you.", extensions: { code: "REAUTH_CANCELLED" } }]);
+    throw new ApiError([{ message: t("Not done: you did not confirm it's you."), extensions: { code: "REAUTH_CANCELLED" } }]);
   }
   if (body.errors?.length) throw new ApiError(body.errors);
   return body.data;

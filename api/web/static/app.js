@@ -3,6 +3,7 @@
 // Everything shown is built with DOM calls and textContent: nothing from the API is
 // ever parsed as HTML.
 //
+//   i18n.js      translations (t, tn), the current locale, dates and numbers in it
 //   api.js       the GraphQL client (a sensitive action's REAUTH_REQUIRED: ask, then repeat)
 //   stepup.js    the "Confirm it's you" dialog that api.js asks with (password, code, passkey)
 //   webauthn.js  passkeys in the browser: options and answers in their JSON form
@@ -29,6 +30,8 @@
 //   applications.js  the operators' connected applications: secrets, API keys, deliveries
 
 import "./stepup.js";
+import { initI18n } from "./i18n.js";
 import { route } from "./router.js";
 
+await initI18n();
 route();

@@ -4,14 +4,22 @@
 import { gql } from "./api.js";
 import { readText, parseCsv } from "./csv.js";
 import { card, h, thead } from "./dom.js";
+import { formatNumber, t, tn } from "./i18n.js";
 
 const MAX_BYTES = 1024 * 1024; // the API refuses larger request bodies (MAX_BODY_BYTES)
 const MAX_ROWS = 1000; // addUsers takes at most this many accounts in one call
 const ROLES = ["MEMBER", "ADMIN", "OWNER"];
 const PREVIEW_ROWS = 50;
 // Header names, compared without case, blanks, '_' and '-': displayName, display_name, "Display name".
+// The header names are the file's format: they are the same in every language.
 const COLUMNS = { username: "username", email: "email", displayname: "displayName", role: "role" };
-const FIELD_NAMES = { username: "username", email: "email", displayName: "display name", role: "role" };
+// An account field, as the problems table names it.
+const fieldName = (name) => ({ username: t("username"), email: t("email"), displayName: t("display name"), role: t("role") })[name];
+
+// A role's name, as people read it (also on the users page).
+export function roleLabel(role) {
+  return { MEMBER: t("Member"), ADMIN: t("Admin"), OWNER: t("Owner") }[role] || role;
+}
 
 const ADD_USERS = `mutation($input: AddUsersInput!) { addUsers(input: $input) {
   users { id username email role status } errors { field message code index } } }`;
@@ -19,23 +27,31 @@ const ADD_USERS = `mutation($input: AddUsersInput!) { addUsers(input: $input) {
 // The accounts in the file, each with its file line; problems found before sending; columns ignored.
 export function readUsers(text) {
   const [header, ...records] = parseCsv(text);
-  if (!header) throw new Error("The file is empty: it needs a header line (username, email, and optionally displayName and role).");
+  if (!header) throw new Error(t("The file is empty: it needs a header line (username, email, and optionally displayName and role)."));
   const columns = header.fields.map((name) => COLUMNS[name.trim().toLowerCase().replace(/[\s_-]/g, "")] || null);
   for (const needed of ["username", "email"]) {
-    if (!columns.includes(needed)) throw new Error(`Line 1: the header has no "${needed}" column. It needs username and email; displayName and role may follow.`);
+    if (!columns.includes(needed)) {
+      throw new Error(t('Line 1: the header has no "{column}" column. It needs username and email; displayName and role may follow.', { column: needed }));
+    }
   }
   const twice = columns.find((c, i) => c && columns.indexOf(c) !== i);
-  if (twice) throw new Error(`Line 1: the header has the "${twice}" column twice.`);
-  if (!records.length) throw new Error("The file has a header line but no accounts.");
-  if (records.length > MAX_ROWS) throw new Error(`The file has ${records.length.toLocaleString()} accounts; at most ${MAX_ROWS.toLocaleString()} can be added at once. Split it into smaller files.`);
+  if (twice) throw new Error(t('Line 1: the header has the "{column}" column twice.', { column: twice }));
+  if (!records.length) throw new Error(t("The file has a header line but no accounts."));
+  if (records.length > MAX_ROWS) {
+    // Always more than a thousand: no singular needed.
+    throw new Error(t("The file has {count} accounts; at most {max} can be added at once. Split it into smaller files.",
+      { count: formatNumber(records.length), max: formatNumber(MAX_ROWS) }));
+  }
   const problems = [];
   const rows = records.map(({ line, fields }) => {
     const value = (name) => (fields[columns.indexOf(name)] ?? "").trim();
     if (fields.length > header.fields.length) {
-      problems.push({ line, field: "—", message: `${fields.length} values, but the header has ${header.fields.length} columns.` });
+      // The header has at least two columns (username and email), the line more: both plural.
+      problems.push({ line, field: "—", message: t("{values} values, but the header has {columns} columns.",
+        { values: formatNumber(fields.length), columns: formatNumber(header.fields.length) }) });
     }
     const role = value("role").toUpperCase() || "MEMBER";
-    if (!ROLES.includes(role)) problems.push({ line, field: "role", message: "Use member, admin or owner (or leave it empty for member)." });
+    if (!ROLES.includes(role)) problems.push({ line, field: fieldName("role"), message: t("Use member, admin or owner (or leave it empty for member).") });
     return { line, user: { username: value("username"), email: value("email"), displayName: value("displayName") || null, role } };
   });
   const ignored = header.fields.filter((name, i) => !columns[i] && name.trim());
@@ -43,14 +59,14 @@ export function readUsers(text) {
 }
 
 function problemsTable(problems) {
-  return h("table", { "aria-label": "Problems in the file" }, thead(["Line", "Field", "Problem"]),
-    h("tbody", {}, problems.map((p) => h("tr", {}, h("td", {}, `line ${p.line}`), h("td", {}, p.field), h("td", {}, p.message)))));
+  return h("table", { "aria-label": t("Problems in the file") }, thead([t("Line"), t("Field"), t("Problem")]),
+    h("tbody", {}, problems.map((p) => h("tr", {}, h("td", {}, t("line {line}", { line: p.line })), h("td", {}, p.field), h("td", {}, p.message)))));
 }
 
 function previewTable(rows) {
-  return h("table", { "aria-label": "Accounts in the file" }, thead(["Line", "Username", "Email", "Display name", "Role"]),
+  return h("table", { "aria-label": t("Accounts in the file") }, thead([t("Line"), t("Username"), t("Email"), t("Display name"), t("Role")]),
     h("tbody", {}, rows.slice(0, PREVIEW_ROWS).map(({ line, user: u }) => h("tr", {},
-      h("td", {}, line), h("td", {}, u.username), h("td", {}, u.email), h("td", {}, u.displayName || ""), h("td", {}, u.role.toLowerCase())))));
+      h("td", {}, line), h("td", {}, u.username), h("td", {}, u.email), h("td", {}, u.displayName || ""), h("td", {}, roleLabel(u.role))))));
 }
 
 // `done(notice)` shows the users page again once the accounts are added.
@@ -66,7 +82,7 @@ export function bulkAddCard(done) {
   async function send(name, rows, button) {
     const variables = { input: { users: rows.map((r) => r.user) } };
     if (new Blob([JSON.stringify(variables)]).size > MAX_BYTES) {
-      fail(h("p", { class: "alert error" }, "The accounts in this file are too much to send at once. Split it into smaller files."));
+      fail(h("p", { class: "alert error" }, t("The accounts in this file are too much to send at once. Split it into smaller files.")));
       return;
     }
     button.disabled = true;
@@ -74,21 +90,22 @@ export function bulkAddCard(done) {
     try {
       result = (await gql(ADD_USERS, variables)).addUsers;
     } catch (error) {
-      const wait = error.retryAfter ? ` Try again in ${error.retryAfter} seconds.` : "";
       button.disabled = false;
-      area.prepend(h("p", { class: "alert error" }, error.message + wait));
+      area.prepend(h("p", { class: "alert error" }, error.retryAfter
+        ? tn("{message} Try again in {n} second.", "{message} Try again in {n} seconds.", error.retryAfter, { message: error.message })
+        : error.message));
       return;
     }
     if (!result.errors.length) {
       input.value = "";
-      done(`Added ${result.users.length} accounts; each was sent an invitation.`);
+      done(tn("Added {n} account; it was sent an invitation.", "Added {n} accounts; each was sent an invitation.", result.users.length));
       return;
     }
     // Errors with an index are about one row: show them at the row's file line.
     const general = result.errors.filter((e) => e.index === null || e.index === undefined || !rows[e.index]);
     const perRow = result.errors.filter((e) => !general.includes(e)).map((e) => ({
-      line: rows[e.index].line, field: FIELD_NAMES[e.field?.split(".").pop()] || e.field || "—", message: e.message }));
-    fail(h("p", { class: "alert error" }, `Nothing was added from ${name}: correct the file and choose it again.`),
+      line: rows[e.index].line, field: fieldName(e.field?.split(".").pop()) || e.field || "—", message: e.message }));
+    fail(h("p", { class: "alert error" }, t("Nothing was added from {file}: correct the file and choose it again.", { file: name })),
       general.map((e) => h("p", { class: "alert error" }, e.message)),
       perRow.length ? problemsTable(perRow) : "");
   }
@@ -98,7 +115,8 @@ export function bulkAddCard(done) {
     area.replaceChildren();
     if (!file) return;
     if (file.size > MAX_BYTES) {
-      fail(h("p", { class: "alert error" }, `${file.name} is ${(file.size / 1024 / 1024).toFixed(1)} MB; files up to 1 MB can be added. Split it into smaller files.`));
+      fail(h("p", { class: "alert error" }, t("{file} is {size} MB; files up to 1 MB can be added. Split it into smaller files.",
+        { file: file.name, size: formatNumber(Math.round(file.size / 1024 / 1024 * 10) / 10) })));
       return;
     }
     let read;
@@ -110,21 +128,23 @@ export function bulkAddCard(done) {
     }
     const { rows, problems, ignored } = read;
     if (problems.length) {
-      fail(h("p", { class: "alert error" }, `${file.name} has problems: correct them and choose the file again.`), problemsTable(problems));
+      fail(h("p", { class: "alert error" }, t("{file} has problems: correct them and choose the file again.", { file: file.name })), problemsTable(problems));
       return;
     }
-    const button = h("button", { type: "button", onclick: () => send(file.name, rows, button) }, `Add ${rows.length} accounts and invite them`);
+    const button = h("button", { type: "button", onclick: () => send(file.name, rows, button) },
+      tn("Add {n} account and invite it", "Add {n} accounts and invite them", rows.length));
     area.replaceChildren(
-      h("p", {}, `${rows.length} ${rows.length === 1 ? "account" : "accounts"} in ${file.name}.`),
-      ignored.length ? h("p", { class: "muted" }, `Ignored columns: ${ignored.join(", ")}.`) : "",
+      h("p", {}, tn("{n} account in {file}.", "{n} accounts in {file}.", rows.length, { file: file.name })),
+      ignored.length ? h("p", { class: "muted" }, t("Ignored columns: {columns}.", { columns: ignored.join(", ") })) : "",
       previewTable(rows),
-      rows.length > PREVIEW_ROWS ? h("p", { class: "muted" }, `…and ${rows.length - PREVIEW_ROWS} more.`) : "",
+      rows.length > PREVIEW_ROWS
+        ? h("p", { class: "muted" }, tn("…and {n} more account.", "…and {n} more accounts.", rows.length - PREVIEW_ROWS)) : "",
       h("p", {}, button));
   });
 
-  return card("Add many from a CSV file",
-    h("p", { id: "csv-help" }, "A header line with the columns username and email, and optionally displayName and role (member, admin or owner); "
-      + "comma- or semicolon-separated, UTF-8, up to 1,000 accounts and 1 MB. Every account is added, or none."),
-    h("div", { class: "field" }, h("label", { for: "csv-file" }, "CSV file"), input),
+  return card(t("Add many from a CSV file"),
+    h("p", { id: "csv-help" }, t("A header line with the columns username and email, and optionally displayName and role (member, admin or owner); comma- or semicolon-separated, UTF-8, up to {max} accounts and 1 MB. Every account is added, or none.",
+      { max: formatNumber(MAX_ROWS) })),
+    h("div", { class: "field" }, h("label", { for: "csv-file" }, t("CSV file")), input),
     area);
 }

@@ -3,9 +3,12 @@
 // with "" for a quote and line breaks inside, CRLF, LF or CR line ends, a UTF-8 BOM dropped.
 // Lines with nothing on them (also ";;;", as Excel writes empty rows) are skipped.
 
+import { t } from "./i18n.js";
+
+// `message` is the whole message, line number included; `line` is the file line it is about.
 export class CsvError extends Error {
   constructor(message, line) {
-    super(`Line ${line}: ${message}`);
+    super(message);
     this.line = line;
   }
 }
@@ -57,7 +60,8 @@ export function parseCsv(text, separator = detectSeparator(text.replace(/^\ufeff
         // Only blanks may come between a closing quote and the separator or line end.
         while (text[i] === " " || text[i] === "\t") i++;
         if (i < text.length && text[i] !== separator && text[i] !== "\n" && text[i] !== "\r") {
-          throw new CsvError(`after a quoted value comes "${separator}" or the end of the line; to put a quote inside a quoted value, double it ("").`, line);
+          throw new CsvError(t('Line {line}: after a quoted value comes "{separator}" or the end of the line; to put a quote inside a quoted value, double it ("").',
+            { line, separator }), line);
         }
       } else if (ch === "\r" || ch === "\n") {
         const end = ch === "\r" && text[i + 1] === "\n" ? "\r\n" : ch;
@@ -70,7 +74,7 @@ export function parseCsv(text, separator = detectSeparator(text.replace(/^\ufeff
       }
     } else if (ch === '"') {
       if (value.trim() !== "") {
-        throw new CsvError('a quote (") in the middle of a value: put the whole value in quotes and double the quote ("").', line);
+        throw new CsvError(t('Line {line}: a quote (") in the middle of a value: put the whole value in quotes and double the quote ("").', { line }), line);
       }
       value = "";
       quoted = true;
@@ -91,7 +95,7 @@ export function parseCsv(text, separator = detectSeparator(text.replace(/^\ufeff
       i++;
     }
   }
-  if (quoted) throw new CsvError("a quoted value starts here and is never closed.", quoteLine);
+  if (quoted) throw new CsvError(t("Line {line}: a quoted value starts here and is never closed.", { line: quoteLine }), quoteLine);
   if (value !== "" || fields.length || hadQuotes) endRecord();
   return records;
 }
@@ -102,6 +106,7 @@ export async function readText(file) {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    throw new Error("The file is not UTF-8 text. In Excel, save it as “CSV UTF-8 (comma delimited)”.");
+    // Excel's name of the file type is in the language of the Excel that saves it.
+    throw new Error(t("The file is not UTF-8 text. In Excel, save it as “CSV UTF-8 (comma delimited)”."));
   }
 }

@@ -1,6 +1,8 @@
 // DOM helpers. Everything shown is built with createElement and text nodes: nothing from the
 // API is ever parsed as HTML.
 
+import { formatDate, formatDateTime } from "./i18n.js";
+
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {
@@ -16,8 +18,9 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// A moment (date and time) and a day, in the console's language and the account's time zone.
 export function when(value) {
-  return value ? new Date(value).toLocaleString() : "—";
+  return formatDateTime(value);
 }
 
 export function card(title, ...children) {
@@ -30,7 +33,7 @@ export function thead(titles) {
 }
 
 export function day(value) {
-  return value ? new Date(value).toLocaleDateString(undefined, { year: "numeric", month: "long", day: "numeric" }) : "—";
+  return formatDate(value);
 }
 
 // A link within the console (the router handles it without reloading the page).

@@ -1,6 +1,7 @@
 // Form fields and forms bound to mutations, with their error rendering.
 
 import { h } from "./dom.js";
+import { t, tn } from "./i18n.js";
 
 let fieldCounter = 0;
 // options: a <select>; multiline: a <textarea>; hint: a line of help the field is described by.
@@ -25,7 +26,7 @@ export function fieldset(legend, ...fields) {
 
 // The "Password" field that asks for the password the user has now.
 export function currentPassword() {
-  return field("Password", "password", { type: "password", autocomplete: "current-password" });
+  return field(t("Password"), "password", { type: "password", autocomplete: "current-password" });
 }
 
 export function checkbox(label, name, checked) {
@@ -67,11 +68,16 @@ export function form(fields, submitLabel, onSubmit, { className, danger, canSubm
       }
       if (!errors.length && result?.message) status.append(h("p", { class: "alert ok" }, result.message));
     } catch (error) {
-      const wait = error.retryAfter ? ` Try again in ${error.retryAfter} seconds.` : "";
-      status.append(h("p", { class: "alert error" }, error.message + wait));
+      status.append(h("p", { class: "alert error" }, withRetry(error)));
     } finally {
       button.disabled = !ready();
     }
   });
   return el;
+}
+
+// An error's message, and when to try again if the server said so (too many attempts).
+export function withRetry(error) {
+  if (!error.retryAfter) return error.message;
+  return [error.message, tn("Try again in {n} second.", "Try again in {n} seconds.", error.retryAfter)].join(" ");
 }

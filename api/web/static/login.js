@@ -4,6 +4,7 @@
 import { gql } from "./api.js";
 import { card, h, link } from "./dom.js";
 import { currentPassword, field, form } from "./forms.js";
+import { t } from "./i18n.js";
 import { totpEnrollment } from "./security.js";
 import { go, loadViewer, onLeave, page } from "./shell.js";
 import { autofillAvailable, passkeyAction, passkeysSupported, usePasskey } from "./webauthn.js";
@@ -74,11 +75,11 @@ export function loginPage() {
   const passkeyStatus = h("div", { role: "status", "aria-live": "polite" });
   const autofill = passkeyAutofill((message) => passkeyStatus.replaceChildren(h("p", { class: "alert error" }, message)));
   const passwordForm = form([
-    field("Organisation", "tenant", { autocomplete: "organization", value: tenant }),
+    field(t("Organisation"), "tenant", { autocomplete: "organization", value: tenant }),
     // "webauthn": the browser may suggest passkeys here too (see passkeyAutofill).
-    field("Username or email", "identifier", { autocomplete: "username webauthn" }),
+    field(t("Username or email"), "identifier", { autocomplete: "username webauthn" }),
     currentPassword(),
-  ], "Log in", async (data) => {
+  ], t("Log in"), async (data) => {
     await autofill.stop();
     localStorage.setItem("tenant", data.tenant);
     const result = (await gql(LOGIN, data)).login;
@@ -89,12 +90,22 @@ export function loginPage() {
   const organisation = passwordForm.elements.tenant;
   organisation.addEventListener("change", () => autofill.start(organisation.value.trim()));
 
+  // The reset-request page, with the organisation typed here filled in.
+  const forgot = link("/reset-password", t("Forgot your password?"));
+  const forgotFor = () => {
+    const slug = organisation.value.trim();
+    forgot.setAttribute("href", slug ? `/reset-password?${new URLSearchParams({ tenant: slug })}` : "/reset-password");
+  };
+  organisation.addEventListener("input", forgotFor);
+  forgotFor();
+  passwordForm.querySelector("button[type=submit]").before(h("p", { class: "forgot" }, forgot));
+
   // Signing in with a passkey alone: the organisation, then the passkey (it knows the account).
-  const withPasskey = passkeyAction("Sign in with a passkey", {
+  const withPasskey = passkeyAction(t("Sign in with a passkey"), {
     start: async () => {
       const slug = organisation.value.trim();
       const slot = document.getElementById(`${organisation.id}-error`);
-      slot.textContent = slug ? "" : "Enter your organisation's address first.";
+      slot.textContent = slug ? "" : t("Enter your organisation's address first.");
       if (!slug) {
         organisation.setAttribute("aria-invalid", "true");
         organisation.focus();
@@ -110,23 +121,23 @@ export function loginPage() {
   });
   withPasskey.addEventListener("click", () => passkeyStatus.replaceChildren());
 
-  page("Log in", card("Your account", passwordForm,
-    passkeysSupported() ? h("div", { class: "alternative" }, h("p", { class: "muted" }, "Or, without a password:"), withPasskey, passkeyStatus) : ""),
-  h("p", {}, "New here? ", link("/signup", "Sign up"), " to create your organisation's account."));
+  page(t("Log in"), card(t("Your account"), passwordForm,
+    passkeysSupported() ? h("div", { class: "alternative" }, h("p", { class: "muted" }, t("Or, without a password:")), withPasskey, passkeyStatus) : ""),
+  h("p", {}, t("New here?"), " ", link("/signup", t("Sign up to create your organisation's account."))));
   onLeave(() => autofill.stop());
   autofill.start(tenant.trim());
 }
 
 function mfaStep() {
-  page("Two-step verification", card("Enter a code",
-    h("p", {}, "Open your authenticator app and enter the 6-digit code, or use one of your recovery codes."),
-    form([field("Code", "code", { autocomplete: "one-time-code", inputmode: "numeric" })], "Verify", async (data) => {
+  page(t("Two-step verification"), card(t("Enter a code"),
+    h("p", {}, t("Open your authenticator app and enter the 6-digit code, or use one of your recovery codes.")),
+    form([field(t("Code"), "code", { autocomplete: "one-time-code", inputmode: "numeric" })], t("Verify"), async (data) => {
       const result = (await gql(`mutation($code: String!) { verifyMfa(input: {code: $code}) { status errors { field message code } } }`, data)).verifyMfa;
       if (!result.errors.length) await afterLogin(result.status);
       return result;
     })),
-  passkeysSupported() ? card("Or use a passkey", h("p", {}, "If you added a passkey to your account, it can be your second step."),
-    passkeyAction("Use a passkey instead", {
+  passkeysSupported() ? card(t("Or use a passkey"), h("p", {}, t("If you added a passkey to your account, it can be your second step.")),
+    passkeyAction(t("Use a passkey instead"), {
       start: async () => (await gql(BEGIN_PASSKEY_SECOND)).beginPasskeySecondFactor,
       finish: async (flowId, credential) => (await gql(VERIFY_PASSKEY, { flowId, credential })).verifyPasskey,
       done: (answer) => afterLogin(answer.status),
@@ -134,13 +145,13 @@ function mfaStep() {
 }
 
 function enrollmentStep() {
-  page("Set up two-step verification", h("p", {}, "Your organisation requires a second factor before you continue."), totpEnrollment(true));
+  page(t("Set up two-step verification"), h("p", {}, t("Your organisation requires a second factor before you continue.")), totpEnrollment(true));
 }
 
 export function acceptInvitationPage() {
-  page("Welcome", card("Choose your password",
-    h("p", {}, "Use at least 8 characters; a passphrase of 15 or more is best."),
-    form([field("Password", "password", { type: "password", autocomplete: "new-password" })], "Set password and continue", async (data) => {
+  page(t("Welcome"), card(t("Choose your password"),
+    h("p", {}, t("Use at least 8 characters; a passphrase of 15 or more is best.")),
+    form([field(t("Password"), "password", { type: "password", autocomplete: "new-password" })], t("Set password and continue"), async (data) => {
       const result = (await gql(`mutation($token: String!, $password: String!) { acceptInvitation(input: {token: $token, password: $password}) {
         status errors { field message code } } }`, { token: token(), password: data.password })).acceptInvitation;
       if (!result.errors.length) await afterLogin(result.status);
@@ -150,35 +161,39 @@ export function acceptInvitationPage() {
 
 export function resetPasswordPage() {
   if (!token()) {
-    page("Forgot your password?", card("Get a reset link",
-      form([field("Organisation", "tenant", { value: localStorage.getItem("tenant") || "" }), field("Email", "email", { type: "email", autocomplete: "email" })],
-        "Send link", async (data) => {
+    // ?tenant= comes from the login page's link: the organisation typed there.
+    const tenant = new URLSearchParams(location.search).get("tenant") || localStorage.getItem("tenant") || "";
+    page(t("Forgot your password?"), card(t("Get a reset link"),
+      h("p", {}, t("Enter your organisation's address and your account's email address. We will send you a link to choose a new password.")),
+      form([field(t("Organisation"), "tenant", { autocomplete: "organization", value: tenant }), field(t("Email"), "email", { type: "email", autocomplete: "email" })],
+        t("Send link"), async (data) => {
           const result = (await gql(`mutation($tenant: String!, $email: String!) { requestPasswordReset(input: {tenant: $tenant, email: $email}) { ok errors { field message code } } }`, data)).requestPasswordReset;
-          return { ...result, message: "If an account has this address, a link is on its way." };
-        })));
+          return { ...result, message: t("If an account has this address, a link is on its way.") };
+        })),
+    h("p", {}, link("/login", t("Back to log in"))));
     return;
   }
-  page("Choose a new password", card("New password",
-    form([field("New password", "newPassword", { type: "password", autocomplete: "new-password" })], "Save password", async (data) => {
+  page(t("Choose a new password"), card(t("New password"),
+    form([field(t("New password"), "newPassword", { type: "password", autocomplete: "new-password" })], t("Save password"), async (data) => {
       const result = (await gql(`mutation($token: String!, $newPassword: String!) { resetPassword(input: {token: $token, newPassword: $newPassword}) { ok errors { field message code } } }`,
         { token: token(), newPassword: data.newPassword })).resetPassword;
-      return { ...result, message: "Your password is changed and every session was signed out. You can log in now." };
+      return { ...result, message: t("Your password is changed and every session was signed out. You can log in now.") };
     })));
 }
 
 export async function verifyEmailPage() {
-  page("Confirm your email address");
+  page(t("Confirm your email address"));
   const result = (await gql(`mutation($token: String!) { verifyEmail(token: $token) { ok errors { message } } }`, { token: token() })).verifyEmail;
   document.getElementById("main").append(result.ok
-    ? h("p", { class: "alert ok", role: "status" }, "Your email address is confirmed.")
+    ? h("p", { class: "alert ok", role: "status" }, t("Your email address is confirmed."))
     : h("p", { class: "alert error", role: "alert" }, result.errors[0].message));
 }
 
 export function unsubscribePage() {
-  page("Unsubscribe", card("Withdraw this consent",
-    h("p", {}, "You will not receive these emails any more. You can change this at any time in your account."),
-    form([], "Withdraw consent", async () => {
+  page(t("Unsubscribe"), card(t("Withdraw this consent"),
+    h("p", {}, t("You will not receive these emails any more. You can change this at any time in your account.")),
+    form([], t("Withdraw consent"), async () => {
       const result = (await gql(`mutation($token: String!) { withdrawConsentByToken(token: $token) { ok errors { field message code } } }`, { token: token() })).withdrawConsentByToken;
-      return { ...result, message: "Done: your consent is withdrawn." };
+      return { ...result, message: t("Done: your consent is withdrawn.") };
     })));
 }

@@ -6,25 +6,29 @@ import { gql } from "./api.js";
 import { contractFields, contractGiven, contractInput } from "./contract.js";
 import { card, day, facts, h, link, thead, when } from "./dom.js";
 import { field, fieldset, form } from "./forms.js";
+import { formatNumber, t, tn } from "./i18n.js";
 import { go, loadViewer, page } from "./shell.js";
 
 const PAGE_SIZE = 20;
 const SUMMARY = "id slug name state seatLimit seatsUsed createdAt lastActivityAt stateChangedAt closedAt retainUntil";
-const STATES = [["", "Any state"], ["ACTIVE", "Active"], ["SUSPENDED", "Suspended"], ["CLOSED", "Closed"]];
 const ERRORS = "errors { field message code }";
 
-const seats = (t) => `${t.seatsUsed} of ${t.seatLimit ?? "unlimited"}`;
-const stateName = (state) => state.charAt(0) + state.slice(1).toLowerCase();
+// A tenant's state, as people read it; the filter's choices.
+const stateName = (state) => ({ ACTIVE: t("Active"), SUSPENDED: t("Suspended"), CLOSED: t("Closed") })[state] || state;
+const states = () => [["", t("Any state")], ...["ACTIVE", "SUSPENDED", "CLOSED"].map((s) => [s, stateName(s)])];
+const seats = (tenant) => (tenant.seatLimit === null || tenant.seatLimit === undefined
+  ? t("{used} of unlimited", { used: formatNumber(tenant.seatsUsed) })
+  : t("{used} of {limit}", { used: formatNumber(tenant.seatsUsed), limit: formatNumber(tenant.seatLimit) }));
 const tenantHref = (slug) => `/operator/tenant?slug=${encodeURIComponent(slug)}`;
 
 export function operatorLoginPage() {
-  page("Operator log in", card("The vendor's staff",
-    h("p", {}, "Your password and the current code from your authenticator app."),
+  page(t("Operator log in"), card(t("The vendor's staff"),
+    h("p", {}, t("Your password and the current code from your authenticator app.")),
     form([
-      field("Username", "username", { autocomplete: "username", autocapitalize: "none" }),
-      field("Password", "password", { type: "password", autocomplete: "current-password" }),
-      field("Code", "code", { autocomplete: "one-time-code", inputmode: "numeric" }),
-    ], "Log in", async (data) => {
+      field(t("Username"), "username", { autocomplete: "username", autocapitalize: "none" }),
+      field(t("Password"), "password", { type: "password", autocomplete: "current-password" }),
+      field(t("Code"), "code", { autocomplete: "one-time-code", inputmode: "numeric" }),
+    ], t("Log in"), async (data) => {
       const result = (await gql(`mutation($input: OperatorLoginInput!) { operatorLogin(input: $input) { operator { id username } ${ERRORS} } }`,
         { input: data })).operatorLogin;
       if (!result.errors.length) {
@@ -50,19 +54,19 @@ export async function tenantsPage() {
     const query = next.toString();
     return `/operator/tenants${query ? `?${query}` : ""}`;
   };
-  page("Tenants",
-    form([field("Search", "search", { value: search, required: false, type: "search", placeholder: "name or address" }),
-      field("State", "state", { options: STATES, value: state })], "Filter", async (data) => { go(listing({ ...data, after: "" })); },
+  page(t("Tenants"),
+    form([field(t("Search"), "search", { value: search, required: false, type: "search", placeholder: t("name or address") }),
+      field(t("State"), "state", { options: states(), value: state })], t("Filter"), async (data) => { go(listing({ ...data, after: "" })); },
     { className: "inline" }),
-    h("p", { class: "muted" }, `${tenants.totalCount} ${tenants.totalCount === 1 ? "tenant" : "tenants"}`),
-    h("table", { "aria-label": "Tenants" }, thead(["Tenant", "State", "Seats used", "Created", "Last activity"]),
-      h("tbody", {}, tenants.edges.map(({ node: t }) => h("tr", { dataset: { tenant: t.slug } },
-        h("td", {}, link(tenantHref(t.slug), t.name), h("div", { class: "muted" }, t.slug)),
-        h("td", {}, h("span", { class: `state ${t.state.toLowerCase()}` }, stateName(t.state))),
-        h("td", {}, seats(t)), h("td", {}, day(t.createdAt)), h("td", {}, when(t.lastActivityAt)))))),
+    h("p", { class: "muted" }, tn("{n} tenant", "{n} tenants", tenants.totalCount)),
+    h("table", { "aria-label": t("Tenants") }, thead([t("Tenant"), t("State"), t("Seats used"), t("Created"), t("Last activity")]),
+      h("tbody", {}, tenants.edges.map(({ node: tenant }) => h("tr", { dataset: { tenant: tenant.slug } },
+        h("td", {}, link(tenantHref(tenant.slug), tenant.name), h("div", { class: "muted" }, tenant.slug)),
+        h("td", {}, h("span", { class: `state ${tenant.state.toLowerCase()}` }, stateName(tenant.state))),
+        h("td", {}, seats(tenant)), h("td", {}, day(tenant.createdAt)), h("td", {}, when(tenant.lastActivityAt)))))),
     h("p", { class: "row" },
-      after ? link(listing({ after: "" }), "First page", { class: "button secondary" }) : "",
-      tenants.pageInfo.hasNextPage ? link(listing({ after: tenants.pageInfo.endCursor }), "Next page", { class: "button secondary" }) : ""));
+      after ? link(listing({ after: "" }), t("First page"), { class: "button secondary" }) : "",
+      tenants.pageInfo.hasNextPage ? link(listing({ after: tenants.pageInfo.endCursor }), t("Next page"), { class: "button secondary" }) : ""));
 }
 
 // `tenants` has no lookup by slug: search for it, and take the exact match.
@@ -81,13 +85,14 @@ async function tenantBySlug(slug) {
 
 export async function tenantPage() {
   const slug = new URLSearchParams(location.search).get("slug") || "";
-  const t = await tenantBySlug(slug);
-  if (!t) {
-    page("No such tenant", h("p", {}, `There is no tenant with the address ${slug}.`), h("p", {}, link("/operator/tenants", "All tenants")));
+  const tenant = await tenantBySlug(slug);
+  if (!tenant) {
+    page(t("No such tenant"), h("p", {}, t("There is no tenant with the address {slug}.", { slug })),
+      h("p", {}, link("/operator/tenants", t("All tenants"))));
     return;
   }
   const { operatorAuditEvents: events } = await gql(`query($t: ID) { operatorAuditEvents(first: 20, tenantId: $t) {
-    edges { node { id occurredAt action actorType operatorId changes } } } }`, { t: t.id });
+    edges { node { id occurredAt action actorType operatorId changes } } } }`, { t: tenant.id });
   const again = () => tenantPage();
   const act = (mutation, input, name) => async (data) => {
     const result = (await gql(`mutation($input: ${mutation}!) { ${name}(input: $input) { tenant { id } ${ERRORS} } }`, { input: input(data) }))[name];
@@ -96,66 +101,69 @@ export async function tenantPage() {
   };
   const created = history.state?.created; // from the new-tenant form, shown once
   if (created) history.replaceState({}, "");
-  page(t.name,
-    created ? h("p", { class: "alert ok", role: "status" }, `Created. The owner was invited by email (${created}).`) : "",
-    facts("Tenant", [
-      ["Address", t.slug], ["State", stateName(t.state)], ["Seats used", seats(t)], ["Created", when(t.createdAt)],
-      ["Last activity", when(t.lastActivityAt)], ["State changed", t.stateChangedAt && when(t.stateChangedAt)],
-      ["Closed", t.closedAt && when(t.closedAt)], ["Contract record kept until", t.retainUntil && day(t.retainUntil)],
+  page(tenant.name,
+    created ? h("p", { class: "alert ok", role: "status" }, t("Created. The owner was invited by email ({email}).", { email: created })) : "",
+    facts(t("Tenant"), [
+      [t("Address"), tenant.slug], [t("State"), stateName(tenant.state)], [t("Seats used"), seats(tenant)], [t("Created"), when(tenant.createdAt)],
+      [t("Last activity"), when(tenant.lastActivityAt)], [t("State changed"), tenant.stateChangedAt && when(tenant.stateChangedAt)],
+      [t("Closed"), tenant.closedAt && when(tenant.closedAt)], [t("Contract record kept until"), tenant.retainUntil && day(tenant.retainUntil)],
     ]),
-    ...(t.state === "CLOSED"
-      ? [h("p", {}, "Every account is erased; the contract record is under legal hold. ", link("/operator/legal-holds", "Legal holds"))]
+    ...(tenant.state === "CLOSED"
+      ? [h("p", {}, t("Every account is erased; the contract record is under legal hold."), " ", link("/operator/legal-holds", t("Legal holds")))]
       : [
-        card("Seat licence",
-          form([field("Seats licensed", "seatLimit", { type: "number", min: 1, value: t.seatLimit ?? "", required: false,
-            hint: `Empty: unlimited. Not lower than the ${t.seatsUsed} seats in use.` })], "Change licence",
-          act("SetTenantSeatLimitInput", (d) => ({ tenantId: t.id, seatLimit: d.seatLimit === "" ? null : Number(d.seatLimit) }), "setTenantSeatLimit"))),
-        t.state === "SUSPENDED"
-          ? card("Suspended", h("p", {}, "Nobody of this tenant can log in. Reactivating lets them log in again; their data was kept."),
-            form([], "Reactivate tenant", act("ReactivateTenantInput", () => ({ tenantId: t.id }), "reactivateTenant")))
-          : card("Suspend", h("p", {}, "Nobody of this tenant can log in and every session ends at once; the data is kept. You can reactivate it later."),
-            form([field("Reason", "reason", { required: false, maxlength: 500, hint: "For the operators' log; the tenant sees only that a reason was given." })], "Suspend tenant",
-              act("SuspendTenantInput", (d) => ({ tenantId: t.id, reason: d.reason || null }), "suspendTenant"), { danger: true })),
-        closeZone(t, again),
+        card(t("Seat licence"),
+          form([field(t("Seats licensed"), "seatLimit", { type: "number", min: 1, value: tenant.seatLimit ?? "", required: false,
+            hint: tn("Empty: unlimited. Not lower than the {n} seat in use.", "Empty: unlimited. Not lower than the {n} seats in use.", tenant.seatsUsed) })],
+          t("Change licence"),
+          act("SetTenantSeatLimitInput", (d) => ({ tenantId: tenant.id, seatLimit: d.seatLimit === "" ? null : Number(d.seatLimit) }), "setTenantSeatLimit"))),
+        tenant.state === "SUSPENDED"
+          ? card(t("Suspended"), h("p", {}, t("Nobody of this tenant can log in. Reactivating lets them log in again; their data was kept.")),
+            form([], t("Reactivate tenant"), act("ReactivateTenantInput", () => ({ tenantId: tenant.id }), "reactivateTenant")))
+          : card(t("Suspend"), h("p", {}, t("Nobody of this tenant can log in and every session ends at once; the data is kept. You can reactivate it later.")),
+            form([field(t("Reason"), "reason", { required: false, maxlength: 500,
+              hint: t("For the operators' log; the tenant sees only that a reason was given.") })], t("Suspend tenant"),
+            act("SuspendTenantInput", (d) => ({ tenantId: tenant.id, reason: d.reason || null }), "suspendTenant"), { danger: true })),
+        closeZone(tenant, again),
       ]),
-    card("Operator actions on this tenant", h("table", { "aria-label": "Operator actions" }, thead(["When", "Action", "Changes"]),
+    card(t("Operator actions on this tenant"), h("table", { "aria-label": t("Operator actions") }, thead([t("When"), t("Action"), t("Changes")]),
       h("tbody", {}, events.edges.map(({ node: e }) => h("tr", {}, h("td", {}, when(e.occurredAt)), h("td", {}, e.action),
         h("td", {}, h("code", {}, e.changes ? JSON.stringify(e.changes) : ""))))))));
 }
 
-function closeZone(t, again) {
-  const matches = (el) => el.elements.confirmSlug.value.trim().toLowerCase() === t.slug.toLowerCase();
-  return h("section", { class: "card danger-zone", "aria-label": "Danger zone" }, h("h2", {}, "Close this tenant"),
+function closeZone(tenant, again) {
+  const matches = (el) => el.elements.confirmSlug.value.trim().toLowerCase() === tenant.slug.toLowerCase();
+  return h("section", { class: "card danger-zone", "aria-label": t("Danger zone") }, h("h2", {}, t("Close this tenant")),
     h("ul", {},
-      h("li", {}, `Every account of ${t.name} (${t.seatsUsed} in use) is erased at once, with everything about it.`),
-      h("li", {}, "The contract record is kept under legal hold for the statutory period, then deleted."),
-      h("li", {}, "This cannot be undone.")),
-    form([field("Organisation address", "confirmSlug", { autocomplete: "off", autocapitalize: "none", spellcheck: "false",
-      hint: `Type ${t.slug} to confirm that you mean it.` }),
-      field("Your password", "password", { type: "password", autocomplete: "current-password" }),
-      field("Code from your authenticator app", "code", { inputmode: "numeric", autocomplete: "one-time-code" })],
-    "Close tenant permanently", async (data) => {
+      h("li", {}, t("Every account of {tenant} ({count} in use) is erased at once, with everything about it.",
+        { tenant: tenant.name, count: formatNumber(tenant.seatsUsed) })),
+      h("li", {}, t("The contract record is kept under legal hold for the statutory period, then deleted.")),
+      h("li", {}, t("This cannot be undone."))),
+    form([field(t("Organisation address"), "confirmSlug", { autocomplete: "off", autocapitalize: "none", spellcheck: "false",
+      hint: t("Type {slug} to confirm that you mean it.", { slug: tenant.slug }) }),
+      field(t("Your password"), "password", { type: "password", autocomplete: "current-password" }),
+      field(t("Code from your authenticator app"), "code", { inputmode: "numeric", autocomplete: "one-time-code" })],
+    t("Close tenant permanently"), async (data) => {
       const result = (await gql(`mutation($input: CloseTenantInput!) { closeTenant(input: $input) { state retainUntil ${ERRORS} } }`,
-        { input: { tenantId: t.id, confirmSlug: data.confirmSlug, password: data.password, code: data.code } })).closeTenant;
+        { input: { tenantId: tenant.id, confirmSlug: data.confirmSlug, password: data.password, code: data.code } })).closeTenant;
       if (!result.errors.length) await again();
       return result;
     }, { danger: true, canSubmit: matches }));
 }
 
 export function newTenantPage() {
-  page("New tenant", card("Create a tenant",
-    h("p", {}, "Its owner is invited by email to choose a password."),
+  page(t("New tenant"), card(t("Create a tenant"),
+    h("p", {}, t("Its owner is invited by email to choose a password.")),
     form([
-      fieldset("Organisation",
-        field("Organisation name", "name", { autocomplete: "off" }),
-        field("Organisation address", "slug", { autocomplete: "off", autocapitalize: "none", spellcheck: "false",
-          hint: "3 to 63 lowercase letters, digits and '-'; typed at login." }),
-        field("Seats licensed", "seatLimit", { type: "number", min: 1, required: false, hint: "Empty: unlimited." })),
-      fieldset("Owner",
-        field("Owner's username", "ownerUsername", { autocomplete: "off", autocapitalize: "none" }),
-        field("Owner's email", "ownerEmail", { type: "email", autocomplete: "off" })),
-      contractFields("Contracting party (optional)", {}, { required: false }),
-    ], "Create tenant", async (data) => {
+      fieldset(t("Organisation"),
+        field(t("Organisation name"), "name", { autocomplete: "off" }),
+        field(t("Organisation address"), "slug", { autocomplete: "off", autocapitalize: "none", spellcheck: "false",
+          hint: t("3 to 63 lowercase letters, digits and '-'; typed at login.") }),
+        field(t("Seats licensed"), "seatLimit", { type: "number", min: 1, required: false, hint: t("Empty: unlimited.") })),
+      fieldset(t("Owner"),
+        field(t("Owner's username"), "ownerUsername", { autocomplete: "off", autocapitalize: "none" }),
+        field(t("Owner's email"), "ownerEmail", { type: "email", autocomplete: "off" })),
+      contractFields(t("Contracting party (optional)"), {}, { required: false }),
+    ], t("Create tenant"), async (data) => {
       const input = { slug: data.slug.trim(), name: data.name, ownerUsername: data.ownerUsername, ownerEmail: data.ownerEmail,
         seatLimit: data.seatLimit === "" ? null : Number(data.seatLimit), contract: contractGiven(data) ? contractInput(data) : null };
       const result = (await gql(`mutation($input: CreateTenantInput!) { createTenant(input: $input) { tenantId slug ${ERRORS} } }`, { input })).createTenant;

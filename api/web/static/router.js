@@ -7,6 +7,7 @@ import { applicationsPage } from "./applications.js";
 import { consentsPage } from "./consents.js";
 import { dataPage } from "./data.js";
 import { h } from "./dom.js";
+import { onLocaleChange, t } from "./i18n.js";
 import { acceptInvitationPage, loginPage, resetPasswordPage, unsubscribePage, verifyEmailPage } from "./login.js";
 import { legalHoldsPage, operatorLogPage } from "./operator-log.js";
 import { newTenantPage, operatorLoginPage, tenantPage, tenantsPage } from "./operators.js";
@@ -51,14 +52,16 @@ export async function route() {
       if (ADMIN[path] && isAdmin()) return await ADMIN[path]();
       if (OWNER[path] && isOwner()) return await OWNER[path]();
     }
-    page("Not found", h("p", {}, "There is no such page."));
+    page(t("Not found"), h("p", {}, t("There is no such page.")));
   } catch (error) {
     if (error.code === "UNAUTHENTICATED") { forgetViewer(); return go(forOperators ? "/operator/login" : "/login"); }
-    page("Something went wrong", h("p", { class: "alert error", role: "alert" }, error.message));
+    page(t("Something went wrong"), h("p", { class: "alert error", role: "alert" }, error.message));
   }
 }
 
 setRouter(route);
+// Another language: the page is shown again in it (the nav and the switch with it).
+onLocaleChange(() => route());
 
 document.addEventListener("click", (event) => {
   const link = event.target.closest("a[data-link]");

@@ -5,6 +5,7 @@
 import { gql, setConfirmIdentity } from "./api.js";
 import { h } from "./dom.js";
 import { currentPassword, field, form } from "./forms.js";
+import { t, tn } from "./i18n.js";
 import { passkeyAction, passkeysSupported } from "./webauthn.js";
 
 const REAUTHENTICATE = `mutation($input: ReauthenticateInput!) { reauthenticate(input: $input) { method validUntil errors { field message code } } }`;
@@ -33,30 +34,31 @@ function ask(maxAgeSeconds, methods) {
     const withPassword = withCode || methods.includes("PASSWORD");
     const passwordForm = withPassword ? form([
       currentPassword(),
-      withCode ? field("Code from your authenticator app or a recovery code", "code", { autocomplete: "one-time-code" }) : "",
-    ], "Confirm", async (data) => {
+      withCode ? field(t("Code from your authenticator app or a recovery code"), "code", { autocomplete: "one-time-code" }) : "",
+    ], t("Confirm"), async (data) => {
       const input = { password: data.password, code: withCode ? data.code || null : null };
       const result = (await gql(REAUTHENTICATE, { input })).reauthenticate;
       if (!result.errors.length) done();
       return result;
     }) : "";
 
-    const passkey = passkeyAction("Use a passkey", {
+    const passkey = passkeyAction(t("Use a passkey"), {
       start: async () => (await gql(BEGIN)).beginReauthentication,
       finish: async (flowId, credential) => (await gql(REAUTHENTICATE, { input: { flowId, credential } })).reauthenticate,
       done,
     });
     const offerPasskey = methods.includes("PASSKEY") && passkeysSupported();
     const alternative = offerPasskey
-      ? h("div", { class: "alternative" }, withPassword ? h("p", { class: "muted" }, "Or, instead of the password:") : "", passkey)
-      : (withPassword ? "" : h("p", { class: "muted" }, "This browser cannot use passkeys. Confirm it from a browser that can, or sign in again."));
+      ? h("div", { class: "alternative" }, withPassword ? h("p", { class: "muted" }, t("Or, instead of the password:")) : "", passkey)
+      : (withPassword ? "" : h("p", { class: "muted" }, t("This browser cannot use passkeys. Confirm it from a browser that can, or sign in again.")));
 
     const dialog = h("dialog", { class: "reauth", "aria-labelledby": `${id}-title`, "aria-describedby": `${id}-why` },
-      h("h2", { id: `${id}-title` }, "Confirm it's you"),
-      h("p", { id: `${id}-why` }, `This action needs a recent proof of who you are, from the last ${minutes} minutes.`),
+      h("h2", { id: `${id}-title` }, t("Confirm it's you")),
+      h("p", { id: `${id}-why` }, tn("This action needs a recent proof of who you are, from the last minute.",
+        "This action needs a recent proof of who you are, from the last {n} minutes.", minutes)),
       passwordForm,
       alternative,
-      h("div", { class: "row actions" }, h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel")));
+      h("div", { class: "row actions" }, h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, t("Cancel"))));
     // Escape closes it too (the dialog's cancel): the action is then not done.
     dialog.addEventListener("close", () => {
       dialog.remove();

@@ -4,6 +4,8 @@
 // every browser has.
 
 import { h } from "./dom.js";
+import { withRetry } from "./forms.js";
+import { t } from "./i18n.js";
 
 // Whether this browser can use passkeys at all (it needs a secure context: https or localhost).
 export function passkeysSupported() {
@@ -74,12 +76,12 @@ export async function usePasskey(options, extra = {}) {
 // What to tell the user when the browser refused or the user backed out.
 export function passkeyProblem(error) {
   switch (error?.name) {
-    case "NotAllowedError": return "No passkey was used: the request was cancelled or timed out.";
-    case "InvalidStateError": return "This device already holds a passkey for your account.";
-    case "AbortError": return "The passkey request was stopped.";
-    case "SecurityError": return "Passkeys cannot be used on this address.";
-    case "NotSupportedError": return "This browser or device cannot make a passkey.";
-    default: return error?.message || "The passkey could not be used.";
+    case "NotAllowedError": return t("No passkey was used: the request was cancelled or timed out.");
+    case "InvalidStateError": return t("This device already holds a passkey for your account.");
+    case "AbortError": return t("The passkey request was stopped.");
+    case "SecurityError": return t("Passkeys cannot be used on this address.");
+    case "NotSupportedError": return t("This browser or device cannot make a passkey.");
+    default: return error?.message || t("The passkey could not be used.");
   }
 }
 
@@ -107,7 +109,7 @@ export function passkeyAction(label, { start, finish, done }) {
       if (answer.errors.length) return problem(answer.errors.map((e) => e.message).join(" "));
       await done(answer);
     } catch (error) {
-      problem(error.message + (error.retryAfter ? ` Try again in ${error.retryAfter} seconds.` : ""));
+      problem(withRetry(error));
     } finally {
       button.disabled = false;
     }
