@@ -359,6 +359,8 @@ class ConsentEvent(SQLModel, table=True):
         ForeignKeyConstraint(["tenant_id", "purpose_id"], ["purpose.tenant_id", "purpose.id"]),
         Index("consent_event_user_idx", "tenant_id", "user_id", "purpose_id", text("recorded_at DESC")),
         Index("consent_event_purpose_idx", "tenant_id", "purpose_id"),
+        # A person's history, newest first, a page at a time however long it is.
+        Index("consent_event_history_idx", "tenant_id", "user_id", text("recorded_at DESC"), text("id DESC")),
         CheckConstraint(check_in("source", ConsentSource), name="consent_event_source_check"),
     )
 
@@ -372,6 +374,26 @@ class ConsentEvent(SQLModel, table=True):
     source: ConsentSource = Field(sa_type=_enum(ConsentSource))
     ip_address: str | None = Field(default=None, sa_type=INET)
     recorded_at: datetime = _ts()
+
+
+class ConsentCurrent(SQLModel, table=True):
+    """Each person's newest decision per purpose, kept by a trigger on consent_event (in
+    the deciding transaction), so what is decided now is read without reading history."""
+
+    __tablename__ = "consent_current"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["app_user.tenant_id", "app_user.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "purpose_id"], ["purpose.tenant_id", "purpose.id"], ondelete="CASCADE"),
+        Index("consent_current_purpose_idx", "tenant_id", "purpose_id"),
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID = Field(primary_key=True)
+    purpose_id: uuid.UUID = Field(primary_key=True)
+    granted: bool
+    purpose_version: int
+    recorded_at: datetime = _ts(default_now=False)
+    event_id: uuid.UUID
 
 
 class DataRequest(SQLModel, table=True):

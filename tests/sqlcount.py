@@ -12,12 +12,26 @@ from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _current: ContextVar[list[int] | None] = ContextVar("sql_statements", default=None)
+_texts: ContextVar[list[str] | None] = ContextVar("sql_texts", default=None)
+# The statements of the most recent request, for tests that look at what was asked.
+LAST_REQUEST: list[str] = []
 
 
-def _count(*_: Any) -> None:
+def _note(statement: str) -> None:
     counter = _current.get()
     if counter is not None:
         counter[0] += 1
+    texts = _texts.get()
+    if texts is not None:
+        texts.append(statement)
+
+
+def _count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+    _note(statement)
+
+
+def _log_asyncpg(record: Any) -> None:
+    _note(getattr(record, "query", ""))
 
 
 def install_sqlalchemy_hook() -> None:
@@ -26,7 +40,7 @@ def install_sqlalchemy_hook() -> None:
 
 
 async def init_asyncpg_connection(connection: Any) -> None:
-    connection.add_query_logger(_count)
+    connection.add_query_logger(_log_asyncpg)
 
 
 class SqlCountMiddleware:
@@ -41,7 +55,9 @@ class SqlCountMiddleware:
             await self.app(scope, receive, send)
             return
         counter = [0]
+        texts: list[str] = []
         token = _current.set(counter)
+        texts_token = _texts.set(texts)
 
         async def send_with_count(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -52,3 +68,5 @@ class SqlCountMiddleware:
             await self.app(scope, receive, send_with_count)
         finally:
             _current.reset(token)
+            _texts.reset(texts_token)
+            LAST_REQUEST[:] = texts

@@ -97,6 +97,9 @@ class ConsentEventType:
     version: int
     source: str = strawberry.field(description="Where the decision came from: web, api, admin, email-link, system.")
     recorded_at: datetime
+    cursor: str = strawberry.field(
+        default="", description="Give it as `after` to viewer.consentHistory for the decisions before this one."
+    )
 
     @classmethod
     def of(cls, e: models.ConsentEvent) -> ConsentEventType:
@@ -106,6 +109,7 @@ class ConsentEventType:
             version=e.purpose_version,
             source=e.source,
             recorded_at=e.recorded_at,
+            cursor=consents.history_cursor(e),
         )
 
 

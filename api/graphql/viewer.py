@@ -18,6 +18,7 @@ from api.graphql.audit import AuditEventType, event_page
 from api.graphql.passkey_type import PasskeyType
 from api.graphql.privacy import ConsentEventType, ConsentType, DataRequestType
 from api.graphql.types import Connection, Info
+from api.pagination import MAX_PAGE
 from api.privacy import consents, parts, requests
 from api.security import sessions
 from api.security.sessions import LiveSession, SessionInfo
@@ -122,9 +123,17 @@ class Viewer:
             for c in await info.context.read(lambda work: consents.state(work.db, self.tenant_id, self.user_id))
         ]
 
-    @strawberry.field
-    async def consent_history(self, info: Info) -> list[ConsentEventType]:
-        history = await info.context.read(lambda work: consents.history(work.db, self.tenant_id, self.user_id))
+    @strawberry.field(
+        description="The account's consent decisions, newest first, `first` (1 to 100, default 100) at a time; "
+        "`after` is the `cursor` of the last one seen."
+    )
+    async def consent_history(
+        self, info: Info, first: int | None = MAX_PAGE, after: str | None = None
+    ) -> list[ConsentEventType]:
+        page = MAX_PAGE if first is None else first
+        history = await info.context.read(
+            lambda work: consents.history(work.db, self.tenant_id, self.user_id, first=page, after=after)
+        )
         return [ConsentEventType.of(e) for e in history]
 
     @strawberry.field

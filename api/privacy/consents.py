@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -18,6 +18,7 @@ from api.errors import ErrorCode, Problem, UserFailure
 from api.i18n import _
 from api.mail import templates
 from api.mail.outbox import queue_emails
+from api.pagination import check_first, decode_cursor, encode_cursor
 from api.privacy import purposes
 from api.privacy.unsubscribe import read_token, unsubscribe_link
 from api.request_meta import RequestMeta
@@ -39,9 +40,8 @@ class ConsentState:
 
 _LATEST = text(
     """
-    SELECT DISTINCT ON (purpose_id) purpose_id, granted, purpose_version, recorded_at
-    FROM consent_event WHERE tenant_id = :tenant_id AND user_id = :user_id
-    ORDER BY purpose_id, recorded_at DESC, id DESC
+    SELECT purpose_id, granted, purpose_version, recorded_at
+    FROM consent_current WHERE tenant_id = :tenant_id AND user_id = :user_id
     """
 )
 
@@ -71,12 +71,26 @@ async def state(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> l
     return result
 
 
-async def history(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[ConsentEvent]:
+def history_cursor(event: ConsentEvent) -> str:
+    return encode_cursor(event.recorded_at.isoformat(), str(event.id))
+
+
+async def history(
+    db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, *, first: int | None = None, after: str | None = None
+) -> list[ConsentEvent]:
+    """Newest first; all of it (the export), or a page of `first` after a cursor, read by
+    index however long the history is."""
     query = (
         select(ConsentEvent)
         .where(col(ConsentEvent.tenant_id) == tenant_id, col(ConsentEvent.user_id) == user_id)
         .order_by(col(ConsentEvent.recorded_at).desc(), col(ConsentEvent.id).desc())
     )
+    if first is not None:
+        check_first(first)
+        query = query.limit(first)
+    if after is not None:
+        recorded_at, event_id = decode_cursor(after, "datetime", "uuid")
+        query = query.where(tuple_(col(ConsentEvent.recorded_at), col(ConsentEvent.id)) < tuple_(recorded_at, event_id))
     return list((await db.execute(query)).scalars())
 
 
@@ -212,13 +226,10 @@ async def ask_for_renewal(work: Work, purpose: Purpose) -> int:
     rows = await db.execute(
         text(
             """
-            SELECT u.id, u.email, u.locale, u.time_zone FROM app_user u
-            JOIN LATERAL (
-              SELECT granted, purpose_version FROM consent_event c
-              WHERE c.tenant_id = u.tenant_id AND c.user_id = u.id AND c.purpose_id = :purpose_id
-              ORDER BY recorded_at DESC, id DESC LIMIT 1
-            ) latest ON true
-            WHERE u.tenant_id = :tenant_id AND u.status = 'ACTIVE' AND latest.granted AND latest.purpose_version < :version
+            SELECT u.id, u.email, u.locale, u.time_zone FROM consent_current latest
+            JOIN app_user u ON u.tenant_id = latest.tenant_id AND u.id = latest.user_id
+            WHERE latest.tenant_id = :tenant_id AND latest.purpose_id = :purpose_id
+              AND u.status = 'ACTIVE' AND latest.granted AND latest.purpose_version < :version
             """
         ),
         {"tenant_id": purpose.tenant_id, "purpose_id": purpose.id, "version": purpose.version},
@@ -271,21 +282,24 @@ async def report(work: Work) -> list[PurposeCount]:
     rows = await db.execute(
         text(
             """
-            WITH latest AS (
-              SELECT DISTINCT ON (user_id, purpose_id) user_id, purpose_id, granted
-              FROM consent_event WHERE tenant_id = :tenant_id
-              ORDER BY user_id, purpose_id, recorded_at DESC, id DESC
-            ), people AS (
-              SELECT id FROM app_user WHERE tenant_id = :tenant_id AND status <> 'DISABLED'
+            WITH people AS (
+              SELECT count(*) AS n FROM app_user WHERE tenant_id = :tenant_id AND status <> 'DISABLED'
+            ), decided AS (
+              SELECT c.purpose_id,
+                     count(*) FILTER (WHERE c.granted) AS granted,
+                     count(*) FILTER (WHERE NOT c.granted) AS withdrawn
+              FROM consent_current c
+              JOIN app_user u ON u.tenant_id = c.tenant_id AND u.id = c.user_id AND u.status <> 'DISABLED'
+              WHERE c.tenant_id = :tenant_id
+              GROUP BY c.purpose_id
             )
             SELECT p.id,
-                   count(*) FILTER (WHERE l.granted) AS granted,
-                   count(*) FILTER (WHERE l.granted = false) AS withdrawn,
-                   count(*) FILTER (WHERE l.granted IS NULL) AS undecided
-            FROM purpose p CROSS JOIN people u
-            LEFT JOIN latest l ON l.purpose_id = p.id AND l.user_id = u.id
+                   coalesce(d.granted, 0) AS granted,
+                   coalesce(d.withdrawn, 0) AS withdrawn,
+                   people.n - coalesce(d.granted, 0) - coalesce(d.withdrawn, 0) AS undecided
+            FROM purpose p CROSS JOIN people
+            LEFT JOIN decided d ON d.purpose_id = p.id
             WHERE p.tenant_id = :tenant_id AND p.active
-            GROUP BY p.id
             """
         ),
         {"tenant_id": actor.tenant_id},
