@@ -65,7 +65,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
         url = db_url or database_url(settings)
-        engine = make_engine(settings, url)
+        engine = make_engine(settings, url, pre_ping=False)
         sessionmaker = make_sessionmaker(engine)
         pool = await asyncpg.create_pool(
             urls.for_libpq(url),

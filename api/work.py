@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.attempts import Attempts, Limits, StandingWrite
@@ -32,6 +33,18 @@ class Work:
     # attempt, a spent pending session): the unit of work runs them after it ends, in a
     # short transaction of their own (api.attempts).
     standing: list[StandingWrite] = field(default_factory=list)
+    # For a request's reads: bare pooled connections, no ORM and no transaction (list
+    # pages). None in units of work that write, which read their own writes.
+    pool: asyncpg.Pool | None = None
+
+    async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
+        """The rows of one read statement: on a bare pooled connection when this is a
+        request's read, else on the unit's own connection (jobs, mutations, tests)."""
+        if self.pool is not None:
+            return await self.pool.fetch(sql, *args)
+        connection = await self.db.connection()
+        raw = await connection.get_raw_connection()
+        return await raw.driver_connection.fetch(sql, *args)  # type: ignore[union-attr,no-any-return]
 
     def acting(self) -> Actor:
         """The authenticated user behind this work; FORBIDDEN for an operator (who never

@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 from db import urls
 from db.embedded import start_embedded
@@ -35,16 +37,63 @@ class ServiceMustNotCommit(RuntimeError):
     """A service called commit(): only the unit of work that owns the session commits."""
 
 
+_LAST = "written_last"
+
+
+class _UnitSession(Session):
+    """The synchronous session under a UnitOfWorkSession (see `add_last`)."""
+
+
+@event.listens_for(_UnitSession, "before_commit")
+def _write_last(session: Session) -> None:
+    # Whatever commits (a unit of work's finish, a standing write's own transaction, a
+    # job), the rows held for the end go in last, right before COMMIT.
+    last = session.info.pop(_LAST, None)
+    if last:
+        session.flush()
+        session.add_all(last)
+
+
+@event.listens_for(_UnitSession, "after_rollback")
+def _forget_last(session: Session) -> None:
+    session.info.pop(_LAST, None)
+
+
 class UnitOfWorkSession(AsyncSession):
     """The session a unit of work hands to services. They add and flush; `commit()` is
     refused, so a change and its audit event can only commit together, when the unit of
-    work ends (`finish`)."""
+    work ends (`finish`).
+
+    Rows given to `add_last` (audit events) are inserted at commit, after everything else
+    and right before COMMIT: the audit chain's per-tenant lock, taken by their insert
+    trigger and held to the end of the transaction, is then held for that insert and the
+    commit only, not for the rest of the work. A rollback forgets them."""
+
+    sync_session_class = _UnitSession
 
     async def commit(self) -> None:
         raise ServiceMustNotCommit("services add and flush; the unit of work commits")
 
+    def add_last(self, instance: object) -> None:
+        self.info.setdefault(_LAST, []).append(instance)
+
+    def written_last(self) -> list[object]:
+        """What `add_last` holds, not yet inserted."""
+        return list(self.info.get(_LAST, ()))
+
+    async def write_last_now(self) -> None:
+        """Insert what `add_last` holds now (before a statement that must see it)."""
+        last = self.info.pop(_LAST, None)
+        if last:
+            self.add_all(last)
+            await self.flush()
+
     async def finish(self) -> None:
         await super().commit()
+
+    async def close(self) -> None:
+        self.info.pop(_LAST, None)
+        await super().close()
 
 
 def database_url(settings: DatabaseSettings) -> str:
@@ -54,7 +103,11 @@ def database_url(settings: DatabaseSettings) -> str:
     return start_embedded(settings.data_dir / "pg")
 
 
-def make_engine(settings: PoolSettings, url: str) -> AsyncEngine:
+def make_engine(settings: PoolSettings, url: str, *, pre_ping: bool = True) -> AsyncEngine:
+    """`pre_ping` tests each connection as it is checked out (three round trips with
+    asyncpg). Requests go without: a connection found dead fails its statement, SQLAlchemy
+    then invalidates the whole pool, and the request's unit of work retries once
+    (api.graphql.mutations.is_transient, Context.read)."""
     connect_args: dict[str, Any] = {"server_settings": {"timezone": "UTC", "application_name": "account-api"}}
     if settings.db_pgbouncer:
         connect_args["statement_cache_size"] = 0
@@ -63,7 +116,7 @@ def make_engine(settings: PoolSettings, url: str) -> AsyncEngine:
         urls.for_sqlalchemy(url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         hide_parameters=True,  # errors in the log never show row values
         pool_recycle=1800,
         connect_args=connect_args,

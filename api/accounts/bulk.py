@@ -19,6 +19,7 @@ from api.audit import service as audit
 from api.errors import ErrorCode, Forbidden, Problem, UserFailure
 from api.i18n import _, ngettext
 from api.work import Work
+from db.engine import UnitOfWorkSession
 from db.enums import AccountStatus, Role
 from db.models import User
 
@@ -250,7 +251,10 @@ async def add_many(work: Work, rows: Sequence[NewAccount]) -> list[User]:
                 "bulk": {"new": True},
             },
         )
-    await db.flush()  # one multi-row INSERT (SQLAlchemy's insertmanyvalues pages hold 1,000 rows)
+    # One multi-row INSERT now (SQLAlchemy's insertmanyvalues pages hold 1,000 rows).
+    if isinstance(db, UnitOfWorkSession):
+        await db.write_last_now()
+    await db.flush()
     await invite_new(work, tenant=tenant, accounts=accounts)
     await events.emit_many(
         db, [events.Event(events.USER_CREATED, tenant.id, events.user_data(u), u.id) for u in accounts]

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, tuple_
+import asyncpg
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -22,6 +23,7 @@ from api.i18n import _
 from api.pagination import check_first, decode_cursor, encode_cursor
 from api.request_meta import Actor
 from api.security import sessions, stepup
+from api.security.sessions import UserSnapshot
 from api.values import UNSET, Maybe
 from api.work import Work
 from db.enums import AccountStatus, Role
@@ -359,13 +361,13 @@ async def update_own_profile(
 
 @dataclass(frozen=True)
 class UserPage:
-    users: list[User]
+    users: list[UserSnapshot]
     cursors: list[str]
     has_next_page: bool
     total_count: int
 
 
-def _encode_cursor(user: User) -> str:
+def _encode_cursor(user: User | UserSnapshot) -> str:
     return encode_cursor(user.username.lower(), str(user.id))
 
 
@@ -374,45 +376,66 @@ def _decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
     return key, uid
 
 
-def _filtered(
-    query: Select[Any], tenant_id: uuid.UUID, search: str | None, role: Role | None, status: AccountStatus | None
-) -> Select[Any]:
-    query = query.where(col(User.tenant_id) == tenant_id)
-    if search:
-        pattern = "%" + search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(
-                func.lower(col(User.username)).like(pattern, escape="\\"),
-                func.lower(col(User.email)).like(pattern, escape="\\"),
-                func.lower(col(User.display_name)).like(pattern, escape="\\"),
-            )
-        )
-    if role:
-        query = query.where(col(User.role) == role)
-    if status:
-        query = query.where(col(User.status) == status)
-    return query
+# One statement for a page and the count of all that match: the rows as plain records (no
+# ORM), the filters as parameters (null = no filter), so one prepared statement serves
+# every list. The page walks the (tenant_id, lower(username)) index; the count is an
+# uncorrelated subquery, evaluated once.
+_MATCHES = """
+  {t}.tenant_id = $1
+  AND ($2::text IS NULL OR lower({t}.username) LIKE $2 ESCAPE '\\' OR lower({t}.email) LIKE $2 ESCAPE '\\'
+       OR lower({t}.display_name) LIKE $2 ESCAPE '\\')
+  AND ($3::text IS NULL OR {t}.role = $3)
+  AND ($4::text IS NULL OR {t}.status = $4)
+"""
+_PAGE_SQL = f"""
+SELECT u.tenant_id, u.id, u.username, u.email, u.display_name, u.role, u.status, u.email_verified,
+       u.mfa_enabled, u.created_at, u.last_login_at, u.locale, u.time_zone,
+       (SELECT count(*) FROM app_user c WHERE {_MATCHES.format(t="c")}) AS total
+FROM app_user u
+WHERE {_MATCHES.format(t="u")}
+  AND ($5::text IS NULL OR (lower(u.username), u.id) > ($5::text, $6::uuid))
+ORDER BY lower(u.username), u.id
+LIMIT $7
+"""
+_COUNT_SQL = f"SELECT count(*) AS total FROM app_user c WHERE {_MATCHES.format(t='c')}"
 
 
 async def list_page(
     work: Work, *, first: int, after: str | None, search: str | None, role: Role | None, status: AccountStatus | None
 ) -> UserPage:
     """Accounts ordered by username (case-insensitive), keyset-paginated."""
-    actor, db = work.admin(), work.db
+    actor = work.admin()
     check_first(first)
     if search is not None and len(search) > 200:
         raise BadInput(_("`search` has at most 200 characters."))
-    query = _filtered(select(User), actor.tenant_id, search, role, status)
-    if after:
-        key, uid = _decode_cursor(after)
-        query = query.where(tuple_(func.lower(col(User.username)), col(User.id)) > tuple_(key, uid))
-    query = query.order_by(func.lower(col(User.username)), col(User.id)).limit(first + 1)
-    rows = list((await db.execute(query)).scalars())
-    total = (
-        await db.execute(_filtered(select(func.count()).select_from(User), actor.tenant_id, search, role, status))
-    ).scalar_one()
-    page = rows[:first]
+    pattern = None
+    if search and search.strip():
+        pattern = "%" + search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    key, uid = _decode_cursor(after) if after else (None, None)
+    filters = (actor.tenant_id, pattern, role.value if role else None, status.value if status else None)
+    rows = await work.fetch(_PAGE_SQL, *filters, key, uid, first + 1)
+    # Past the end, the page has no row to carry the count: it is asked on its own.
+    total = rows[0]["total"] if rows else (await work.fetch(_COUNT_SQL, *filters))[0]["total"]
+    page = [_snapshot(r) for r in rows[:first]]
     return UserPage(page, [_encode_cursor(u) for u in page], len(rows) > first, int(total))
+
+
+def _snapshot(r: asyncpg.Record) -> UserSnapshot:
+    return UserSnapshot(
+        r["tenant_id"],
+        r["id"],
+        r["username"],
+        r["email"],
+        r["display_name"],
+        Role(r["role"]),
+        AccountStatus(r["status"]),
+        r["email_verified"],
+        r["mfa_enabled"],
+        r["created_at"],
+        r["last_login_at"],
+        r["locale"],
+        r["time_zone"],
+    )
 
 
 async def get_visible(work: Work, user_id: str) -> User | None:

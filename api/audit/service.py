@@ -13,6 +13,7 @@ from api import clock
 from api.audit import actions
 from api.request_meta import Actor, RequestMeta
 from api.work import Work
+from db.engine import UnitOfWorkSession
 from db.enums import ActorType
 from db.models import AuditEvent
 
@@ -76,7 +77,10 @@ def record(
         request_id=meta.request_id,
         changes=changes or None,
     )
-    db.add(event)
+    if isinstance(db, UnitOfWorkSession):
+        db.add_last(event)  # inserted just before COMMIT: the chain lock is held briefly
+    else:
+        db.add(event)
     return event
 
 

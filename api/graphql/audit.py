@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.audit import query
-from api.audit.query import EventFilter, EventPage
+from api.audit.query import EventFilter, EventPage, EventRow
 from api.graphql.types import Connection, Info
 from db import models
 from db.enums import ActorType
@@ -33,7 +33,7 @@ class AuditEventType:
     request_id: str | None
 
     @classmethod
-    def of(cls, e: models.AuditEvent, *, subject_id: uuid.UUID | None = None) -> AuditEventType:
+    def of(cls, e: models.AuditEvent | EventRow, *, subject_id: uuid.UUID | None = None) -> AuditEventType:
         """As an administrator sees it; with `subject_id`, as that user sees events by or
         about them: the network data (IP) of their own actions only, not of what others
         (an administrator, an anonymous caller) did about them."""

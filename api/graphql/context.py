@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -82,9 +83,20 @@ class Context:
         actor = self.session.actor if self.session is not None and self.session.stage == SessionStage.FULL else None
         operator = self._operator.actor if self._operator is not None else None
 
+        def reading() -> Work:
+            return replace(self.work(actor, operator, self._application), pool=self.services.pool)
+
         async def locked() -> T:
             async with self.lock:
-                return await work(self.work(actor, operator, self._application))
+                try:
+                    return await work(reading())
+                except DBAPIError as error:
+                    if not error.connection_invalidated:
+                        raise
+                    # The database restarted since this connection was pooled: once more,
+                    # on a new one (the pool was invalidated with it).
+                    await self.db().rollback()
+                    return await work(reading())
 
         task = asyncio.ensure_future(locked())
         self._inflight.add(task)

@@ -89,7 +89,11 @@ OWNER_OR_OPERATOR = Caller(frozenset({SessionStage.FULL}), admin=True, operators
 
 
 def is_transient(error: BaseException) -> bool:
-    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+    """A conflict to retry (deadlock, serialization), or a connection found dead (the
+    database restarted; the pool is invalidated and the retry takes a new one)."""
+    return isinstance(error, DBAPIError) and (
+        error.connection_invalidated or getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+    )
 
 
 async def unit_of_work(

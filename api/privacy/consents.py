@@ -46,12 +46,15 @@ _LATEST = text(
 )
 
 
-async def state(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[ConsentState]:
-    """One entry per active purpose. Purposes on another legal basis than consent apply
-    regardless (granted, no version); consent purposes are undecided until decided."""
+async def state(
+    db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, active: list[Purpose] | None = None
+) -> list[ConsentState]:
+    """One entry per active purpose (`active`, when the caller has them already). Purposes
+    on another legal basis than consent apply regardless (granted, no version); consent
+    purposes are undecided until decided."""
     latest = {row.purpose_id: row for row in await db.execute(_LATEST, {"tenant_id": tenant_id, "user_id": user_id})}
     result = []
-    for purpose in await purposes.active_for_tenant(db, tenant_id):
+    for purpose in active if active is not None else await purposes.active_for_tenant(db, tenant_id):
         if purpose.legal_basis != LegalBasis.CONSENT:
             result.append(ConsentState(purpose, True, None, False, None))
             continue
@@ -159,7 +162,8 @@ async def decide(work: Work, decisions: list[tuple[str, bool]], *, source: Conse
             ErrorCode.INVALID_INPUT, _("Give between 1 and %(max)s decisions.", max=MAX_DECISIONS), "input"
         )
     await work.attempts.take(work.attempts.limits.consent_decisions, str(actor.user_id), cost=len(decisions))
-    active = {p.key: p for p in await purposes.active_for_tenant(db, actor.tenant_id)}
+    catalogue = await purposes.active_for_tenant(db, actor.tenant_id)
+    active = {p.key: p for p in catalogue}
     problems, seen = [], set()
     for i, (key, _granted) in enumerate(decisions):
         field = f"input.{i}.purposeKey"
@@ -183,7 +187,7 @@ async def decide(work: Work, decisions: list[tuple[str, bool]], *, source: Conse
         [_record(db, actor.user_id, active[key], granted, source, meta, actor.user_id) for key, granted in decisions],
     )
     await db.flush()
-    return await state(db, actor.tenant_id, actor.user_id)
+    return await state(db, actor.tenant_id, actor.user_id, catalogue)
 
 
 async def withdraw_by_token(work: Work, *, token: str) -> None:

@@ -30,6 +30,7 @@ from api.request_meta import RequestMeta
 from api.security import stepup
 from api.security.reauth import confirm_password
 from api.work import Work
+from db.engine import UnitOfWorkSession
 from db.enums import AccountStatus, Role, TenantState
 from db.models import Tenant, TenantContract, User
 
@@ -117,7 +118,10 @@ async def _close(work: Work, tenant_id: uuid.UUID, *, reason: str, states: tuple
     await db.execute(
         text("DELETE FROM procrastinate_jobs WHERE args->>'tenant_id' = :t AND status = 'todo'"), {"t": str(tenant.id)}
     )
-    # Who-from details of events about nobody in particular (failed logins, requests).
+    # Who-from details of events about nobody in particular (failed logins, requests),
+    # the erasures' events just recorded included.
+    if isinstance(db, UnitOfWorkSession):
+        await db.write_last_now()
     await db.execute(
         text(
             "UPDATE audit_event SET ip_address = NULL, user_agent = NULL WHERE tenant_id = :t "

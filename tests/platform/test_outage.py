@@ -22,6 +22,16 @@ from db.engine import make_engine, make_sessionmaker
 from db.migrate import upgrade
 from tests.helpers import PASSWORD, VIEWER
 
+READ = "{ viewer { sessions { id } consents { granted } } }"
+WRITE = 'mutation { setConsents(input: [{purposeKey: "newsletter", granted: true}]) { errors { code } } }'
+
+
+async def _reads_and_writes(client: httpx.AsyncClient, headers: dict[str, str]) -> list[object]:
+    answers = await asyncio.gather(
+        *(client.post("/graphql", json={"query": q}, headers=headers) for q in [READ, WRITE] * 4)
+    )
+    return [a.json() for a in answers if a.status_code != 200 or a.json().get("errors")]
+
 
 async def test_a_database_outage_fails_readiness_and_heals_without_a_restart(tmp_path: Path) -> None:
     data = tmp_path / "pg"
@@ -50,6 +60,8 @@ async def test_a_database_outage_fails_readiness_and_heals_without_a_restart(tmp
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=10) as client:
             assert (await client.post("/graphql", json={"query": VIEWER}, headers=headers)).json()["data"]["viewer"]
+            # Several pooled connections of the request engine (which does not ping them).
+            assert await _reads_and_writes(client, headers) == []
 
             await asyncio.to_thread(
                 pg_commands.pg_ctl, ["-w", "-m", "fast", "stop"], pgdata=data, user=server.system_user
@@ -76,6 +88,9 @@ async def test_a_database_outage_fails_readiness_and_heals_without_a_restart(tmp
                 await asyncio.sleep(0.2)
             healed = await client.post("/graphql", json={"query": VIEWER}, headers=headers)
             assert healed.json()["data"]["viewer"]["user"]["username"] == "owner"
+            # Every pooled connection died with the server: the first use of each fails, the
+            # pool is invalidated and the request retried, so nobody sees an error.
+            assert await _reads_and_writes(client, headers) == []
     finally:
         app_server.should_exit = True
         await task
