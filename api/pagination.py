@@ -14,6 +14,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
+
 from api.errors import BadInput
 from api.i18n import _
 
@@ -29,7 +31,7 @@ Kind = Literal["int", "text", "uuid", "datetime"]
 
 def encode_cursor(*key: Any) -> str:
     """An opaque cursor holding the sort key of the last row of a page."""
-    return base64.urlsafe_b64encode(json.dumps(key, default=str, separators=(",", ":")).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(orjson.dumps(key, default=str)).decode().rstrip("=")
 
 
 def _part(value: Any, kind: Kind) -> Any:

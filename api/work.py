@@ -46,6 +46,12 @@ class Work:
         raw = await connection.get_raw_connection()
         return await raw.driver_connection.fetch(sql, *args)  # type: ignore[union-attr,no-any-return]
 
+    async def execute(self, sql: str, *args: object) -> None:
+        """One write statement on the unit's own connection, in its transaction."""
+        connection = await self.db.connection()
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.execute(sql, *args)  # type: ignore[union-attr]
+
     def acting(self) -> Actor:
         """The authenticated user behind this work; FORBIDDEN for an operator (who never
         acts as a tenant's user), else UNAUTHENTICATED."""

@@ -12,11 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 
@@ -24,10 +22,9 @@ from api.audit.query import EventFilter, search
 from api.request_meta import Actor
 from api.settings import Settings
 from api.work import background_work
-from db.embedded import start_embedded
+from bench.common import embedded_database
 from db.engine import make_engine, make_sessionmaker
 from db.enums import Role
-from db.migrate import upgrade
 
 FILL = """
 INSERT INTO audit_event (tenant_id, id, chain_seq, occurred_at, action, actor_type, actor_id, target_type, target_id,
@@ -96,11 +93,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    url = start_embedded(Path(tempfile.mkdtemp(prefix="audit-bench-")) / "pg", cleanup=True)
-    upgrade(url)
-    print(f"filling one tenant with {args.rows:,} audit events")
-    tenant, start = asyncio.run(fill(url, args.rows))
-    asyncio.run(measure(url, tenant, start, args.rows, args.runs))
+    with embedded_database("audit-bench-") as url:  # stopped and removed afterwards, also on Ctrl-C
+        print(f"filling one tenant with {args.rows:,} audit events")
+        tenant, start = asyncio.run(fill(url, args.rows))
+        asyncio.run(measure(url, tenant, start, args.rows, args.runs))
 
 
 if __name__ == "__main__":

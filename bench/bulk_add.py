@@ -27,7 +27,7 @@ from api.request_meta import RequestMeta
 from api.settings import Settings
 from api.usecases.onboarding import create_tenant
 from api.work import background_work
-from bench.common import PASSWORD, stop_embedded
+from bench.common import PASSWORD, stop_embedded, terminated_by_signals
 from db.embedded import start_embedded
 from db.engine import make_engine, make_sessionmaker
 from db.migrate import upgrade
@@ -112,10 +112,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="bulk-bench-"))
-    try:
-        asyncio.run(run(args.runs, data))
-    finally:
-        stop_embedded(data)
+    with terminated_by_signals():  # SIGTERM too runs the `finally`
+        try:
+            asyncio.run(run(args.runs, data))
+        finally:
+            stop_embedded(data)
 
 
 if __name__ == "__main__":

@@ -139,6 +139,15 @@ def terminated_by_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def runtime_dir() -> str:
+    """Where pgserver keeps its inter-process lock: one place for every benchmark, outside
+    the data directories they delete (else pgserver, falling back to the data directory's
+    parent, re-creates its lock there at exit)."""
+    path = os.environ.get("XDG_RUNTIME_DIR") or str(Path(tempfile.gettempdir()) / f"runtime-{os.getuid()}")
+    Path(path).mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
 @contextlib.contextmanager
 def embedded_database(prefix: str = "account-api-bench-") -> Iterator[str]:
     """A throwaway embedded PostgreSQL for an in-process benchmark, migrated; its URL.
@@ -147,6 +156,7 @@ def embedded_database(prefix: str = "account-api-bench-") -> Iterator[str]:
     from db.migrate import upgrade
 
     data = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["XDG_RUNTIME_DIR"] = runtime_dir()
     with terminated_by_signals():
         try:
             url = start_embedded(data / "pg")
@@ -168,27 +178,35 @@ def _stop_process(process: subprocess.Popen[bytes], timeout: float = 30) -> None
 
 @contextlib.contextmanager
 def running_server(
-    extra_env: dict[str, str] | None = None, *, module: str = "api"
+    extra_env: dict[str, str] | None = None, *, module: str = "api", log: Path | None = None
 ) -> Iterator[tuple[str, dict[str, str]]]:
     """`python -m api serve` (or `module`, e.g. bench.floor, which serves the same app with
     more routes) on a throwaway embedded database; stopped and removed afterwards, also
     on Ctrl-C, SIGTERM or an exception (the server runs in its own session, so a Ctrl-C
     at the terminal reaches the benchmark, which then stops the server and the database
-    in order)."""
+    in order). With `log`, the server's output (JSON log lines) goes to that file."""
     data = tempfile.mkdtemp(prefix="account-api-bench-")
-    env = {**os.environ, "DATA_DIR": data, "ENV": "development", "LOG_LEVEL": "WARNING", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "DATA_DIR": data,
+        "ENV": "development",
+        "LOG_LEVEL": "WARNING",
+        "XDG_RUNTIME_DIR": runtime_dir(),
+        **(extra_env or {}),
+    }
     port = free_port()
     server: subprocess.Popen[bytes] | None = None
     with terminated_by_signals():
         try:
             subprocess.run([sys.executable, "-m", "api", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
             command = ["-m", "api", "serve"] if module == "api" else ["-m", module]
+            output = log.open("ab") if log is not None else subprocess.DEVNULL
             server = subprocess.Popen(
                 [sys.executable, *command, "--port", str(port)],
                 env=env,
                 cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
                 start_new_session=True,
             )
             base = f"http://127.0.0.1:{port}"

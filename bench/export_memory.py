@@ -11,19 +11,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
-import tempfile
 import time
 import tracemalloc
 import uuid
-from pathlib import Path
 
 import asyncpg
 
 from api.privacy import export
 from api.settings import Settings
-from db.embedded import start_embedded
+from bench.common import embedded_database
 from db.engine import make_engine, make_sessionmaker
-from db.migrate import upgrade
 
 FILL = """
 INSERT INTO audit_event (tenant_id, id, chain_seq, occurred_at, action, actor_type, actor_id, target_type, target_id,
@@ -36,9 +33,7 @@ FROM generate_series(1, $3::bigint) AS g
 """
 
 
-async def run(events: int) -> None:
-    url = start_embedded(Path(tempfile.mkdtemp(prefix="export-bench-")) / "pg", cleanup=True)
-    upgrade(url)
+async def run(events: int, url: str) -> None:
     conn = await asyncpg.connect(url)
     tenant, user, request = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     await conn.execute("INSERT INTO tenant (id, slug, name) VALUES ($1, 'bench', 'Bench')", tenant)
@@ -83,7 +78,9 @@ async def run(events: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=100_000)
-    asyncio.run(run(parser.parse_args().events))
+    events = parser.parse_args().events
+    with embedded_database("export-bench-") as url:  # stopped and removed afterwards, also on Ctrl-C
+        asyncio.run(run(events, url))
 
 
 if __name__ == "__main__":

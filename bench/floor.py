@@ -20,14 +20,17 @@ routes plugged in through `create_app(extra_routes=...)`, behind the same middle
 from __future__ import annotations
 
 import argparse
+import os
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import Integer, Uuid, bindparam, func, insert, select
+from sqlalchemy import Uuid, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlmodel import col
 from starlette.applications import Starlette
@@ -38,7 +41,9 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from api import clock, events
+from api.accounts import users as users_service
 from api.attempts import _TAKE
+from api.audit import query as audit_query
 from api.credentials import presented
 from api.crypto import hash_token
 from api.events import envelope
@@ -49,7 +54,7 @@ from api.pagination import encode_cursor
 from api.privacy import consents
 from api.security import passwords
 from api.security.sessions import LOOKUP_SQL
-from db.models import AuditEvent, ConsentEvent, Purpose, User
+from db.models import AuditEvent, ConsentEvent, Purpose
 
 JSON = "application/json"
 
@@ -85,24 +90,17 @@ async def viewer(request: Request) -> Response:
 
 
 # --- users(first: 50) -----------------------------------------------------------------
-# api.accounts.users.list_page's statements (no search, role or status filter), compiled
-# from the same models as the product compiles them: the same columns, the same plans.
-USERS_PAGE = _sql(
-    select(User)
-    .where(col(User.tenant_id) == bindparam("tenant", type_=Uuid))
-    .order_by(func.lower(col(User.username)), col(User.id))
-    .limit(bindparam("limit", type_=Integer))
-)
-USERS_COUNT = _sql(select(func.count()).select_from(User).where(col(User.tenant_id) == bindparam("tenant", type_=Uuid)))
+# api.accounts.users.list_page's statement (the page and the count of all that match in
+# one; no search, role or status filter, no cursor), the product's own text.
+USERS_PAGE = users_service._PAGE_SQL
 
 
 async def users(request: Request) -> Response:
     session = await _session(request)
     assert session is not None and session["role"] in ("ADMIN", "OWNER"), "an administrator's session"
     first = 50
-    async with request.state.pool.acquire() as conn:
-        rows = await conn.fetch(USERS_PAGE, session["tenant_id"], first + 1)
-        total = await conn.fetchval(USERS_COUNT, session["tenant_id"])
+    rows = await request.state.pool.fetch(USERS_PAGE, session["tenant_id"], None, None, None, None, None, first + 1)
+    total = rows[0]["total"]
     page = rows[:first]
     edges = [
         {
@@ -125,13 +123,8 @@ async def users(request: Request) -> Response:
 
 
 # --- auditEvents(first: 50) -----------------------------------------------------------
-# api.audit.query.search's statement (no filter).
-AUDIT_PAGE = _sql(
-    select(AuditEvent)
-    .where(col(AuditEvent.tenant_id) == bindparam("tenant", type_=Uuid))
-    .order_by(col(AuditEvent.chain_seq).desc())
-    .limit(bindparam("limit", type_=Integer))
-)
+# api.audit.query.search's statement with no filter and no cursor, the product's columns.
+AUDIT_PAGE = f"SELECT {audit_query._COLUMNS} FROM audit_event WHERE tenant_id = $1 ORDER BY chain_seq DESC LIMIT $2"
 
 
 async def audit_events(request: Request) -> Response:
@@ -163,9 +156,10 @@ async def audit_events(request: Request) -> Response:
 
 # --- setConsents (one decision) -------------------------------------------------------
 # As api.privacy.consents.decide issues them: the rate-limit counter (autocommitted on
-# the lookup pool), then one transaction: the tenant's active purposes, the consent
-# event, its audit event (the chain trigger runs), the webhook outbox statement, and the
-# consent state the payload is made of (the newest decision per purpose, the purposes).
+# the lookup pool), then one transaction: the tenant's active purposes, the webhook
+# outbox statement, the consent event (its trigger keeps consent_current), the consent
+# state the payload is made of, and last, right before COMMIT, the audit event (its chain
+# trigger takes the tenant's lock, held to the end).
 PURPOSES = _sql(
     select(Purpose)
     .where(col(Purpose.tenant_id) == bindparam("tenant", type_=Uuid), col(Purpose.active).is_(True))
@@ -198,10 +192,16 @@ async def set_consents(request: Request) -> Response:
     async with request.state.pool.acquire() as conn, conn.transaction():
         purposes = {p["key"]: p for p in await conn.fetch(PURPOSES, tenant_id)}
         purpose = purposes[key]
-        # In the product's order: the outbox statement, then the flush (audit, consent).
+        # In the product's order: the outbox statement, the consent, the state, the audit event.
         data = {"userId": user_id, "purposeKey": key, "purposeVersion": purpose["version"], "source": "web"}
         payload = envelope(event_type, now, {"tenantId": tenant_id, **data, "recordedAt": now})
         await conn.execute(EMIT, [uuid.uuid4()], [tenant_id], [event_type], [payload], [user_id], now)
+        await conn.execute(
+            INSERT_CONSENT,
+            *(tenant_id, uuid.uuid4(), user_id, purpose["id"], key, purpose["version"], granted, "web"),
+            *(meta.ip_address, now),
+        )
+        await conn.fetch(LATEST, tenant_id, user_id)  # the state (the purposes are those read above)
         changes = {
             "purpose": {"new": key},
             "version": {"new": purpose["version"]},
@@ -213,14 +213,6 @@ async def set_consents(request: Request) -> Response:
             *(tenant_id, now, event_type, "USER", user_id, "user", user_id, meta.ip_address, meta.user_agent),
             *(meta.request_id, orjson.dumps(changes).decode(), None, None, None),
         )
-        await conn.execute(
-            INSERT_CONSENT,
-            *(tenant_id, uuid.uuid4(), user_id, purpose["id"], key, purpose["version"], granted, "web"),
-            *(meta.ip_address, now),
-        )
-        # The consent state the payload is made of, as consents.state reads it.
-        await conn.fetch(LATEST, tenant_id, user_id)
-        await conn.fetch(PURPOSES, tenant_id)
     return _json({"setConsents": {"errors": []}})
 
 
@@ -286,9 +278,23 @@ def routes() -> list[BaseRoute]:
     ]
 
 
+def _nice_hashing(nice: int) -> None:
+    """An experiment (BENCH_HASH_NICE=N): the argon2 pool's threads at nice N, so that
+    under load the event loop's thread is scheduled before the hashing threads (Linux
+    applies nice per thread). Same pool size; nothing else changes."""
+
+    def lower() -> None:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+
+    workers = passwords._pool._max_workers
+    passwords._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2", initializer=lower)
+
+
 def app() -> Starlette:
     from api.app import create_app
 
+    if os.environ.get("BENCH_HASH_NICE"):
+        _nice_hashing(int(os.environ["BENCH_HASH_NICE"]))
     return create_app(extra_routes=routes())
 
 

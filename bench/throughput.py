@@ -266,15 +266,21 @@ async def activate(data_dir: str, tenant_slug: str, usernames: list[str]) -> Non
 
 @contextlib.contextmanager
 def prepared_server(
-    *, worker: bool = True, members: int = MEMBERS, tenants: int = TENANTS, users: int = 60
+    *,
+    worker: bool = True,
+    members: int = MEMBERS,
+    tenants: int = TENANTS,
+    users: int = 60,
+    extra_env: dict[str, str] | None = None,
+    log: Path | None = None,
 ) -> Iterator[Setup]:
     """The server with the benchmark routes, the bench tenant (its OWNER, `users`
     accounts of which `members` are ACTIVE and logged in, the audit events of all that),
     and `tenants` more tenants with a logged-in OWNER each."""
-    env = dict(SERVER_ENV)
+    env = {**SERVER_ENV, **(extra_env or {})}
     if not worker:
         env["RUN_WORKER_IN_SERVE"] = "false"
-    with running_server(env, module="bench.floor") as (base, server_env):
+    with running_server(env, module="bench.floor", log=log) as (base, server_env):
         setup = Setup(base, server_env["DATA_DIR"], server_env, create_owner(base, server_env))
         add = "mutation($u: String!, $e: String!) { addUser(input: {username: $u, email: $e}) { errors { code } } }"
         with httpx.Client(base_url=base, cookies={"session": setup.token}, timeout=30) as client:

@@ -16,6 +16,7 @@ from api.graphql.mutations import ADMIN, ANYONE, USER, mutation
 from api.graphql.types import Connection, Info, OkPayload, PasswordInput, Payload
 from api.privacy import consents, erasure, parts, purposes, requests
 from api.privacy.consents import ConsentState, PurposeCount
+from api.privacy.purposes import PurposeRow
 from api.settings import Settings
 from api.usecases import data_requests, purpose_revision
 from api.work import Work
@@ -57,7 +58,7 @@ class PurposeType:
         ]
 
     @classmethod
-    def of(cls, p: models.Purpose) -> PurposeType:
+    def of(cls, p: models.Purpose | PurposeRow) -> PurposeType:
         return cls(
             key=p.key,
             legal_basis=p.legal_basis,

@@ -20,6 +20,7 @@ from api.mail import templates
 from api.mail.outbox import queue_emails
 from api.pagination import check_first, decode_cursor, encode_cursor
 from api.privacy import purposes
+from api.privacy.purposes import PurposeRow
 from api.privacy.unsubscribe import read_token, unsubscribe_link
 from api.request_meta import RequestMeta
 from api.work import Work
@@ -31,13 +32,20 @@ MAX_DECISIONS = 50
 
 @dataclass(frozen=True)
 class ConsentState:
-    purpose: Purpose
+    purpose: Purpose | PurposeRow
     granted: bool
     version: int | None
     needs_renewal: bool
     updated_at: datetime | None
 
 
+_LATEST_SQL = "SELECT purpose_id, granted, purpose_version, recorded_at FROM consent_current WHERE tenant_id = $1 AND user_id = $2"
+_INSERT_SQL = """
+INSERT INTO consent_event (tenant_id, id, user_id, purpose_id, purpose_key, purpose_version, granted, source,
+                           ip_address, recorded_at)
+SELECT $1, d.id, $2, d.purpose_id, d.purpose_key, d.version, d.granted, $3, $4::inet, $5
+FROM unnest($6::uuid[], $7::uuid[], $8::text[], $9::int[], $10::bool[]) AS d(id, purpose_id, purpose_key, version, granted)
+"""
 _LATEST = text(
     """
     SELECT purpose_id, granted, purpose_version, recorded_at
@@ -100,29 +108,33 @@ async def history(
 def _record(
     db: AsyncSession,
     user_id: uuid.UUID,
-    purpose: Purpose,
+    purpose: Purpose | PurposeRow,
     granted: bool,
     source: ConsentSource,
     meta: RequestMeta,
     actor_id: uuid.UUID | None,
     actor_type: ActorType | None = None,
+    *,
+    recorded_at: datetime | None = None,
+    stored: bool = False,
 ) -> events.Event:
-    """Record the decision and its audit event; returns the event for receivers (the
-    caller emits them all at once)."""
-    recorded_at = clock.now()
-    db.add(
-        ConsentEvent(
-            tenant_id=purpose.tenant_id,
-            user_id=user_id,
-            purpose_id=purpose.id,
-            purpose_key=purpose.key,
-            purpose_version=purpose.version,
-            granted=granted,
-            source=source,
-            ip_address=meta.ip_address,
-            recorded_at=recorded_at,
+    """Record the decision (unless the caller `stored` it already) and its audit event;
+    returns the event for receivers (the caller emits them all at once)."""
+    recorded_at = recorded_at or clock.now()
+    if not stored:
+        db.add(
+            ConsentEvent(
+                tenant_id=purpose.tenant_id,
+                user_id=user_id,
+                purpose_id=purpose.id,
+                purpose_key=purpose.key,
+                purpose_version=purpose.version,
+                granted=granted,
+                source=source,
+                ip_address=meta.ip_address,
+                recorded_at=recorded_at,
+            )
         )
-    )
     audit.record(
         db,
         tenant_id=purpose.tenant_id,
@@ -162,7 +174,7 @@ async def decide(work: Work, decisions: list[tuple[str, bool]], *, source: Conse
             ErrorCode.INVALID_INPUT, _("Give between 1 and %(max)s decisions.", max=MAX_DECISIONS), "input"
         )
     await work.attempts.take(work.attempts.limits.consent_decisions, str(actor.user_id), cost=len(decisions))
-    catalogue = await purposes.active_for_tenant(db, actor.tenant_id)
+    catalogue = await purposes.active_rows(work, actor.tenant_id)
     active = {p.key: p for p in catalogue}
     problems, seen = [], set()
     for i, (key, _granted) in enumerate(decisions):
@@ -182,12 +194,46 @@ async def decide(work: Work, decisions: list[tuple[str, bool]], *, source: Conse
         seen.add(key)
     if problems:
         raise UserFailure(*problems)
+    # What is decided now, read before writing (this request's decisions are laid over
+    # it): no statement of the request reads the history, or runs under the chain lock,
+    # which the audit events take only at COMMIT (they are written last).
+    latest = {r["purpose_id"]: r for r in await work.fetch(_LATEST_SQL, actor.tenant_id, actor.user_id)}
+    recorded_at = clock.now()
+    chosen = [(active[key], granted) for key, granted in decisions]
+    await work.execute(
+        _INSERT_SQL,
+        actor.tenant_id,
+        actor.user_id,
+        source.value,
+        meta.ip_address,
+        recorded_at,
+        [uuid.uuid4() for _ in chosen],
+        [p.id for p, _g in chosen],
+        [p.key for p, _g in chosen],
+        [p.version for p, _g in chosen],
+        [g for _p, g in chosen],
+    )
     await events.emit_many(
         db,
-        [_record(db, actor.user_id, active[key], granted, source, meta, actor.user_id) for key, granted in decisions],
+        [
+            _record(db, actor.user_id, p, g, source, meta, actor.user_id, recorded_at=recorded_at, stored=True)
+            for p, g in chosen
+        ],
     )
-    await db.flush()
-    return await state(db, actor.tenant_id, actor.user_id, catalogue)
+    now = {p.id: (g, p.version) for p, g in chosen}
+    result = []
+    for purpose in catalogue:
+        if purpose.legal_basis != LegalBasis.CONSENT:
+            result.append(ConsentState(purpose, True, None, False, None))
+        elif purpose.id in now:
+            granted, version = now[purpose.id]
+            result.append(ConsentState(purpose, granted, version, False, recorded_at))
+        elif (row := latest.get(purpose.id)) is not None:
+            needs = row["granted"] and row["purpose_version"] < purpose.version
+            result.append(ConsentState(purpose, row["granted"], row["purpose_version"], needs, row["recorded_at"]))
+        else:
+            result.append(ConsentState(purpose, False, None, False, None))
+    return result
 
 
 async def withdraw_by_token(work: Work, *, token: str) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -34,6 +36,45 @@ async def active_for_tenant(db: AsyncSession, tenant_id: uuid.UUID) -> list[Purp
         .order_by(col(Purpose.created_at), col(Purpose.key))
     )
     return list((await db.execute(query)).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class PurposeRow:
+    """A purpose as read for a decision: a plain record with what Purpose shows."""
+
+    tenant_id: uuid.UUID
+    id: uuid.UUID
+    key: str
+    title: str
+    description: str
+    legal_basis: LegalBasis
+    version: int
+    active: bool
+    translations: dict[str, dict[str, str]]
+
+
+_ACTIVE_SQL = (
+    "SELECT tenant_id, id, key, title, description, legal_basis, version, active, translations::text AS translations "
+    "FROM purpose WHERE tenant_id = $1 AND active ORDER BY created_at, key"
+)
+
+
+async def active_rows(work: Work, tenant_id: uuid.UUID) -> list[PurposeRow]:
+    """The active purposes as plain records, on the unit's connection (no ORM)."""
+    return [
+        PurposeRow(
+            r["tenant_id"],
+            r["id"],
+            r["key"],
+            r["title"],
+            r["description"],
+            LegalBasis(r["legal_basis"]),
+            r["version"],
+            r["active"],
+            orjson.loads(r["translations"]) if r["translations"] else {},
+        )
+        for r in await work.fetch(_ACTIVE_SQL, tenant_id)
+    ]
 
 
 async def public_list(db: AsyncSession, tenant_slug: str) -> list[Purpose]:
