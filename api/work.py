@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,15 +43,25 @@ class Work:
         request's read, else on the unit's own connection (jobs, mutations, tests)."""
         if self.pool is not None:
             return await self.pool.fetch(sql, *args)
-        connection = await self.db.connection()
-        raw = await connection.get_raw_connection()
-        return await raw.driver_connection.fetch(sql, *args)  # type: ignore[union-attr,no-any-return]
+        driver = await self._in_transaction()
+        return await driver.fetch(sql, *args)
 
     async def execute(self, sql: str, *args: object) -> None:
         """One write statement on the unit's own connection, in its transaction."""
+        driver = await self._in_transaction()
+        await driver.execute(sql, *args)
+
+    async def _in_transaction(self) -> asyncpg.Connection:
+        """The unit's asyncpg connection, its transaction begun. SQLAlchemy's adapter
+        begins it lazily, with the first statement sent through it; a statement sent
+        straight to the driver before that would run, and commit, on its own."""
         connection = await self.db.connection()
         raw = await connection.get_raw_connection()
-        await raw.driver_connection.execute(sql, *args)  # type: ignore[union-attr]
+        adapter: Any = raw.dbapi_connection
+        async with adapter._execute_mutex:
+            if adapter._transaction is None:
+                await adapter._start_transaction()
+        return raw.driver_connection  # type: ignore[return-value]
 
     def acting(self) -> Actor:
         """The authenticated user behind this work; FORBIDDEN for an operator (who never

@@ -112,3 +112,30 @@ async def test_concurrent_decisions_leave_the_newest_as_the_current_one(api: Api
     )
     assert current is not None and newest is not None
     assert (current["granted"], current["event_id"]) == (newest["granted"], newest["id"])
+
+
+async def test_a_decision_and_its_audit_event_commit_or_roll_back_together(api: Api) -> None:
+    """The decision is written with plain statements beside the ORM: still in the unit's
+    one transaction, so a failure after it leaves nothing."""
+    import uuid
+
+    from api.privacy import consents
+    from api.request_meta import Actor
+    from db.enums import ConsentSource, Role
+
+    owner = await api.owner("acme")
+    member = await api.member(owner, "mia")
+    tenant_id = await api.db.fetchval("SELECT tenant_id FROM app_user WHERE id = $1::uuid", member.id)
+    actor = Actor(tenant_id=tenant_id, user_id=uuid.UUID(member.id), role=Role.MEMBER)
+    with pytest.raises(RuntimeError):
+        async with api.unit() as work:
+            await consents.decide(work.as_actor(actor), [("newsletter", True)], source=ConsentSource.WEB)
+            raise RuntimeError("something after the decision fails")
+    assert await api.count("consent_event") == 0
+    assert await api.count("consent_current") == 0
+    assert await api.count("audit_event", "action = 'consent.granted'") == 0
+    async with api.unit() as work:
+        await consents.decide(work.as_actor(actor), [("newsletter", True)], source=ConsentSource.WEB)
+    assert await api.count("consent_event") == 1
+    assert await api.count("consent_current") == 1
+    assert await api.count("audit_event", "action = 'consent.granted'") == 1
