@@ -93,7 +93,21 @@ async def login(
     account_open = user is None or await attempts.within(limits.login_account, str(user.id))
 
     checked_hash = user.password_hash if user is not None and account_open else None
+    # No transaction and no connection are held while the hash is computed (tens of
+    # milliseconds, longer when logins queue for the hash pool): what was read is kept,
+    # detached, and the account is read again, locked, once the password is right.
+    db.expunge_all()
+    await db.rollback()
     verified = await passwords.verify_password(checked_hash, password[: passwords.MAX_LENGTH * 4])
+    if verified and user is not None and tenant is not None:
+        fresh_tenant = await db.get(Tenant, tenant.id, populate_existing=True)
+        fresh = await db.get(User, (user.tenant_id, user.id), with_for_update=True, populate_existing=True)
+        # Changed meanwhile (a new password, a disabled or erased account): this password
+        # was checked against what is no longer there.
+        if fresh_tenant is None or fresh is None or fresh.password_hash != checked_hash:
+            verified = False
+        else:
+            tenant, user = fresh_tenant, fresh
     reason = (
         "unknown_tenant"
         if tenant is None

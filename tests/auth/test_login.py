@@ -6,6 +6,7 @@ import json
 import statistics
 import time
 
+import pytest
 from argon2 import PasswordHasher
 
 from tests.helpers import PASSWORD, VIEWER, Api, login
@@ -104,3 +105,33 @@ async def test_logout_ends_the_session_and_clears_the_cookie(api: Api) -> None:
     assert (await api.browser().gql(VIEWER, authorization=f"Bearer {token}")).data["viewer"] is None
     assert (await api.browser().gql("mutation { logout }")).data == {"logout": True}
     assert await api.count("audit_event", "action = 'session.revoked'") == 1
+
+
+async def test_no_transaction_waits_on_the_hash_and_a_password_changed_meanwhile_does_not_let_in(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the password is being hashed the login holds no transaction (a burst of
+    logins cannot empty the connection pool), and what it checked is checked again after:
+    a password changed in between refuses the login."""
+    from api.security import passwords
+
+    await api.owner("acme")
+    real = passwords.verify_password
+    seen: list[int] = []
+
+    async def verify_while_the_account_changes(stored: str | None, given: str) -> bool:
+        seen.append(
+            await api.db.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'account-api' AND datname = current_database() "
+                "AND state LIKE 'idle in transaction%'"
+            )
+        )
+        await api.db.execute("UPDATE app_user SET password_hash = $1", PasswordHasher().hash("a different one"))
+        return await real(stored, given)
+
+    monkeypatch.setattr(passwords, "verify_password", verify_while_the_account_changes)
+    refused = await login(api.browser())
+    assert refused.user_errors("login") == [(None, "INVALID_CREDENTIALS")]
+    assert seen == [0]
+    assert await api.count("user_session") == 1  # the owner's own, from accepting the invitation
+    assert await api.count("audit_event", "action = 'login.failed'") == 1
