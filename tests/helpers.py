@@ -75,6 +75,17 @@ class Mailbox:
         with self.lock:
             return [m for m in self.messages if address.lower() in (t.lower() for t in m.to)]
 
+    async def wait_for_one(self, address: str, wanted: Any, timeout: float = 15) -> Message:
+        """The first email to `address` that `wanted(message)` accepts (others, such as an
+        invitation still on its way from an earlier step, are passed over)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [m for m in self.to(address) if wanted(m)]
+            if found:
+                return found[0]
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no such email to {address} within {timeout}s; have {self.messages}")
+
     async def wait_for(self, address: str, count: int = 1, timeout: float = 15) -> list[Message]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

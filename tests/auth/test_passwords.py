@@ -126,7 +126,7 @@ async def test_changing_email_waits_for_the_new_address_and_tells_the_old(api: A
     (await owner.browser.gql(CHANGE_EMAIL, {"e": "boss@new.example", "p": PASSWORD})).ok("changeEmail")
     assert await api.db.fetchval("SELECT email FROM app_user WHERE id = $1::uuid", owner.id) == "owner@acme.example"
     [confirm] = await api.mailbox.wait_for("boss@new.example")
-    [notice] = await api.mailbox.wait_for("owner@acme.example")
+    notice = await api.mailbox.wait_for_one("owner@acme.example", lambda m: "new.example" in m.body)
     assert confirm.link().startswith("http://app.test/verify-email?token=")
     assert "b***@new.example" in notice.body and "token" not in notice.body
     (await api.browser().gql(VERIFY, {"t": confirm.token()})).ok("verifyEmail")
@@ -158,8 +158,8 @@ async def test_an_address_in_use_is_not_revealed_and_gets_no_link(api: Api) -> N
     taken = await owner.browser.gql(CHANGE_EMAIL, {"e": "MIA@acme.example", "p": PASSWORD})
     free = await owner.browser.gql(CHANGE_EMAIL, {"e": "boss@new.example", "p": PASSWORD})
     assert taken.body == free.body == {"data": {"changeEmail": {"ok": True, "errors": []}}}
-    [notice] = await api.mailbox.wait_for("mia@acme.example")
-    assert "already uses it" in notice.body and "http" not in notice.body
+    notice = await api.mailbox.wait_for_one("mia@acme.example", lambda m: "already uses it" in m.body)
+    assert "http" not in notice.body
     assert await api.count("account_token", "kind = 'email_verification'") == 1  # for the free one only
 
 
