@@ -4,7 +4,7 @@ instead of a row of positional arguments; the unit of work that made it commits.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -38,30 +38,20 @@ class Work:
     # pages). None in units of work that write, which read their own writes.
     pool: asyncpg.Pool | None = None
 
-    async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
-        """The rows of one read statement: on a bare pooled connection when this is a
-        request's read, else on the unit's own connection (jobs, mutations, tests)."""
+    async def fetch(self, sql: str, *args: object) -> Sequence[Any]:
+        """The rows (read by column name) of one read statement (`$1`-style parameters):
+        on a bare pooled connection when this is a request's read, else on the unit's own
+        connection, in its transaction (jobs, mutations, tests)."""
         if self.pool is not None:
             return await self.pool.fetch(sql, *args)
-        driver = await self._in_transaction()
-        return await driver.fetch(sql, *args)
+        connection = await self.db.connection()
+        return (await connection.exec_driver_sql(sql, args)).mappings().all()
 
     async def execute(self, sql: str, *args: object) -> None:
-        """One write statement on the unit's own connection, in its transaction."""
-        driver = await self._in_transaction()
-        await driver.execute(sql, *args)
-
-    async def _in_transaction(self) -> asyncpg.Connection:
-        """The unit's asyncpg connection, its transaction begun. SQLAlchemy's adapter
-        begins it lazily, with the first statement sent through it; a statement sent
-        straight to the driver before that would run, and commit, on its own."""
+        """One write statement (`$1`-style parameters) on the unit's own connection, in its
+        transaction."""
         connection = await self.db.connection()
-        raw = await connection.get_raw_connection()
-        adapter: Any = raw.dbapi_connection
-        async with adapter._execute_mutex:
-            if adapter._transaction is None:
-                await adapter._start_transaction()
-        return raw.driver_connection  # type: ignore[return-value]
+        await connection.exec_driver_sql(sql, args)
 
     def acting(self) -> Actor:
         """The authenticated user behind this work; FORBIDDEN for an operator (who never

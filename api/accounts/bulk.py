@@ -19,7 +19,6 @@ from api.audit import service as audit
 from api.errors import ErrorCode, Forbidden, Problem, UserFailure
 from api.i18n import _, ngettext
 from api.work import Work
-from db.engine import UnitOfWorkSession
 from db.enums import AccountStatus, Role
 from db.models import User
 
@@ -252,9 +251,7 @@ async def add_many(work: Work, rows: Sequence[NewAccount]) -> list[User]:
             },
         )
     # One multi-row INSERT now (SQLAlchemy's insertmanyvalues pages hold 1,000 rows).
-    if isinstance(db, UnitOfWorkSession):
-        await db.write_last_now()
-    await db.flush()
+    await audit.write_recorded(db)
     await invite_new(work, tenant=tenant, accounts=accounts)
     await events.emit_many(
         db, [events.Event(events.USER_CREATED, tenant.id, events.user_data(u), u.id) for u in accounts]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -420,7 +419,7 @@ async def list_page(
     return UserPage(page, [_encode_cursor(u) for u in page], len(rows) > first, int(total))
 
 
-def _snapshot(r: asyncpg.Record) -> UserSnapshot:
+def _snapshot(r: Mapping[str, Any]) -> UserSnapshot:
     return UserSnapshot(
         r["tenant_id"],
         r["id"],

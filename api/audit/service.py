@@ -84,6 +84,14 @@ def record(
     return event
 
 
+async def write_recorded(db: AsyncSession) -> None:
+    """Insert the events recorded so far now rather than at commit, for a statement that
+    must see them (it then holds the chain lock from here to the commit)."""
+    if isinstance(db, UnitOfWorkSession):
+        await db.write_last_now()
+    await db.flush()
+
+
 def record_failure(work: Work, **event: Any) -> None:
     """The audit event of a failed attempt (record's arguments without db and meta): it
     stands although the unit of work rolls back (written after it, see api.attempts)."""

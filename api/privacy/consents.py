@@ -4,6 +4,7 @@ time, IP), never edited. The current state is each purpose's newest event."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,40 +47,33 @@ INSERT INTO consent_event (tenant_id, id, user_id, purpose_id, purpose_key, purp
 SELECT $1, d.id, $2, d.purpose_id, d.purpose_key, d.version, d.granted, $3, $4::inet, $5
 FROM unnest($6::uuid[], $7::uuid[], $8::text[], $9::int[], $10::bool[]) AS d(id, purpose_id, purpose_key, version, granted)
 """
-_LATEST = text(
-    """
-    SELECT purpose_id, granted, purpose_version, recorded_at
-    FROM consent_current WHERE tenant_id = :tenant_id AND user_id = :user_id
-    """
-)
+_LATEST = text(_LATEST_SQL.replace("$1", ":tenant_id").replace("$2", ":user_id"))
+Decided = tuple[bool, int, datetime]  # granted, purpose version, when
+
+
+def _states(catalogue: Sequence[Purpose | PurposeRow], latest: Mapping[uuid.UUID, Decided]) -> list[ConsentState]:
+    """One entry per active purpose. Purposes on another legal basis than consent apply
+    regardless (granted, no version); consent purposes are undecided until decided."""
+    result = []
+    for purpose in catalogue:
+        if purpose.legal_basis != LegalBasis.CONSENT:
+            result.append(ConsentState(purpose, True, None, False, None))
+        elif (decided := latest.get(purpose.id)) is None:
+            result.append(ConsentState(purpose, False, None, False, None))
+        else:
+            granted, version, when = decided
+            result.append(ConsentState(purpose, granted, version, granted and version < purpose.version, when))
+    return result
 
 
 async def state(
     db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, active: list[Purpose] | None = None
 ) -> list[ConsentState]:
-    """One entry per active purpose (`active`, when the caller has them already). Purposes
-    on another legal basis than consent apply regardless (granted, no version); consent
-    purposes are undecided until decided."""
-    latest = {row.purpose_id: row for row in await db.execute(_LATEST, {"tenant_id": tenant_id, "user_id": user_id})}
-    result = []
-    for purpose in active if active is not None else await purposes.active_for_tenant(db, tenant_id):
-        if purpose.legal_basis != LegalBasis.CONSENT:
-            result.append(ConsentState(purpose, True, None, False, None))
-            continue
-        row = latest.get(purpose.id)
-        if row is None:
-            result.append(ConsentState(purpose, False, None, False, None))
-        else:
-            result.append(
-                ConsentState(
-                    purpose,
-                    row.granted,
-                    row.purpose_version,
-                    row.granted and row.purpose_version < purpose.version,
-                    row.recorded_at,
-                )
-            )
-    return result
+    """What the account has decided now, per active purpose (`active`, when the caller has
+    them already); see `_states`."""
+    rows = await db.execute(_LATEST, {"tenant_id": tenant_id, "user_id": user_id})
+    latest = {r.purpose_id: (r.granted, r.purpose_version, r.recorded_at) for r in rows}
+    return _states(active if active is not None else await purposes.active_for_tenant(db, tenant_id), latest)
 
 
 def history_cursor(event: ConsentEvent) -> str:
@@ -197,7 +191,10 @@ async def decide(work: Work, decisions: list[tuple[str, bool]], *, source: Conse
     # What is decided now, read before writing (this request's decisions are laid over
     # it): no statement of the request reads the history, or runs under the chain lock,
     # which the audit events take only at COMMIT (they are written last).
-    latest = {r["purpose_id"]: r for r in await work.fetch(_LATEST_SQL, actor.tenant_id, actor.user_id)}
+    rows = await work.fetch(_LATEST_SQL, actor.tenant_id, actor.user_id)
+    latest: dict[uuid.UUID, Decided] = {
+        r["purpose_id"]: (r["granted"], r["purpose_version"], r["recorded_at"]) for r in rows
+    }
     recorded_at = clock.now()
     chosen = [(active[key], granted) for key, granted in decisions]
     await work.execute(
@@ -220,20 +217,8 @@ async def decide(work: Work, decisions: list[tuple[str, bool]], *, source: Conse
             for p, g in chosen
         ],
     )
-    now = {p.id: (g, p.version) for p, g in chosen}
-    result = []
-    for purpose in catalogue:
-        if purpose.legal_basis != LegalBasis.CONSENT:
-            result.append(ConsentState(purpose, True, None, False, None))
-        elif purpose.id in now:
-            granted, version = now[purpose.id]
-            result.append(ConsentState(purpose, granted, version, False, recorded_at))
-        elif (row := latest.get(purpose.id)) is not None:
-            needs = row["granted"] and row["purpose_version"] < purpose.version
-            result.append(ConsentState(purpose, row["granted"], row["purpose_version"], needs, row["recorded_at"]))
-        else:
-            result.append(ConsentState(purpose, False, None, False, None))
-    return result
+    latest.update({p.id: (g, p.version, recorded_at) for p, g in chosen})
+    return _states(catalogue, latest)
 
 
 async def withdraw_by_token(work: Work, *, token: str) -> None:

@@ -30,7 +30,6 @@ from api.request_meta import RequestMeta
 from api.security import stepup
 from api.security.reauth import confirm_password
 from api.work import Work
-from db.engine import UnitOfWorkSession
 from db.enums import AccountStatus, Role, TenantState
 from db.models import Tenant, TenantContract, User
 
@@ -120,8 +119,7 @@ async def _close(work: Work, tenant_id: uuid.UUID, *, reason: str, states: tuple
     )
     # Who-from details of events about nobody in particular (failed logins, requests),
     # the erasures' events just recorded included.
-    if isinstance(db, UnitOfWorkSession):
-        await db.write_last_now()
+    await audit.write_recorded(db)
     await db.execute(
         text(
             "UPDATE audit_event SET ip_address = NULL, user_agent = NULL WHERE tenant_id = :t "
