@@ -14,7 +14,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select, text
 from sqlmodel import col
 
-from api import clock, events, i18n
+from api import clock, events
 from api.accounts import tenants, users
 from api.audit import actions
 from api.audit import service as audit
@@ -106,10 +106,9 @@ async def _close(work: Work, tenant_id: uuid.UUID, *, reason: str, states: tuple
         if held
         else now + timedelta(days=tenant.audit_retention_days)
     )
+    # Read before the accounts are erased.
     owners = [
-        (u.email, i18n.choose(u.locale, tenant.default_locale), u.time_zone or tenant.time_zone)
-        for u in accounts
-        if u.role == Role.OWNER and u.status == AccountStatus.ACTIVE
+        templates.recipient(u, tenant) for u in accounts if u.role == Role.OWNER and u.status == AccountStatus.ACTIVE
     ]
     before = tenant.state
     await erase_many(work, accounts, reason="tenant_closed")
@@ -172,7 +171,7 @@ async def _close(work: Work, tenant_id: uuid.UUID, *, reason: str, states: tuple
         [
             (
                 templates.tenant_closed(
-                    to=templates.Recipient(address, locale, time_zone),
+                    to=owner,
                     tenant_name=tenant.name,
                     slug=tenant.slug,
                     closed_at=now,
@@ -180,7 +179,7 @@ async def _close(work: Work, tenant_id: uuid.UUID, *, reason: str, states: tuple
                 ),
                 None,
             )
-            for address, locale, time_zone in owners
+            for owner in owners
         ],
     )
     await db.flush()
