@@ -174,4 +174,7 @@ async def purge_counters(db: AsyncSession, older_than: timedelta) -> int:
 
 
 def _seconds_left(window_start: datetime, window: timedelta, now: datetime) -> int:
-    return max(1, math.ceil((window_start + window - now).total_seconds()))
+    # A concurrent attempt whose clock read came later may have opened the window after
+    # this request's `now`: the wait is never longer than the window itself.
+    left = math.ceil((window_start + window - now).total_seconds())
+    return min(max(1, left), math.ceil(window.total_seconds()))

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from api import clock
+from api.attempts import _seconds_left
 from api.settings import ConfigurationError, Settings
 from tests.helpers import LOGIN, PASSWORD, Api, login
 
@@ -114,3 +115,12 @@ async def test_the_limit_is_shared_through_the_database(api: Api) -> None:
     assert {r["count"] for r in keys} == {10}
     assert not any("owner" in r["key"] or "127.0.0.1" in r["key"] for r in keys)  # HMACs, no personal data
     assert LOGIN and PASSWORD
+
+
+def test_retry_after_is_never_longer_than_the_window() -> None:
+    """A concurrent attempt may open the window with a clock read later than this one's."""
+    now = clock.now()
+    window = timedelta(minutes=15)
+    assert _seconds_left(now + timedelta(milliseconds=400), window, now) == 900
+    assert _seconds_left(now - timedelta(seconds=899, milliseconds=600), window, now) == 1
+    assert _seconds_left(now - timedelta(hours=1), window, now) == 1
