@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # A worker that sends no heartbeat for this long is dead; its jobs are retried.
     worker_heartbeat_seconds: float = 10
     worker_stalled_after_seconds: float = 30
+    # Whether a worker (alone or inside `serve`) queues the periodic jobs (purges, audit
+    # checkpoints, ...) when they are due. Off only where something else does, or nothing
+    # should (tests, whose fresh databases would have them all due at every start).
+    scheduled_jobs: bool = True
     # Failed logins (and other password checks) per account and per client IP, per window.
     login_failures_per_account: int = 10
     login_failures_per_ip: int = 50

@@ -99,6 +99,9 @@ def settings(db_url: str, mailbox: Mailbox, tmp_path: Path, settings_overrides: 
         "data_dir": tmp_path / "data",
         "db_pool_size": 30,
         "metrics_token": METRICS_TOKEN,
+        # No periodic job (audit checkpoints, purges, ...) runs unasked in the middle of a
+        # test; tests run them directly.
+        "scheduled_jobs": False,
     }
     return Settings(**{**values, **settings_overrides})  # type: ignore[arg-type]
 

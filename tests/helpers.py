@@ -300,6 +300,14 @@ async def login(
     return await browser.gql(LOGIN, {"tenant": tenant, "identifier": identifier, "password": password})
 
 
+async def seen_just_now(browser: Browser) -> None:
+    """The browser's session has its once-a-minute lastSeenAt update now (the clock moved a
+    minute on, one request), so the next request cannot be the one that makes it: for tests
+    that count a request's SQL statements."""
+    clock.advance(timedelta(minutes=1))
+    await browser.gql("{ __typename }")
+
+
 # --- TOTP ---------------------------------------------------------------------------
 
 BEGIN = "mutation { beginTotpEnrollment { secret otpauthUri qrCodeSvg errors { field code } } }"
@@ -316,6 +324,13 @@ def independent_totp(secret: str, unix_time: float, digits: int = 6) -> str:
 
 def code(secret: str, steps: int = 0) -> str:
     return independent_totp(secret, clock.now().timestamp() + 30 * steps)
+
+
+def mid_step() -> None:
+    """Move the clock on to the middle of a 30-second step: a code made now is still of the
+    step it was made for when the server checks it (unless that takes 15 s), so a test of
+    which steps are accepted does not depend on when it happens to run."""
+    clock.advance(timedelta(seconds=(15 - clock.now().timestamp() % 30) % 30))
 
 
 async def enroll(browser: Browser) -> tuple[str, list[str]]:

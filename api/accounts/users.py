@@ -22,7 +22,7 @@ from api.i18n import _
 from api.pagination import check_first, decode_cursor, encode_cursor
 from api.request_meta import Actor
 from api.security import sessions, stepup
-from api.security.sessions import UserSnapshot
+from api.security.sessions import ACCOUNT_STATUSES, ROLES, UserSnapshot
 from api.values import UNSET, Maybe
 from api.work import Work
 from db.enums import AccountStatus, Role
@@ -426,8 +426,8 @@ def _snapshot(r: Mapping[str, Any]) -> UserSnapshot:
         r["username"],
         r["email"],
         r["display_name"],
-        Role(r["role"]),
-        AccountStatus(r["status"]),
+        ROLES[r["role"]],
+        ACCOUNT_STATUSES[r["status"]],
         r["email_verified"],
         r["mfa_enabled"],
         r["created_at"],

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Select, func, or_, select
@@ -32,8 +32,7 @@ class EventFilter:
     until: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class EventRow:
+class EventRow(NamedTuple):
     """An audit event as a page shows it, read as a plain record (no ORM)."""
 
     id: int | None
@@ -118,13 +117,16 @@ async def search(work: Work, *, first: int, after: str | None, where: EventFilte
     return EventPage(page, [encode_cursor(e.chain_seq) for e in page], len(rows) > first)
 
 
+_ACTOR_TYPES: dict[str, ActorType] = {member.value: member for member in ActorType}
+
+
 def _row(r: Any) -> EventRow:
     changes = r["changes"]
     return EventRow(
         r["id"],
         r["occurred_at"],
         r["action"],
-        ActorType(r["actor_type"]),
+        _ACTOR_TYPES[r["actor_type"]],
         r["actor_id"],
         r["target_type"],
         r["target_id"],

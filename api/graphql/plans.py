@@ -8,6 +8,11 @@ plain fields (no fragments, directives, abstract types or introspection beyond
 `__typename`; variables are fine), the field collection is done once, when the
 document is first run, and each request walks the plan: the variables, the resolver,
 the value completion, and only for fields that wait, the gathering of coroutines.
+Below a resolver, values made only of plain attributes (a page of rows: objects, lists
+and leaves whose fields have no resolver) are completed by one tight recursive pass
+that builds no paths and no resolve-info; anything unusual there (a null in a non-null
+position, something to await, a value a scalar refuses) sends that value back through
+the general completion, which locates the error as graphql-core does.
 
 The semantics are graphql-core's, which stays the reference: siblings and list items
 that wait run concurrently (DataLoaders batch as before), errors are located and
@@ -17,10 +22,12 @@ responses. Mutations, and everything a plan does not cover, run on graphql-core.
 from __future__ import annotations
 
 import asyncio
+import operator
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import Enum
 from types import CoroutineType
 from typing import Any
 
@@ -28,8 +35,11 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     FieldNode,
+    GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLField,
+    GraphQLID,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
@@ -70,6 +80,12 @@ class Shape:
     of: Shape | None = None  # the item type of a list, the inner type of a non-null
     leaf: GraphQLLeafType | None = None
     fields: tuple[FieldPlan, ...] = ()  # of an object
+    # For the fast completion (None: this shape needs the general one): an object's
+    # (key, attribute getter, shape) triples; a leaf's output conversion, and the one
+    # class of value the scalar returns unchanged.
+    plain: tuple[tuple[str, Callable[[Any], Any], Shape], ...] | None = None
+    convert: Callable[[Any], Any] | None = None
+    same: type | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +100,7 @@ class FieldPlan:
     args: dict[str, Any] | None  # literal arguments, coerced once; None: they use variables
     shape: Shape
     non_null: bool
+    getter: Callable[[Any], Any] | None = None  # a plain attribute read, for the fast completion
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,13 +162,17 @@ def _plan_field(schema: GraphQLSchema, parent: GraphQLObjectType, node: FieldNod
         except GraphQLError:
             raise _Unsupported() from None  # let graphql-core report it, as for any request
     takes_info = True
+    getter: Callable[[Any], Any] | None = None
     if strawberry_field is not None and strawberry_field.is_basic_field:
         # What strawberry's wrapper does for a field without resolver, without the wrapper.
         takes_info, resolve = False, _attribute(strawberry_field.default_resolver, strawberry_field.python_name)
+        getter = _getter(strawberry_field.default_resolver, strawberry_field.python_name)
     elif strawberry_field is not None and not field.args:
         resolve = _direct(schema, strawberry_field) or resolve
     shape = _shape(schema, field.type, node)
-    return FieldPlan(key, name, parent, [node], field, resolve, takes_info, args, shape, shape.kind == _NON_NULL)
+    return FieldPlan(
+        key, name, parent, [node], field, resolve, takes_info, args, shape, shape.kind == _NON_NULL, getter
+    )
 
 
 def _uses_variables(value: ValueNode) -> bool:
@@ -169,6 +190,12 @@ def _constant(value: Any) -> Callable[[Any, Any], Any]:
         return value
 
     return constant
+
+
+def _getter(default_resolver: Callable[[Any, str], Any], name: str) -> Callable[[Any], Any]:
+    if default_resolver is getattr:
+        return operator.attrgetter(name)
+    return lambda source: default_resolver(source, name)
 
 
 def _attribute(default_resolver: Callable[[Any, str], Any], name: str) -> Callable[[Any, Any], Any]:
@@ -204,17 +231,54 @@ def _direct(schema: GraphQLSchema, field: Any) -> Callable[..., Any] | None:
 
 def _shape(schema: GraphQLSchema, type_: GraphQLOutputType, node: FieldNode) -> Shape:
     if isinstance(type_, GraphQLNonNull):
-        return Shape(_NON_NULL, of=_shape(schema, type_.of_type, node))
+        inner = _shape(schema, type_.of_type, node)
+        return Shape(_NON_NULL, of=inner, plain=() if _is_plain(inner) else None)
     if isinstance(type_, GraphQLList):
-        return Shape(_LIST, of=_shape(schema, type_.of_type, node))
+        item = _shape(schema, type_.of_type, node)
+        return Shape(_LIST, of=item, plain=() if _is_plain(item) else None)
     if is_leaf_type(type_):
         if node.selection_set is not None:
             raise _Unsupported()
-        return Shape(_LEAF, leaf=type_)
+        convert, same = _leaf_conversion(type_)
+        return Shape(_LEAF, leaf=type_, plain=(), convert=convert, same=same)
     if is_object_type(type_) and node.selection_set is not None and type_.is_type_of is None:
         fields = _plan_selections(schema, type_, node.selection_set.selections)
-        return Shape(_OBJECT, fields=fields)
+        plain = None
+        if all(f.getter is not None and _is_plain(f.shape) for f in fields):
+            plain = tuple((f.key, f.getter, f.shape) for f in fields if f.getter is not None)
+        return Shape(_OBJECT, fields=fields, plain=plain)
     raise _Unsupported()  # interfaces and unions: graphql-core resolves the runtime type
+
+
+def _is_plain(shape: Shape) -> bool:
+    return shape.plain is not None
+
+
+def _leaf_conversion(leaf: GraphQLLeafType) -> tuple[Callable[[Any], Any], type | None]:
+    """The scalar's own output coercion, and the value class it is known to return as is
+    (str for String and ID, bool for Boolean). For a strawberry enum, its members' names
+    looked up directly (the first name whose value matches, as its coercion loops)."""
+    convert = leaf.coerce_output_value
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return convert, str
+    if leaf is GraphQLBoolean:
+        return convert, bool
+    wrapped = getattr(leaf, "wrapped_cls", None)
+    if isinstance(leaf, GraphQLEnumType) and isinstance(wrapped, type) and issubclass(wrapped, Enum):
+        names: dict[Any, str] = {}
+        for member in wrapped:
+            for name, value in leaf.values.items():
+                if member.value == value.value:
+                    names.setdefault(member, name)
+                    break
+
+        def enum_name(value: Any) -> Any:
+            if value.__class__ is wrapped and value in names:
+                return names[value]
+            return convert(value)
+
+        return enum_name, None
+    return convert, None
 
 
 def execute_plan(
@@ -352,6 +416,11 @@ class _Run:
                     f"Expected `{shape.leaf}.coerce_output_value({inspect_value(value)})` to return non-nullable value."
                 )
             return coerced
+        if shape.plain is not None:
+            try:
+                return _plain(shape, value)
+            except Exception:  # noqa: BLE001, S110 - anything unusual: the general completion says what
+                pass
         if shape.kind == _OBJECT:
             return self.fields(shape.fields, value, path)
         return self.complete_list(f, shape, value, path)
@@ -423,6 +492,58 @@ class _Run:
 
 
 _NO_VARIABLES = VariableValues({}, {})
+
+
+class _NotPlain(Exception):
+    """The fast completion met what only the general one handles (nothing is lost:
+    attribute reads are repeated there)."""
+
+
+_NOT_PLAIN = _NotPlain()
+
+
+def _plain(shape: Shape, value: Any) -> Any:
+    """The completed value of a shape made of plain attributes, or _NotPlain. The value
+    is neither None nor Undefined (the caller handled them for this position)."""
+    kind = shape.kind
+    if kind == _LEAF:
+        if value.__class__ is shape.same:
+            return value
+        if _awaitable(value):
+            raise _NOT_PLAIN
+        assert shape.convert is not None
+        converted = shape.convert(value)
+        if converted is None or converted is Undefined:
+            raise _NOT_PLAIN
+        return converted
+    if _awaitable(value):
+        raise _NOT_PLAIN
+    if kind == _OBJECT:
+        assert shape.plain is not None
+        result: dict[str, Any] = {}
+        for key, get, field_shape in shape.plain:
+            result[key] = _plain_position(field_shape, get(value))
+        return result
+    if kind == _LIST:
+        if not is_iterable(value):
+            raise _NOT_PLAIN
+        assert shape.of is not None
+        item_shape = shape.of
+        return [_plain_position(item_shape, item) for item in value]
+    assert shape.of is not None
+    return _plain(shape.of, value)
+
+
+def _plain_position(shape: Shape, value: Any) -> Any:
+    if value is None or value is Undefined:
+        if shape.kind == _NON_NULL:
+            raise _NOT_PLAIN
+        return None
+    if shape.kind == _NON_NULL:
+        assert shape.of is not None
+        shape = shape.of
+    return _plain(shape, value)
+
 
 # What resolvers return most: values that cannot be awaited, known without the general test.
 _PLAIN = frozenset({str, int, float, bool, type(None), dict, list, tuple, uuid.UUID, datetime, date})

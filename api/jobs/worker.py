@@ -197,6 +197,12 @@ async def _run_once(
 ) -> None:
     """One life of the procrastinate worker: until it stops by itself, fails, or `stop` is set."""
     worker_app = connected_app(conninfo)
+    if not settings.scheduled_jobs:
+        # procrastinate queues a periodic job only for a time it is at most `max_delay`
+        # seconds past: for none, then. Its deferrer still runs (without periodic tasks it
+        # would end, and with it procrastinate's watch that stops a worker whose heartbeat
+        # or LISTEN connection failed, which is how a worker restarts after the database).
+        worker_app.periodic_defaults = {"max_delay": -1}
     async with worker_app.open_async():
         await retry_stalled(worker_app, settings)
         run = asyncio.create_task(

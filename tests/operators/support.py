@@ -74,7 +74,12 @@ async def create_operator(api: Api, username: str = "olivia") -> Staff:
 async def operator_login(
     browser: Browser, username: str, secret: str, *, password: str = OPERATOR_PASSWORD, steps: int = 0
 ) -> Result:
-    return await browser.gql(OPERATOR_LOGIN, {"u": username, "p": password, "c": code(secret, steps)})
+    return await login_with_code(browser, username, code(secret, steps), password=password)
+
+
+async def login_with_code(browser: Browser, username: str, typed: str, *, password: str = OPERATOR_PASSWORD) -> Result:
+    """A login with exactly the code `typed` (one already used, say)."""
+    return await browser.gql(OPERATOR_LOGIN, {"u": username, "p": password, "c": typed})
 
 
 def next_step() -> None:

@@ -10,11 +10,12 @@ from datetime import timedelta
 
 from api import clock
 from api.jobs import maintenance
-from tests.helpers import Api
+from tests.helpers import Api, code
 from tests.operators.support import (
     ME,
     OPERATOR_PASSWORD,
     create_operator,
+    login_with_code,
     operator_log,
     operator_login,
     signed_in_operator,
@@ -51,20 +52,20 @@ async def test_every_login_failure_gets_the_same_answer(api: Api) -> None:
     staff = await create_operator(api, "olivia")
     disabled = await create_operator(api, "dora")
     await api.db.execute("UPDATE operator SET disabled = true WHERE id = $1::uuid", disabled.id)
-    replayed = api.browser()
-    (await operator_login(replayed, "olivia", staff.secret)).ok("operatorLogin")
+    used = code(staff.secret)
+    (await login_with_code(api.browser(), "olivia", used)).ok("operatorLogin")
 
     answers = []
-    for username, password, secret, steps in [
-        ("nobody", OPERATOR_PASSWORD, staff.secret, 0),  # unknown operator
-        ("olivia", OPERATOR_PASSWORD + "!", staff.secret, 0),  # wrong password
-        ("olivia", OPERATOR_PASSWORD, disabled.secret, 0),  # wrong code (another's secret)
-        ("olivia", OPERATOR_PASSWORD, staff.secret, 0),  # the code just used: a replay
-        ("olivia", OPERATOR_PASSWORD, staff.secret, -2),  # a code from a minute ago
-        ("dora", OPERATOR_PASSWORD, disabled.secret, 0),  # disabled
+    for username, password, typed in [
+        ("nobody", OPERATOR_PASSWORD, code(staff.secret)),  # unknown operator
+        ("olivia", OPERATOR_PASSWORD + "!", code(staff.secret)),  # wrong password
+        ("olivia", OPERATOR_PASSWORD, code(disabled.secret)),  # wrong code (another's secret)
+        ("olivia", OPERATOR_PASSWORD, used),  # the code just used: a replay
+        ("olivia", OPERATOR_PASSWORD, code(staff.secret, -2)),  # a code from a minute ago
+        ("dora", OPERATOR_PASSWORD, code(disabled.secret)),  # disabled
     ]:
         browser = api.browser()
-        result = await operator_login(browser, username, secret, password=password, steps=steps)
+        result = await login_with_code(browser, username, typed, password=password)
         assert result.user_errors("operatorLogin") == INVALID
         assert result.data["operatorLogin"]["operator"] is None
         assert "set-cookie" not in result.response.headers
@@ -87,11 +88,12 @@ async def test_every_login_failure_gets_the_same_answer(api: Api) -> None:
 
 async def test_a_code_is_accepted_once_and_a_neighbouring_step_is_accepted(api: Api) -> None:
     staff = await create_operator(api)
-    (await operator_login(api.browser(), staff.username, staff.secret)).ok("operatorLogin")
-    assert (await operator_login(api.browser(), staff.username, staff.secret)).user_errors("operatorLogin") == INVALID
+    current, ahead = code(staff.secret), code(staff.secret, steps=1)
+    (await login_with_code(api.browser(), staff.username, current)).ok("operatorLogin")
+    assert (await login_with_code(api.browser(), staff.username, current)).user_errors("operatorLogin") == INVALID
     # The next step's code (a phone clock a little ahead) works, and then the current one no longer.
-    (await operator_login(api.browser(), staff.username, staff.secret, steps=1)).ok("operatorLogin")
-    assert (await operator_login(api.browser(), staff.username, staff.secret)).user_errors("operatorLogin") == INVALID
+    (await login_with_code(api.browser(), staff.username, ahead)).ok("operatorLogin")
+    assert (await login_with_code(api.browser(), staff.username, current)).user_errors("operatorLogin") == INVALID
     clock.advance(timedelta(seconds=60))
     (await operator_login(api.browser(), staff.username, staff.secret)).ok("operatorLogin")
 

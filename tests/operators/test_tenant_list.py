@@ -9,7 +9,7 @@ import pytest
 from starlette.middleware import Middleware
 
 from api import clock
-from tests.helpers import ADD_USER, Api, login
+from tests.helpers import ADD_USER, Api, login, seen_just_now
 from tests.operators.support import SUSPEND, TENANTS, Staff, signed_in_operator, tenant_id
 from tests.sqlcount import SqlCountMiddleware, init_asyncpg_connection
 
@@ -116,9 +116,12 @@ async def test_a_page_costs_the_same_statements_for_2_or_40_tenants(api: Api) ->
         owner = await api.owner(f"few{i}")
         await api.member(owner, "mia", slug=f"few{i}")
     staff = await signed_in_operator(api)
+    assert staff.browser is not None
+    await seen_just_now(staff.browser)
     few = await staff.gql(TENANTS, {"first": 50})
     for i in range(38):
         await api.create_tenant(f"many{i:02d}")
+    await seen_just_now(staff.browser)
     many = await staff.gql(TENANTS, {"first": 50})
     assert len(many.data["tenants"]["edges"]) == 40
     counts = int(few.response.headers["x-sql-statements"]), int(many.response.headers["x-sql-statements"])

@@ -6,7 +6,7 @@ graphql-core is the reference: every document here runs on both and the response
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from enum import Enum
 from types import SimpleNamespace
 from typing import Any
@@ -59,6 +59,84 @@ class Item:
     async def later_required(self) -> str:
         await asyncio.sleep(0)
         raise ValueError(f"{self.name} has no required value, later")
+
+
+@strawberry.type
+class Tag:
+    label: str
+    weight: int | None
+
+
+@strawberry.type
+class Row:
+    """Only plain attributes: completed by the plans' fast pass unless a value is unusual."""
+
+    id: strawberry.ID
+    name: str
+    note: str | None
+    rank: int
+    flag: bool
+    colour: Colour
+    tag: Tag | None
+    tags: list[Tag]
+    maybe_tags: list[Tag | None] | None
+
+
+class Shout(str):
+    """A str subclass (as translated messages are): String returns it, graphql-core alike."""
+
+
+def row(i: int, **changes: Any) -> Row:
+    fields: dict[str, Any] = {
+        "id": strawberry.ID(f"r{i}"),
+        "name": f"row {i}",
+        "note": None if i % 2 else f"note {i}",
+        "rank": i,
+        "flag": bool(i % 2),
+        "colour": Colour.BLUE if i % 2 else Colour.RED,
+        "tag": Tag(label=f"t{i}", weight=None) if i % 3 else None,
+        "tags": [Tag(label=f"a{i}", weight=i), Tag(label=f"b{i}", weight=None)],
+        "maybe_tags": [Tag(label="m", weight=1), None] if i % 2 else None,
+    }
+    return Row(**{**fields, **changes})
+
+
+async def later_tag() -> Tag:
+    return Tag(label="late", weight=2)
+
+
+# Rows whose plain attributes break the type somewhere, one way each (made per request).
+UNUSUAL_ROWS: dict[str, Callable[[], list[Row]]] = {
+    "good": lambda: [row(i) for i in range(6)],
+    "null_in_non_null": lambda: [row(0), row(1, name=None)],
+    "null_in_nested_non_null": lambda: [row(0), row(1, tags=[Tag(label=None, weight=1)])],  # type: ignore[arg-type]
+    "null_item_in_non_null_list": lambda: [row(0, tags=[None])],
+    "int_refused": lambda: [row(0), row(1, rank="seven"), row(2, rank=2**40)],
+    "bool_from_int": lambda: [row(0, flag=1)],
+    "string_from_int_and_subclass": lambda: [row(0, name=12, note=Shout("loud"))],
+    "id_from_int": lambda: [row(0, id=7)],
+    "enum_refused": lambda: [row(0, colour="green")],
+    "enum_from_value": lambda: [row(0, colour="red")],
+    "not_a_list": lambda: [row(0, tags=5)],
+    "tuple_as_list": lambda: [row(0, tags=(Tag(label="x", weight=None),))],
+    "awaitable_attribute": lambda: [row(0, tag=later_tag())],
+}
+
+
+@strawberry.type
+class RowQuery:
+    @strawberry.field
+    def rows(self, kind: str) -> list[Row]:
+        return UNUSUAL_ROWS[kind]()
+
+    @strawberry.field
+    async def later_rows(self, kind: str) -> list[Row] | None:
+        await asyncio.sleep(0)
+        return UNUSUAL_ROWS[kind]()
+
+
+ROW_SCHEMA = strawberry.Schema(query=RowQuery)._schema
+ROW_FIELDS = "id name note rank flag colour tag { label weight } tags { label weight } maybeTags { label }"
 
 
 ITEMS = [
@@ -192,13 +270,27 @@ async def test_a_plan_takes_variables_as_graphql_core_does(query: str, variables
     await answers_alike(query, variables)
 
 
-async def answers_alike(query: str, variables: dict[str, Any] | None = None) -> None:
+@pytest.mark.parametrize("kind", list(UNUSUAL_ROWS))
+@pytest.mark.parametrize("field", ["rows", "laterRows"])
+async def test_rows_of_plain_attributes_answer_as_graphql_core_does(field: str, kind: str) -> None:
+    """A page of rows takes the plans' fast pass; every way a value can break its type
+    there (nulls, refused scalars, something to await) answers as graphql-core does."""
+    await answers_alike(f'{{ {field}(kind: "{kind}") {{ {ROW_FIELDS} }} }}', schema=ROW_SCHEMA)
+
+
+def test_rows_of_plain_attributes_take_the_fast_pass() -> None:
+    document, op = operation(f'{{ rows(kind: "good") {{ {ROW_FIELDS} }} }}')
+    plan = compile_plan(ROW_SCHEMA, document, op)
+    assert plan is not None and plan.fields[0].shape.plain is not None
+
+
+async def answers_alike(query: str, variables: dict[str, Any] | None = None, schema: Any = SCHEMA) -> None:
     document, op = operation(query)
-    plan = compile_plan(SCHEMA, document, op)
+    plan = compile_plan(schema, document, op)
     assert plan is not None
     reference_context, context = Context(), Context()
-    reference = await settled(execute(SCHEMA, document, context_value=reference_context, variable_values=variables))
-    assert formatted(await settled(execute_plan(SCHEMA, plan, context, variables))) == formatted(reference)
+    reference = await settled(execute(schema, document, context_value=reference_context, variable_values=variables))
+    assert formatted(await settled(execute_plan(schema, plan, context, variables))) == formatted(reference)
     assert context.batches == reference_context.batches  # as many loads in each batch
 
 

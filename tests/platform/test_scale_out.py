@@ -95,9 +95,15 @@ async def test_graceful_shutdown_finishes_requests_in_flight(api: Api) -> None:
             for i in range(8)
         )
         browser = Browser(base)
+        logins = "action = 'login.succeeded'"
+        before = await api.count("audit_event", logins)
         try:
             in_flight = asyncio.create_task(browser.gql(f"mutation {{ {slow} }}"))
-            await asyncio.sleep(0.1)
+            # Each login commits on its own: once the first has, the request is being served.
+            deadline = time.monotonic() + 30
+            while await api.count("audit_event", logins) == before:
+                assert time.monotonic() < deadline, "the request was not served"
+                await asyncio.sleep(0.01)
             server.send_signal(signal.SIGTERM)
             result = await in_flight
             assert result.status == 200 and [result.data[f"a{i}"]["status"] for i in range(8)] == ["SUCCESS"] * 8

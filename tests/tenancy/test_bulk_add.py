@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.middleware import Middleware
 
-from tests.helpers import Api
+from tests.helpers import Api, seen_just_now
 from tests.sqlcount import SqlCountMiddleware, init_asyncpg_connection
 
 ADD_USERS = """
@@ -32,8 +32,10 @@ def rows(n: int, prefix: str = "person", start: int = 0) -> list[dict[str, Any]]
 
 async def test_a_thousand_accounts_within_the_licence_in_as_many_statements_as_ten(api: Api) -> None:
     owner = await api.owner("acme", seats=1 + 10 + 1000)
+    await seen_just_now(owner.browser)
     small = await owner.browser.gql(ADD_USERS, {"users": rows(10, "small")})
     assert len(small.ok("addUsers")["users"]) == 10
+    await seen_just_now(owner.browser)
     large = await owner.browser.gql(ADD_USERS, {"users": rows(1000)})
     added = large.ok("addUsers")["users"]
     assert len(added) == 1000 and {u["status"] for u in added} == {"INVITED"}

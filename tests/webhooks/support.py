@@ -124,6 +124,19 @@ mutation($id: ID!, $data: JSON!) { deliverExportPart(input: {dataRequestId: $id,
 """
 
 
+async def deliveries_in(admin: Browser, status: str, timeout: float = 10) -> list[dict[str, Any]]:
+    """The (first) endpoint's deliveries in `status`, once there are any: the sender records
+    an outcome in a transaction of its own, after the receiver has answered."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = (await admin.gql(ENDPOINT_DELIVERIES, {"status": status})).data["webhookEndpoints"][0]["deliveries"]
+        if found["edges"]:
+            return [edge["node"] for edge in found["edges"]]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {status} delivery within {timeout}s")
+        await asyncio.sleep(0.05)
+
+
 async def endpoint(admin: Browser, got: Receiver, types: list[str]) -> str:
     made = (await admin.gql(CREATE_ENDPOINT, {"input": {"url": got.url, "eventTypes": types}})).ok(
         "createWebhookEndpoint"
