@@ -36,6 +36,34 @@ class Limit:
     window: timedelta
 
 
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One counter step of a batch (see `Attempts.steps`): `take` counts and stops the
+    batch with RATE_LIMITED past the limit; `within` counts and reports, silently;
+    `give_back` uncounts one attempt that turned out legitimate; `clear` resets."""
+
+    op: str
+    limit: Limit
+    subject: str
+    cost: int = 1
+
+    @classmethod
+    def take(cls, limit: Limit, subject: str, cost: int = 1) -> Step:
+        return cls("take", limit, subject, cost)
+
+    @classmethod
+    def within(cls, limit: Limit, subject: str) -> Step:
+        return cls("within", limit, subject)
+
+    @classmethod
+    def give_back(cls, limit: Limit, subject: str) -> Step:
+        return cls("give_back", limit, subject)
+
+    @classmethod
+    def clear(cls, limit: Limit, subject: str) -> Step:
+        return cls("clear", limit, subject)
+
+
 @dataclass(frozen=True)
 class Limits:
     """The attempt limits this service applies, from settings."""
@@ -91,19 +119,15 @@ class Limits:
 
 
 # In the driver's own parameter style ($n): run on a bare asyncpg connection, or through
-# SQLAlchemy's asyncpg driver (exec_driver_sql) where there is no bare pool.
-_TAKE = """
-INSERT INTO rate_limit_counter AS c (key, window_start, count) VALUES ($1, $2::timestamptz, $4)
-ON CONFLICT (key) DO UPDATE SET
-    window_start = CASE WHEN c.window_start <= $2::timestamptz - $3::interval THEN $2::timestamptz ELSE c.window_start END,
-    count = CASE WHEN c.window_start <= $2::timestamptz - $3::interval THEN $4 ELSE c.count + $4 END
-RETURNING count, window_start
-"""
-_GIVE_BACK = (
-    "UPDATE rate_limit_counter SET count = greatest(count - 1, 0) "
-    "WHERE key = $1 AND window_start > $2::timestamptz - $3::interval"
+# SQLAlchemy's asyncpg driver (exec_driver_sql) where there is no bare pool. One statement
+# for any batch of counter steps (migration 0014): applied in order, in one transaction
+# committed without waiting for the WAL, stopping at the first attempt past its limit.
+# Every argument is a text array (the one array type asyncpg knows without asking the
+# server for it on each new connection), cast in the statement.
+_STEPS = (
+    "SELECT stopped, window_start, array_to_string(within, '') AS within FROM rate_limit_steps("
+    "$1::text[], $2::text[], $3::text[]::interval[], $4::text[]::int[], $5::text[]::int[], $6)"
 )
-_CLEAR = "DELETE FROM rate_limit_counter WHERE key = $1"
 _PURGE = text("DELETE FROM rate_limit_counter WHERE window_start < :before RETURNING 1")
 
 
@@ -137,28 +161,49 @@ class Attempts:
         ).hexdigest()
         return f"{limit.name[:15]}:{digest[:60]}"
 
+    async def steps(self, *steps: Step) -> list[bool]:
+        """Applies the steps in order in one statement (one round trip, one transaction),
+        and answers each `within` step's verdict. A `take` past its limit raises
+        RATE_LIMITED (its count stands) and the steps after it are not applied.
+
+        A batch holds its counters' locks until it ends: batches that share counters
+        must name them in the same order (the login's: client IP, identifier, account)."""
+        now = clock.now()
+        row = await self._counter(_STEPS, *self.step_arguments(steps), now)
+        stopped, window_start, within = row[0], row[1], row[2]
+        if stopped:
+            raise RateLimited(
+                retry_after=_seconds_left(window_start, steps[stopped - 1].limit.window, now),
+                limit=steps[stopped - 1].limit.name,
+            )
+        return [verdict == "t" for verdict in within]
+
+    def step_arguments(self, steps: Sequence[Step]) -> tuple[list[str], ...]:
+        """`_STEPS`'s arrays, but its last parameter (the time)."""
+        return (
+            [s.op for s in steps],
+            [self.key(s.limit, s.subject) for s in steps],
+            [f"{s.limit.window.total_seconds()} seconds" for s in steps],
+            [str(s.cost) for s in steps],
+            [str(s.limit.limit) for s in steps],
+        )
+
     async def take(self, limit: Limit, subject: str, cost: int = 1) -> None:
         """Count one attempt (or `cost` units); RATE_LIMITED (with the seconds until the
         window ends) past the limit. The count stands whatever happens next."""
-        now = clock.now()
-        row = await self._counter(_TAKE, self.key(limit, subject), now, limit.window, cost)
-        if row[0] > limit.limit:
-            raise RateLimited(retry_after=_seconds_left(row[1], limit.window, now))
+        await self.steps(Step.take(limit, subject, cost))
 
     async def within(self, limit: Limit, subject: str) -> bool:
         """Count one attempt; False past the limit instead of raising (a silent limit)."""
-        try:
-            await self.take(limit, subject)
-        except RateLimited:
-            return False
-        return True
+        [verdict] = await self.steps(Step.within(limit, subject))
+        return verdict
 
     async def give_back(self, limit: Limit, subject: str) -> None:
         """An attempt that turned out legitimate (a success) is not a failure."""
-        await self._counter(_GIVE_BACK, self.key(limit, subject), clock.now(), limit.window)
+        await self.steps(Step.give_back(limit, subject))
 
     async def clear(self, limit: Limit, subject: str) -> None:
-        await self._counter(_CLEAR, self.key(limit, subject))
+        await self.steps(Step.clear(limit, subject))
 
     async def record(self, standing: Sequence[StandingWrite]) -> None:
         """Writes that must stand (failure audit events, a spent pending session), after

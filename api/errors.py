@@ -68,7 +68,7 @@ class NotFound(Exception):
 
 
 class RateLimited(Exception):
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, limit: str | None = None) -> None:
         super().__init__(
             ngettext(
                 "Too many attempts; try again in %(n)s second.",
@@ -77,6 +77,7 @@ class RateLimited(Exception):
             )
         )
         self.retry_after = retry_after
+        self.limit = limit  # which limit (its name), for callers that apply several at once
 
 
 class ReauthRequired(Exception):

@@ -42,7 +42,7 @@ from strawberry.asgi import GraphQL
 
 from api import clock, events
 from api.accounts import users as users_service
-from api.attempts import _TAKE
+from api.attempts import _STEPS, Step
 from api.audit import query as audit_query
 from api.credentials import presented
 from api.crypto import hash_token
@@ -185,8 +185,8 @@ async def set_consents(request: Request) -> Response:
     attempts = request.state.services.attempts
     limit = attempts.limits.consent_decisions
     now = clock.now()
-    count = await request.state.pool.fetchrow(_TAKE, attempts.key(limit, str(user_id)), now, limit.window, 1)
-    assert count[0] <= limit.limit, "raise CONSENT_DECISIONS_PER_HOUR for the benchmark"
+    counted = await request.state.pool.fetchrow(_STEPS, *attempts.step_arguments([Step.take(limit, str(user_id))]), now)
+    assert counted[0] == 0, "raise CONSENT_DECISIONS_PER_HOUR for the benchmark"
     meta = client_meta(request)
     event_type = "consent.granted" if granted else "consent.withdrawn"
     async with request.state.pool.acquire() as conn, conn.transaction():

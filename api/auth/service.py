@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from api import clock, events
 from api.accounts import identifiers, tenants, tokens, validation
+from api.attempts import Step
 from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, RateLimited, UserFailure
@@ -82,15 +83,21 @@ async def login(
     user = await _find_user(db, tenant, account_name) if tenant and account_name else None
     subject = identifiers.limit_subject(slug, account_name)
 
-    await attempts.take(limits.login_ip, meta.ip_address or "unknown")
+    client = meta.ip_address or "unknown"
+    # In one statement, in this order (other batches share these counters in it too):
+    # the client IP's and the identifier's visible limits, and the account's silent one.
+    account_step = [Step.within(limits.login_account, str(user.id))] if user is not None else []
     try:
-        await attempts.take(limits.login_identifier, subject)
-    except RateLimited:
-        LOGINS.labels("rate_limited").inc()
-        if tenant is not None:
-            _audit_failure(work, tenant, user, "rate_limited")
+        verdicts = await attempts.steps(
+            Step.take(limits.login_ip, client), Step.take(limits.login_identifier, subject), *account_step
+        )
+    except RateLimited as limited:
+        if limited.limit == limits.login_identifier.name:
+            LOGINS.labels("rate_limited").inc()
+            if tenant is not None:
+                _audit_failure(work, tenant, user, "rate_limited")
         raise
-    account_open = user is None or await attempts.within(limits.login_account, str(user.id))
+    account_open = all(verdicts)
 
     checked_hash = user.password_hash if user is not None and account_open else None
     # No transaction and no connection are held while the hash is computed (tens of
@@ -100,14 +107,21 @@ async def login(
     await db.rollback()
     verified = await passwords.verify_password(checked_hash, password[: passwords.MAX_LENGTH * 4])
     if verified and user is not None and tenant is not None:
-        fresh_tenant = await db.get(Tenant, tenant.id, populate_existing=True)
-        fresh = await db.get(User, (user.tenant_id, user.id), with_for_update=True, populate_existing=True)
+        reread = (
+            await db.execute(
+                select(User, Tenant)
+                .join(Tenant, col(Tenant.id) == col(User.tenant_id))
+                .where(col(User.tenant_id) == user.tenant_id, col(User.id) == user.id)
+                .with_for_update(of=User)
+                .execution_options(populate_existing=True)
+            )
+        ).first()
         # Changed meanwhile (a new password, a disabled or erased account): this password
         # was checked against what is no longer there.
-        if fresh_tenant is None or fresh is None or fresh.password_hash != checked_hash:
+        if reread is None or reread[0].password_hash != checked_hash:
             verified = False
         else:
-            tenant, user = fresh_tenant, fresh
+            user, tenant = reread[0], reread[1]
     reason = (
         "unknown_tenant"
         if tenant is None
@@ -137,10 +151,12 @@ async def login(
             raise UserFailure.of(ErrorCode.TENANT_CLOSED, TENANT_CLOSED)
         raise UserFailure.of(ErrorCode.TENANT_SUSPENDED, TENANT_SUSPENDED)
 
-    await attempts.take(limits.login_success, str(user.id))
-    await attempts.give_back(limits.login_ip, meta.ip_address or "unknown")
-    await attempts.clear(limits.login_identifier, subject)
-    await attempts.clear(limits.login_account, str(user.id))
+    await attempts.steps(
+        Step.take(limits.login_success, str(user.id)),
+        Step.give_back(limits.login_ip, client),
+        Step.clear(limits.login_identifier, subject),
+        Step.clear(limits.login_account, str(user.id)),
+    )
     if passwords.needs_rehash(user.password_hash or ""):
         user.password_hash = await passwords.hash_password(password)
     if previous_token:

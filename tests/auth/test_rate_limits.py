@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import asyncpg
 import pytest
 
 from api import clock
-from api.attempts import _seconds_left
+from api.attempts import Attempts, Limit, Limits, Step, _seconds_left
+from api.errors import RateLimited
 from api.settings import ConfigurationError, Settings
+from db.engine import make_engine, make_sessionmaker
 from tests.helpers import LOGIN, PASSWORD, Api, login
 
 
@@ -124,3 +127,38 @@ def test_retry_after_is_never_longer_than_the_window() -> None:
     assert _seconds_left(now + timedelta(milliseconds=400), window, now) == 900
     assert _seconds_left(now - timedelta(seconds=899, milliseconds=600), window, now) == 1
     assert _seconds_left(now - timedelta(hours=1), window, now) == 1
+
+
+@pytest.mark.parametrize("bare_pool", [True, False], ids=["bare pool", "sqlalchemy"])
+async def test_a_batch_of_counter_steps_applies_in_order_and_stops_at_the_first_attempt_past_its_limit(
+    db_url: str, db: asyncpg.Connection, bare_pool: bool
+) -> None:
+    engine = make_engine(Settings(database_url=db_url), db_url)
+    pool = await asyncpg.create_pool(db_url, min_size=1, max_size=2) if bare_pool else None
+    try:
+        attempts = Attempts(b"k" * 32, Limits.from_settings(Settings()), make_sessionmaker(engine), pool)
+        two, one = Limit("two", 2, timedelta(minutes=5)), Limit("one", 1, timedelta(minutes=5))
+        silent, cleared = Limit("silent", 1, timedelta(minutes=5)), Limit("cleared", 5, timedelta(minutes=5))
+        await attempts.take(cleared, "x", cost=3)
+
+        async def counts() -> dict[str, int]:
+            rows = await db.fetch("SELECT key, count FROM rate_limit_counter")
+            return {row["key"].split(":")[0]: row["count"] for row in rows}
+
+        batch = (Step.take(two, "x"), Step.within(silent, "x"), Step.take(one, "x"), Step.clear(cleared, "x"))
+        assert await attempts.steps(*batch) == [True]
+        assert await counts() == {"two": 1, "silent": 1, "one": 1}
+        # `one` is past its limit: its count stands, the batch stops there (nothing cleared
+        # after it), and the error names the limit.
+        await attempts.take(cleared, "x")
+        with pytest.raises(RateLimited) as limited:
+            await attempts.steps(*batch)
+        assert limited.value.limit == "one" and 1 <= limited.value.retry_after <= 300
+        assert await counts() == {"two": 2, "silent": 2, "one": 2, "cleared": 1}
+        # A silent limit only reports; giving back uncounts.
+        assert await attempts.steps(Step.within(silent, "x"), Step.give_back(two, "x")) == [False]
+        assert await counts() == {"two": 1, "silent": 3, "one": 2, "cleared": 1}
+    finally:
+        if pool is not None:
+            await pool.close()
+        await engine.dispose()
