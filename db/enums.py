@@ -13,6 +13,11 @@ class Role(StrEnum):
     MEMBER = "MEMBER"
 
 
+# The roles that administer an organisation: granting, taking or disabling them needs a
+# fresh proof of identity (step-up).
+ADMIN_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+
+
 class AccountStatus(StrEnum):
     INVITED = "INVITED"
     ACTIVE = "ACTIVE"

@@ -23,6 +23,7 @@ import httpx
 from aiosmtpd.controller import Controller
 
 from api import clock
+from api.auth.service import PASSWORD_RESET_TASK
 from api.mail.outbox import open_sealed
 from api.request_meta import RequestMeta
 from api.settings import Settings
@@ -228,10 +229,29 @@ class Api:
         user = result.ok("acceptInvitation")["viewer"]["user"]
         return Member(browser, user["id"], user["username"], f"owner@{slug}.example")
 
+    async def jobs_done(self, task: str = PASSWORD_RESET_TASK, timeout: float = 15) -> None:
+        """Every `task` job queued so far has run (the worker runs them inside the test's
+        server); fails when one failed. Reset requests queue their email from such a job."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = dict(
+                await self.db.fetch(
+                    "SELECT status::text, count(*) FROM procrastinate_jobs WHERE task_name = $1 GROUP BY status", task
+                )
+            )
+            assert not states.get("failed"), f"{task} jobs failed: {states}"
+            if not states.get("todo") and not states.get("doing"):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{task} jobs not done within {timeout}s: {states}")
+            await asyncio.sleep(0.02)
+
     async def queued_to(self, address: str) -> list[Any]:
         """The emails queued to `address`, newest first, whether sent yet or not (read from
-        the job queue, decrypted with the outbox key, as the worker would). What was never
-        queued can never be sent: tests prove an absence here, not by waiting."""
+        the job queue, decrypted with the outbox key, as the worker would), once the reset
+        requests made so far have queued theirs. What was never queued can never be sent:
+        tests prove an absence here, not by waiting for mail."""
+        await self.jobs_done(PASSWORD_RESET_TASK)
         rows = await self.db.fetch(
             "SELECT args->>'sealed' AS sealed FROM procrastinate_jobs WHERE task_name = 'send_email' ORDER BY id DESC"
         )
@@ -298,6 +318,13 @@ async def login(
     browser: Browser, password: str = PASSWORD, *, tenant: str = "acme", identifier: str = "owner"
 ) -> Result:
     return await browser.gql(LOGIN, {"tenant": tenant, "identifier": identifier, "password": password})
+
+
+async def reauthenticate(browser: Browser, password: str = PASSWORD) -> None:
+    """A fresh proof of identity for the browser's session (password only: an account
+    without a second factor), before a sensitive action."""
+    query = "mutation($p: String!) { reauthenticate(input: {password: $p}) { method errors { code } } }"
+    (await browser.gql(query, {"p": password})).ok("reauthenticate")
 
 
 async def seen_just_now(browser: Browser) -> None:

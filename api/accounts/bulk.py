@@ -18,8 +18,9 @@ from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, Forbidden, Problem, UserFailure
 from api.i18n import _, ngettext
+from api.security import stepup
 from api.work import Work
-from db.enums import AccountStatus, Role
+from db.enums import ADMIN_ROLES, AccountStatus, Role
 from db.models import User
 
 # Past this many problems the rest are summed up in one: the answer stays bounded.
@@ -106,6 +107,8 @@ async def add_many(work: Work, rows: Sequence[NewAccount]) -> list[User]:
         raise UserFailure.of(ErrorCode.INVALID_INPUT, _("Give at least one account."), "input.users")
     if any(row.role == Role.OWNER for row in rows) and not actor.is_owner:
         raise Forbidden()
+    if any(row.role in ADMIN_ROLES for row in rows):
+        await stepup.require_fresh(work)  # who may administer, as a change of role
     clean: list[_Clean | None] = []
     if len(rows) > settings.bulk_add_max_rows:
         # Rows past the limit are not looked at (the work stays bounded); the licence is.

@@ -14,6 +14,7 @@ from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, Forbidden, Problem, UserFailure
 from api.i18n import _
+from api.security import stepup
 from api.values import UNSET, Maybe
 from api.work import Work
 from db.enums import AccountStatus, TenantState
@@ -84,6 +85,20 @@ IDLE_MINUTES = (5, 1440)
 ABSOLUTE_HOURS = (1, 720)
 RETENTION_DAYS = (30, 3650)
 AUDIT_RETENTION_DAYS = (30, 3650)
+
+
+# Settings that protect accounts or the record of what happened: changing one needs a
+# fresh proof of identity (a stolen session must not switch off the second factor, or
+# shorten the audit log's life).
+SECURITY_SETTINGS = frozenset(
+    {
+        "require_mfa",
+        "session_idle_timeout_minutes",
+        "session_absolute_timeout_hours",
+        "inactive_account_retention_days",
+        "audit_retention_days",
+    }
+)
 
 
 async def update_settings(
@@ -180,6 +195,8 @@ async def update_settings(
             "input.sessionIdleTimeoutMinutes",
         )
     before = {key: getattr(tenant, key) for key in wanted}
+    if any(before[key] != wanted[key] for key in SECURITY_SETTINGS & wanted.keys()):
+        await stepup.require_fresh(work)
     for key, new in wanted.items():
         setattr(tenant, key, new)
     changes = audit.field_changes(before, wanted)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from api import clock, events
-from api.accounts import tenants, validation
+from api.accounts import tenants, tokens, validation
 from api.accounts.invitations import issue_invitation
 from api.audit import actions
 from api.audit import service as audit
@@ -25,7 +25,7 @@ from api.security import sessions, stepup
 from api.security.sessions import ACCOUNT_STATUSES, ROLES, UserSnapshot
 from api.values import UNSET, Maybe
 from api.work import Work
-from db.enums import AccountStatus, Role
+from db.enums import ADMIN_ROLES, AccountStatus, Role, TokenKind
 from db.models import User
 
 
@@ -97,6 +97,8 @@ async def add(
     locale, time_zone = validation.locale(locale, "input.locale"), validation.time_zone(time_zone, "input.timeZone")
     if role == Role.OWNER and not actor.is_owner:
         raise Forbidden()
+    if role in ADMIN_ROLES:
+        await stepup.require_fresh(work)  # who may administer, as a change of role
     await work.attempts.take(work.attempts.limits.invitations_per_tenant, str(actor.tenant_id))
 
     tenant = await tenants.lock(db, actor.tenant_id)
@@ -200,16 +202,12 @@ async def update(
         raise Forbidden()
 
     new_role = user.role if role in (UNSET, None) else role
-    if new_role != user.role:
-        await stepup.require_fresh(work)  # a change of who may administer
-    new_status = user.status
-    if status == AccountStatus.DISABLED:
-        new_status = AccountStatus.DISABLED
-    elif status == AccountStatus.ACTIVE and user.status == AccountStatus.DISABLED:
-        # An account that never set a password goes back to waiting for its invitation.
-        new_status = AccountStatus.ACTIVE if user.password_hash else AccountStatus.INVITED
-        await tenants.ensure_free_seat(db, tenant)
-    # status ACTIVE on an ACTIVE or INVITED account changes nothing.
+    new_status = _new_status(user, status)
+    # A change of who may administer: a role, or an administrator disabled or back.
+    if new_role != user.role or (new_status != user.status and user.role in ADMIN_ROLES):
+        await stepup.require_fresh(work)
+    if user.status == AccountStatus.DISABLED and new_status != AccountStatus.DISABLED:
+        await tenants.ensure_free_seat(db, tenant)  # back in use (ACTIVE, or INVITED again)
 
     if (
         user.role == Role.OWNER
@@ -232,6 +230,9 @@ async def update(
                 db, tenant_id=user.tenant_id, user_id=user.id, meta=meta, actor=actor, reason="account_disabled"
             )
         )
+        # Links already sent die with the account's access: enabling it again does not
+        # revive them (an invited account is sent a new invitation with resendInvitation).
+        await tokens.revoke(db, user, *TokenKind)
 
     def changed(action: str, changes: dict[str, Any]) -> None:
         audit.record(
@@ -435,6 +436,15 @@ def _snapshot(r: Mapping[str, Any]) -> UserSnapshot:
         r["locale"],
         r["time_zone"],
     )
+
+
+def _new_status(user: User, status: AccountStatus | object | None) -> AccountStatus:
+    if status == AccountStatus.DISABLED:
+        return AccountStatus.DISABLED
+    if status == AccountStatus.ACTIVE and user.status == AccountStatus.DISABLED:
+        # An account that never set a password goes back to waiting for its invitation.
+        return AccountStatus.ACTIVE if user.password_hash else AccountStatus.INVITED
+    return user.status  # ACTIVE on an ACTIVE or INVITED account changes nothing
 
 
 async def get_visible(work: Work, user_id: str) -> User | None:

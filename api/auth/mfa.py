@@ -119,8 +119,10 @@ class Enrollment:
 
 async def begin_enrollment(work: Work, session: SessionInfo) -> Enrollment:
     db, settings, meta = work.db, work.settings, work.meta
-    if session.stage == SessionStage.FULL:  # an enrolment the tenant demands comes straight after the password
-        await stepup.require_fresh(work, session.actor)
+    # Also when the organisation demands it: that enrolment usually comes straight after
+    # the password, but a session made to enrol by a later requireMfa may be old (and
+    # whoever holds its cookie must not choose the account's second factor).
+    await stepup.require_fresh(work, session.actor)
     user = await db.get(User, (session.tenant_id, session.user_id))
     tenant = await tenants.get(db, session.tenant_id)
     assert user is not None

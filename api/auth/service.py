@@ -3,9 +3,10 @@ No strawberry or starlette here; the GraphQL layer calls one function per mutati
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -18,15 +19,18 @@ from api.accounts import identifiers, tenants, tokens, validation
 from api.attempts import Step
 from api.audit import actions
 from api.audit import service as audit
+from api.crypto import Cipher
 from api.errors import ErrorCode, RateLimited, UserFailure
 from api.i18n import _
 from api.mail import templates
 from api.mail.outbox import queue_email
 from api.metrics import LOGINS
-from api.request_meta import Actor
+from api.queue import enqueue
+from api.request_meta import Actor, RequestMeta
 from api.security import passwords, sessions, stepup
 from api.security.reauth import confirm_password
 from api.security.sessions import SessionInfo
+from api.settings import Settings
 from api.work import Work
 from db.enums import AccountStatus, ActorType, SessionStage, TenantState, TokenKind
 from db.models import AccountToken, Tenant, User
@@ -34,6 +38,10 @@ from db.models import AccountToken, Tenant, User
 log = logging.getLogger("api.auth")
 
 RESET_VALID = timedelta(hours=1)
+# The job that does a reset request's work (api.jobs.worker), on the email queue: its
+# sealed request leaves the queue with the sent mail (after 7 days).
+PASSWORD_RESET_TASK = "send_password_reset"
+PASSWORD_RESET_QUEUE = "email"
 VERIFICATION_VALID = timedelta(hours=24)
 
 BAD_CREDENTIALS = _("The organisation, username or password is not right.")
@@ -258,15 +266,53 @@ async def change_password(work: Work, session: SessionInfo, *, current_password:
     return token
 
 
+@dataclass(frozen=True)
+class ResetRequest:
+    """What `requestPasswordReset` hands to its job: the organisation and the address in
+    normal form, and who asked from where (for the audit event and the log)."""
+
+    tenant_slug: str
+    address: str
+    meta: RequestMeta
+
+
+def _reset_requests(settings: Settings) -> Cipher:
+    # Sealed like queued email: an address (of an account or of nobody) must not sit in
+    # the job table in clear.
+    return Cipher(settings.secret_keys(), purpose="password-reset-request")
+
+
+def seal_reset_request(settings: Settings, request: ResetRequest) -> str:
+    return _reset_requests(settings).encrypt(json.dumps(asdict(request), separators=(",", ":")).encode())
+
+
+def open_reset_request(settings: Settings, sealed: str) -> ResetRequest:
+    body = json.loads(_reset_requests(settings).decrypt(sealed))
+    return ResetRequest(tenant_slug=body["tenant_slug"], address=body["address"], meta=RequestMeta(**body["meta"]))
+
+
 async def request_password_reset(work: Work, *, tenant_slug: str, email: str) -> None:
-    """Sends a link when an ACTIVE account has this address; says nothing either way.
-    Every request counts against the client's hourly budget, the same whether or not the
-    address exists; the account's own budget is silent."""
-    db, meta, attempts = work.db, work.meta, work.attempts
+    """Says nothing, and does the same work, whether or not an account has this address:
+    the client's hourly budget is counted, then one job is queued with the request, sealed
+    (`send_password_reset` does the rest in the worker). Looking the account up here, and
+    issuing and mailing a link only when there was one, made the answer for an existing
+    address measurably slower than for a missing one."""
+    meta, attempts = work.meta, work.attempts
     await attempts.take(attempts.limits.password_reset_ip, meta.ip_address or "unknown")
+    slug, address = identifiers.slug(tenant_slug), identifiers.identifier(email)
+    if slug is None or address is None or "@" not in address:
+        return  # it names no organisation or no address, whatever exists: nothing to look for
+    sealed = seal_reset_request(work.settings, ResetRequest(slug, address, meta))
+    await enqueue(work.db, PASSWORD_RESET_TASK, {"sealed": sealed}, queue=PASSWORD_RESET_QUEUE)
+
+
+async def send_password_reset(work: Work, *, tenant_slug: str, address: str) -> None:
+    """The job behind `requestPasswordReset`, in a unit of work with the request's meta:
+    a link when an ACTIVE account of an ACTIVE organisation has the address and the
+    account's own hourly budget allows; nothing otherwise."""
+    db, meta, attempts = work.db, work.meta, work.attempts
     tenant = await tenants.by_slug(db, tenant_slug)
-    address = identifiers.identifier(email)
-    if tenant is None or tenant.state != TenantState.ACTIVE or address is None:
+    if tenant is None or tenant.state != TenantState.ACTIVE:
         return
     # KEY SHARE: an erasure or closure in progress is waited for, and then nothing is sent.
     user = (

@@ -83,21 +83,34 @@ def _scan_tokens(document: DocumentNode) -> tuple[int, bool]:
     return tokens, nul
 
 
-def contains_nul(value: Any) -> bool:
-    """Whether a NUL is in any string (or key) of a JSON value; iterative, so as deep as
-    the JSON parser allowed."""
-    stack = [value]
+# Variables nested deeper than this are refused before anything reads them: no input
+# of this API comes close (a passkey credential is 4 levels, an export part a document a
+# receiver may nest, but not a thousand times), and code that walks a value recursively
+# (JSON encoders, libraries) must never meet the interpreter's recursion limit.
+MAX_VARIABLE_DEPTH = 64
+DEPTH_MESSAGE = f"Variables are nested more than {MAX_VARIABLE_DEPTH} levels deep."
+
+
+def variables_problem(value: Any) -> str | None:
+    """Why the variables cannot be run, if they cannot: a NUL in any string (or key),
+    which no text column can store, or nesting past MAX_VARIABLE_DEPTH. Iterative, so as
+    deep as the JSON parser allowed."""
+    # (value, how many lists and objects hold it): the variables' own object holds none.
+    stack: list[tuple[Any, int]] = [(value, -1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+                return NUL_MESSAGE
+        elif isinstance(item, dict | list):
+            if depth >= MAX_VARIABLE_DEPTH:
+                return DEPTH_MESSAGE
+            if isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
+                stack.extend((child, depth + 1) for child in item.values())
+            else:
+                stack.extend((child, depth + 1) for child in item)
+    return None
 
 
 class Executor:
@@ -178,8 +191,9 @@ class Executor:
         document = prepared.document
         if prepared.errors or document is None:
             return ExecutionResult(None, list(prepared.errors))
-        if variables and contains_nul(variables):
-            return ExecutionResult(None, [GraphQLError(NUL_MESSAGE)])
+        problem = variables_problem(variables) if variables else None
+        if problem is not None:
+            return ExecutionResult(None, [GraphQLError(problem)])
         operation: OperationDefinitionNode | None = get_operation_ast(document, operation_name)
         if operation is None:
             return ExecutionResult(None, [GraphQLError("Unknown or ambiguous operation name.")])

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from api.auth import passkeys, reauthentication
 from api.graphql.auth import LoginPayload, login_payload
 from api.graphql.context import Context
-from api.graphql.mutations import ANYONE, PENDING_SECOND_FACTOR, USER, mutation
+from api.graphql.mutations import ANYONE, ENROLLING, PENDING_SECOND_FACTOR, USER, mutation
 from api.graphql.passkey_type import PasskeyType
 from api.graphql.types import OkPayload, Payload
 from api.operators import auth as operator_auth
@@ -156,7 +156,7 @@ class PasskeysMutation:
 
     @mutation(
         ReauthenticatePayload,
-        caller=USER,
+        caller=ENROLLING,  # a session that must enrol a second factor may need a fresh proof first
         description="A fresh proof of who is there, for sensitive actions (see REAUTH_REQUIRED): the password (with a code when the account has a second factor) or a passkey.",
     )
     async def reauthenticate(self, work: Work, input: ReauthenticateInput) -> ReauthenticatePayload:

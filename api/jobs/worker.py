@@ -14,6 +14,7 @@ from procrastinate import RetryStrategy
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api.audit import checkpoints
+from api.auth.service import PASSWORD_RESET_QUEUE, PASSWORD_RESET_TASK, open_reset_request, send_password_reset
 from api.jobs import maintenance
 from api.jobs.deliveries import run_sender
 from api.mail.delivery import deliver
@@ -42,6 +43,17 @@ def worker_settings() -> Settings:
 async def send_email(sealed: str, subject: str | None = None) -> None:
     settings = worker_settings()
     await deliver(settings, open_sealed(settings, sealed))
+
+
+@tasks.task(name=PASSWORD_RESET_TASK, queue=PASSWORD_RESET_QUEUE, retry=RetryStrategy(max_attempts=3, wait=5))
+async def password_reset(sealed: str) -> None:
+    """A `requestPasswordReset`'s work: the request queues this job whether or not the
+    address has an account, so its answer takes the same time either way."""
+    assert _sessionmaker is not None
+    settings = worker_settings()
+    request = open_reset_request(settings, sealed)
+    async with background_work(_sessionmaker, settings, request.meta) as work:
+        await send_password_reset(work, tenant_slug=request.tenant_slug, address=request.address)
 
 
 @tasks.periodic(cron="*/10 * * * *", periodic_id="purge")

@@ -159,6 +159,7 @@ async def delete_own_account(work: Work, *, password: str) -> DataRequest:
 
 async def erase_as_admin(work: Work, user: User) -> DataRequest:
     admin = work.admin()
+    await stepup.require_fresh(work)  # whatever path an administrator's erasure takes
     if user.role == Role.OWNER and not admin.is_owner:
         raise Forbidden()
     await tenants.lock(work.db, admin.tenant_id)

@@ -19,6 +19,7 @@ from api.audit import actions
 from api.audit import service as audit
 from api.errors import ErrorCode, UserFailure
 from api.i18n import _
+from api.security import stepup
 from api.values import UNSET, Maybe
 from api.webhooks import signing
 from api.webhooks.targets import checked_url
@@ -76,6 +77,7 @@ class WithSecret:
 
 async def create(work: Work, *, url: str, types: Sequence[str], description: str | None) -> WithSecret:
     actor, db, settings = work.admin(), work.db, work.settings
+    await stepup.require_fresh(work)  # where the organisation's events (its people's data) go
     problems = []
     checked_types: list[str] = []
     clean_description = None
@@ -170,6 +172,8 @@ async def update(
         changes["enabled"] = {"old": endpoint.enabled, "new": enabled}
         endpoint.enabled = bool(enabled)
         endpoint.failing_since, endpoint.disabled_reason = None, None if enabled else "disabled by an administrator"
+    if changes.keys() - {"description"}:
+        await stepup.require_fresh(work)  # where events go, which, or whether
     if changes:
         endpoint.updated_at = clock.now()
         _audit(work, actions.WEBHOOK_ENDPOINT_UPDATED, endpoint, changes)
@@ -179,6 +183,7 @@ async def update(
 
 async def delete(work: Work, *, endpoint_id: str) -> None:
     actor, db = work.admin(), work.db
+    await stepup.require_fresh(work)  # a customer's copy of the audit chain may go there
     endpoint = await visible(db, actor.tenant_id, endpoint_id, lock=True)
     _audit(work, actions.WEBHOOK_ENDPOINT_DELETED, endpoint, {"url": {"changed": True}})
     await db.delete(endpoint)
@@ -188,6 +193,7 @@ async def delete(work: Work, *, endpoint_id: str) -> None:
 async def rotate_secret(work: Work, *, endpoint_id: str) -> WithSecret:
     """A new signing secret at once (shown once); deliveries from now on are signed with it."""
     actor, db = work.admin(), work.db
+    await stepup.require_fresh(work)  # the new secret is shown to whoever asks
     endpoint = await visible(db, actor.tenant_id, endpoint_id, lock=True)
     secret, endpoint.secret_sealed = signing.new_secret(work.settings)
     endpoint.updated_at = clock.now()

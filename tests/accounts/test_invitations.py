@@ -146,6 +146,18 @@ async def test_a_disabled_invitee_cannot_accept(api: Api) -> None:
     assert result.user_errors("acceptInvitation") == [("input.token", "INVALID_TOKEN")]
 
 
+async def test_disabling_an_invitee_ends_the_link_for_good_and_enabling_asks_for_a_new_one(api: Api) -> None:
+    owner, user_id, token = await _invite(api)
+    update = "mutation($id: ID!, $s: AccountStatus!) { updateUser(input: {id: $id, status: $s}) { user { status } errors { code } } }"
+    (await owner.browser.gql(update, {"id": user_id, "s": "DISABLED"})).ok("updateUser")
+    enabled = (await owner.browser.gql(update, {"id": user_id, "s": "ACTIVE"})).ok("updateUser")
+    assert enabled["user"]["status"] == "INVITED"
+    # The link sent before (it may be why the account was disabled) stays dead.
+    result = await api.browser().gql(ACCEPT, {"token": token, "password": PASSWORD})
+    assert result.user_errors("acceptInvitation") == [("input.token", "INVALID_TOKEN")]
+    (await owner.browser.gql(RESEND, {"id": user_id})).ok("resendInvitation")
+
+
 async def test_create_tenant_prints_a_link_that_accept_invitation_accepts(api: Api) -> None:
     env = {
         **os.environ,

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from api import clock
 from api.jobs import maintenance
-from tests.helpers import SESSIONS, VIEWER, Api, login
+from tests.helpers import SESSIONS, VIEWER, Api, login, reauthenticate
 
 REVOKE = "mutation($id: ID!) { revokeSession(id: $id) { ok errors { field code } } }"
 REVOKE_OTHERS = "mutation { revokeOtherSessions { revokedCount errors { code } } }"
@@ -150,6 +150,7 @@ async def test_a_shorter_absolute_timeout_applies_to_sessions_already_made(api: 
         clock.advance(timedelta(minutes=25))
         assert (await laptop.gql(VIEWER)).data["viewer"] is not None
         assert (await owner.browser.gql(VIEWER)).data["viewer"] is not None
+    await reauthenticate(owner.browser)  # a security setting: the login was long ago
     (await owner.browser.gql(SETTINGS, {"i": {"sessionAbsoluteTimeoutHours": 2}})).ok("updateTenantSettings")
     assert (await laptop.gql(VIEWER)).data == {"viewer": None}
     assert (await owner.browser.gql(VIEWER)).data == {"viewer": None}

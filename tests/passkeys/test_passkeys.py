@@ -63,6 +63,8 @@ async def test_a_passkey_meets_a_tenant_that_requires_a_second_factor(api: Api) 
     owner = await api.owner("acme")
     device = authenticator(api)
     await register(owner.browser, device)
+    # A security setting, from a session that proved the password only, before the passkey.
+    await reauthenticate_with_passkey(owner.browser, device)
     update = "mutation { updateTenantSettings(input: {requireMfa: true}) { errors { code } } }"
     (await owner.browser.gql(update)).ok("updateTenantSettings")
     browser = api.browser()

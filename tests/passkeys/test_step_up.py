@@ -141,6 +141,86 @@ async def s_close_tenant(api: Api) -> Stage:
     return Stage(owner.browser, _call(owner.browser, query, {"p": PASSWORD}), "closeTenant")
 
 
+async def s_erase_by_admin(api: Api) -> Stage:
+    owner, member = await _user(api)
+    query = "mutation($id: ID!) { createDataRequest(userId: $id, kind: ERASURE) { dataRequest { status } errors { code } } }"
+    return Stage(owner.browser, _call(owner.browser, query, {"id": member.id}), "createDataRequest")
+
+
+async def s_export_by_admin(api: Api) -> Stage:
+    owner, member = await _user(api)
+    query = (
+        "mutation($id: ID!) { createDataRequest(userId: $id, kind: EXPORT) { dataRequest { status } errors { code } } }"
+    )
+    return Stage(owner.browser, _call(owner.browser, query, {"id": member.id}), "createDataRequest")
+
+
+async def s_add_administrator(api: Api) -> Stage:
+    owner, _ = await _user(api)
+    query = 'mutation { addUser(input: {username: "ada", email: "ada@acme.example", role: ADMIN}) { user { role } errors { code } } }'
+    return Stage(owner.browser, _call(owner.browser, query), "addUser")
+
+
+async def s_add_owners_in_bulk(api: Api) -> Stage:
+    owner, _ = await _user(api)
+    query = """mutation { addUsers(input: {users: [{username: "bob", email: "bob@acme.example"},
+      {username: "ozzy", email: "ozzy@acme.example", role: OWNER}]}) { users { role } errors { code } } }"""
+    return Stage(owner.browser, _call(owner.browser, query), "addUsers")
+
+
+async def s_disable_administrator(api: Api) -> Stage:
+    owner, member = await _user(api)
+    promote = "mutation($id: ID!) { updateUser(input: {id: $id, role: ADMIN}) { errors { code } } }"
+    (await owner.browser.gql(promote, {"id": member.id})).ok("updateUser")
+    query = "mutation($id: ID!) { updateUser(input: {id: $id, status: DISABLED}) { user { status } errors { code } } }"
+    return Stage(owner.browser, _call(owner.browser, query, {"id": member.id}), "updateUser")
+
+
+def _settings(change: str) -> Callable[[Api], Awaitable[Stage]]:
+    async def stage(api: Api) -> Stage:
+        owner, _ = await _user(api)
+        query = f"mutation {{ updateTenantSettings(input: {{{change}}}) {{ tenant {{ id }} errors {{ code }} }} }}"
+        return Stage(owner.browser, _call(owner.browser, query), "updateTenantSettings")
+
+    return stage
+
+
+CREATE_ENDPOINT = """mutation($u: String!) { createWebhookEndpoint(input: {url: $u, eventTypes: ["audit.event"]}) {
+  endpoint { id } errors { code } } }"""
+
+
+async def _endpoint(api: Api) -> tuple[Any, str]:
+    owner, _ = await _user(api)
+    made = await owner.browser.gql(CREATE_ENDPOINT, {"u": "https://127.0.0.1:9/siem"})
+    return owner, made.ok("createWebhookEndpoint")["endpoint"]["id"]
+
+
+async def s_create_endpoint(api: Api) -> Stage:
+    owner, _ = await _user(api)
+    return Stage(
+        owner.browser, _call(owner.browser, CREATE_ENDPOINT, {"u": "https://127.0.0.1:9/x"}), "createWebhookEndpoint"
+    )
+
+
+async def s_redirect_endpoint(api: Api) -> Stage:
+    owner, endpoint = await _endpoint(api)
+    query = """mutation($id: ID!) { updateWebhookEndpoint(input: {id: $id, url: "https://127.0.0.1:9/elsewhere"}) {
+      endpoint { id } errors { code } } }"""
+    return Stage(owner.browser, _call(owner.browser, query, {"id": endpoint}), "updateWebhookEndpoint")
+
+
+async def s_delete_endpoint(api: Api) -> Stage:
+    owner, endpoint = await _endpoint(api)
+    query = "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { ok errors { code } } }"
+    return Stage(owner.browser, _call(owner.browser, query, {"id": endpoint}), "deleteWebhookEndpoint")
+
+
+async def s_rotate_endpoint_secret(api: Api) -> Stage:
+    owner, endpoint = await _endpoint(api)
+    query = "mutation($id: ID!) { rotateWebhookEndpointSecret(id: $id) { signingSecret errors { code } } }"
+    return Stage(owner.browser, _call(owner.browser, query, {"id": endpoint}), "rotateWebhookEndpointSecret")
+
+
 SENSITIVE = {
     "requestDataExport": s_export,
     "deleteAccount": s_delete_account,
@@ -155,6 +235,19 @@ SENSITIVE = {
     "updateUser (role)": s_change_role,
     "resetUserMfa": s_reset_mfa,
     "closeTenant": s_close_tenant,
+    "createDataRequest (erasure)": s_erase_by_admin,
+    "createDataRequest (export)": s_export_by_admin,
+    "addUser (an administrator)": s_add_administrator,
+    "addUsers (an owner among them)": s_add_owners_in_bulk,
+    "updateUser (disable an administrator)": s_disable_administrator,
+    "updateTenantSettings (requireMfa)": _settings("requireMfa: true"),
+    "updateTenantSettings (audit retention)": _settings("auditRetentionDays: 30"),
+    "updateTenantSettings (inactive accounts)": _settings("inactiveAccountRetentionDays: 90"),
+    "updateTenantSettings (session timeout)": _settings("sessionAbsoluteTimeoutHours: 720"),
+    "createWebhookEndpoint": s_create_endpoint,
+    "updateWebhookEndpoint (url)": s_redirect_endpoint,
+    "deleteWebhookEndpoint": s_delete_endpoint,
+    "rotateWebhookEndpointSecret": s_rotate_endpoint_secret,
 }
 
 
@@ -187,6 +280,41 @@ async def test_a_sensitive_action_asks_for_a_fresh_proof_then_goes_through(api: 
     assert not done.errors, done.errors
     name = stage.name.split(" ")[0]
     assert done.data[name].get("errors", []) == [], done.data
+
+
+ROUTINE = {
+    "addUser (a member)": 'mutation { addUser(input: {username: "max", email: "max@acme.example"}) { errors { code } } }',
+    "updateUser (disable a member)": "mutation($id: ID!) { updateUser(input: {id: $id, status: DISABLED}) { errors { code } } }",
+    "updateTenantSettings (name, language)": 'mutation { updateTenantSettings(input: {name: "Acme BV", defaultLocale: "nl"}) { errors { code } } }',
+}
+
+
+@pytest.mark.parametrize("action", sorted(ROUTINE))
+async def test_routine_administration_needs_no_fresh_proof(api: Api, action: str) -> None:
+    owner, member = await _user(api)
+    clock.advance(OLD)
+    result = await owner.browser.gql(ROUTINE[action], {"id": member.id} if "$id" in ROUTINE[action] else {})
+    name = action.split(" ")[0]
+    assert not result.errors and result.data[name]["errors"] == [], result.body
+
+
+async def test_a_session_made_to_enrol_by_a_later_requirement_proves_the_password_before_choosing_the_factor(
+    api: Api,
+) -> None:
+    """Whoever holds an old session's cookie must not pick the second factor the account
+    will need from now on (the organisation turned requireMfa on meanwhile)."""
+    owner, member = await _user(api)
+    clock.advance(OLD)
+    await owner.browser.gql(REAUTHENTICATE, {"i": {"password": PASSWORD}})
+    (await owner.browser.gql("mutation { updateTenantSettings(input: {requireMfa: true}) { errors { code } } }")).ok(
+        "updateTenantSettings"
+    )
+    begin = "mutation { beginTotpEnrollment { secret errors { code } } }"
+    refused = await member.browser.gql(begin)
+    assert refused.codes == ["REAUTH_REQUIRED"], refused.body
+    assert refused.errors[0]["extensions"]["methods"] == ["PASSWORD"]
+    (await member.browser.gql(REAUTHENTICATE, {"i": {"password": PASSWORD}})).ok("reauthenticate")
+    assert (await member.browser.gql(begin)).ok("beginTotpEnrollment")["secret"]
 
 
 async def test_a_fresh_proof_lasts_ten_minutes_and_is_recorded(api: Api) -> None:

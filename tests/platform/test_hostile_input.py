@@ -129,6 +129,36 @@ async def test_a_nul_anywhere_in_a_string_is_bad_input(api: Api, document: str, 
     assert "NUL" in result.errors[0]["message"]
 
 
+def nested(depth: int) -> object:
+    value: object = []
+    for i in range(depth - 1):
+        value = [value] if i % 2 else {"k": value}
+    return value
+
+
+PASSKEY_LOGIN = """mutation($c: JSON!) { finishPasskeyLogin(input: {
+  flowId: "00000000-0000-0000-0000-000000000000", credential: $c }) { status } }"""
+
+
+@pytest.mark.parametrize("depth", [65, 500, 900])
+async def test_variables_nested_past_the_limit_are_bad_input_before_anything_reads_them(api: Api, depth: int) -> None:
+    """Deeply nested JSON (an anonymous passkey answer, an export part) never reaches code
+    that walks it recursively: a clear refusal instead of an internal error."""
+    await api.owner("acme")
+    result = await api.browser().gql(PASSKEY_LOGIN, {"c": nested(depth)})
+    assert result.status == 200 and result.codes == ["BAD_USER_INPUT"], result.body
+    assert "nested more than 64 levels" in result.errors[0]["message"]
+    # Nesting in a variable the operation does not declare counts too.
+    extra = await api.browser().gql("{ __typename }", {"unused": nested(depth)})
+    assert extra.codes == ["BAD_USER_INPUT"], extra.body
+
+
+async def test_variables_nested_within_the_limit_reach_the_operation(api: Api) -> None:
+    await api.owner("acme")
+    result = await api.browser().gql(PASSKEY_LOGIN, {"c": nested(64)})
+    assert "BAD_USER_INPUT" not in result.codes and "INTERNAL_SERVER_ERROR" not in result.codes, result.body
+
+
 def _cursor(value: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 

@@ -7,6 +7,8 @@ import json
 import time
 from datetime import timedelta
 
+import pytest
+
 from api import clock
 from api.audit.chain import verify
 from api.jobs import worker
@@ -123,6 +125,23 @@ async def test_administrators_list_requests_and_file_them_for_users(api: Api) ->
     assert (await owner.browser.gql(create, {"id": "00000000-0000-0000-0000-000000000000", "k": "EXPORT"})).user_errors(
         "createDataRequest"
     ) == [("userId", "NOT_FOUND")]
+
+
+@pytest.mark.parametrize("settings_overrides", [{"exports_per_day": 1}])
+async def test_exports_filed_by_others_never_use_up_the_persons_own(api: Api) -> None:
+    """Neither an administrator of another organisation (with this person's id) nor one
+    of their own can spend the budget of exports a person has for their own request."""
+    owner = await api.owner("acme")
+    member = await api.member(owner, "mia")
+    create = "mutation($id: ID!) { createDataRequest(userId: $id, kind: EXPORT) { dataRequest { id } errors { field code } } }"
+    stranger = await api.owner("globex")
+    for _ in range(3):
+        outside = await stranger.browser.gql(create, {"id": member.id})
+        assert outside.user_errors("createDataRequest") == [("userId", "NOT_FOUND")], outside.body
+    filed = (await owner.browser.gql(create, {"id": member.id})).ok("createDataRequest")["dataRequest"]
+    await completed_export(member.browser, filed["id"])
+    assert (await owner.browser.gql(create, {"id": member.id})).codes == ["RATE_LIMITED"]
+    (await member.browser.gql(REQUEST_EXPORT)).ok("requestDataExport")
 
 
 async def test_deleting_an_account_erases_it_everywhere_and_the_chain_verifies(api: Api) -> None:
