@@ -164,6 +164,7 @@ PURPOSES = _sql(
     select(Purpose)
     .where(col(Purpose.tenant_id) == bindparam("tenant", type_=Uuid), col(Purpose.active).is_(True))
     .order_by(col(Purpose.created_at), col(Purpose.key))
+    .with_for_update(read=True, key_share=True)  # as the product decides: FOR KEY SHARE
 )
 CONSENT_COLUMNS = [c.name for c in ConsentEvent.__table__.columns]  # type: ignore[attr-defined]
 INSERT_CONSENT = _sql(insert(ConsentEvent), column_keys=CONSENT_COLUMNS)

@@ -5,7 +5,8 @@ declares the GraphQL field (the arguments are the resolver's own, as strawberry 
 them), checks the caller before anything runs, and runs the resolver in one transaction
 on the request's session: commit when it returns; roll back when it raises; an expected
 failure (`UserFailure`) becomes `Payload(errors=[...])` with the other fields null; a
-deadlock or serialization failure runs it again (up to three times). Afterwards, whatever
+deadlock, a serialization failure or a uniqueness taken by a concurrent commit runs it
+again (up to three times; the last, DUPLICATE). Afterwards, whatever
 the outcome, the writes that must stand (api.attempts) are made. This is the only place
 that commits a request's changes."""
 
@@ -22,9 +23,10 @@ from typing import Any, TypeVar, cast
 import strawberry
 from sqlalchemy.exc import DBAPIError
 
-from api.errors import Forbidden, Unauthenticated, UserFailure
+from api.errors import ErrorCode, Forbidden, Unauthenticated, UserFailure
 from api.graphql.context import Context
 from api.graphql.types import Info, Payload, UserError
+from api.i18n import _
 from api.operators.sessions import OperatorSessionInfo
 from api.request_meta import Actor, ApplicationActor, OperatorActor
 from api.security.sessions import SessionInfo
@@ -36,6 +38,10 @@ P = TypeVar("P")
 
 # A deadlock or serialization failure says nothing about the request: run it again.
 TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+# A uniqueness a service checked but a concurrent commit took first: run again, the
+# service's own check now sees it and says what is taken; if it still happens, DUPLICATE.
+UNIQUE_VIOLATION = "23505"
+SAVED_MEANWHILE = _("Something this conflicts with was saved at the same moment; reload and try again.")
 ATTEMPTS = 3
 
 
@@ -121,7 +127,13 @@ async def unit_of_work(
                 return cast(P, payload(errors=[UserError.from_problem(p, ctx.locale) for p in failure.problems]))
             except DBAPIError as error:
                 await db.rollback()
-                if not is_transient(error) or attempt == ATTEMPTS:
+                duplicate = getattr(error.orig, "sqlstate", None) == UNIQUE_VIOLATION
+                if duplicate and attempt == ATTEMPTS:
+                    conflict = UserFailure.of(ErrorCode.DUPLICATE, SAVED_MEANWHILE)
+                    if payload is None:
+                        raise conflict from None
+                    return cast(P, payload(errors=[UserError.from_problem(p, ctx.locale) for p in conflict.problems]))
+                if not (is_transient(error) or duplicate) or attempt == ATTEMPTS:
                     raise
                 ctx.reset_cookies(cookies)
                 log.info("a mutation met a transient conflict; attempt %d", attempt + 1)

@@ -168,7 +168,7 @@ async def decide(work: Work, decisions: list[tuple[str, bool]], *, source: Conse
             ErrorCode.INVALID_INPUT, _("Give between 1 and %(max)s decisions.", max=MAX_DECISIONS), "input"
         )
     await work.attempts.take(work.attempts.limits.consent_decisions, str(actor.user_id), cost=len(decisions))
-    catalogue = await purposes.active_rows(work, actor.tenant_id)
+    catalogue = await purposes.active_rows(work, actor.tenant_id, deciding=True)
     active = {p.key: p for p in catalogue}
     problems, seen = [], set()
     for i, (key, _granted) in enumerate(decisions):
@@ -228,7 +228,11 @@ async def withdraw_by_token(work: Work, *, token: str) -> None:
     claim = read_token(work.settings, token)
     if claim is None:
         raise invalid
-    user = await db.get(User, (claim.tenant_id, claim.user_id))
+    # The account held to the commit: the same link clicked twice at once records one
+    # withdrawal (the second sees it), not one per click.
+    user = await db.get(
+        User, (claim.tenant_id, claim.user_id), with_for_update={"key_share": True}, populate_existing=True
+    )
     purpose = await purposes.by_key(db, claim.tenant_id, claim.purpose_key)
     if user is None or purpose is None or purpose.legal_basis != LegalBasis.CONSENT:
         raise invalid

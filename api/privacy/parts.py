@@ -189,7 +189,16 @@ async def deliver_export_part(work: Work, *, request_id: str, data: Any) -> Data
     EXPORT_PART_MAX_BYTES. Delivering again replaces it while the export is not built."""
     if not isinstance(data, dict | list):
         raise UserFailure.of(ErrorCode.INVALID_INPUT, _("The part is a JSON object or array."), "input.data")
-    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        # JSON has no Infinity or NaN (a GraphQL float literal such as 1e400 gives one):
+        # the archive must stay JSON every reader parses.
+        body = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except ValueError:
+        raise UserFailure.of(
+            ErrorCode.INVALID_INPUT,
+            _("The part holds a number JSON cannot write (infinite or not a number)."),
+            "input.data",
+        ) from None
     if len(body) > work.settings.export_part_max_bytes:
         raise UserFailure.of(
             ErrorCode.INVALID_INPUT,

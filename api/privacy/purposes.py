@@ -59,8 +59,11 @@ _ACTIVE_SQL = (
 )
 
 
-async def active_rows(work: Work, tenant_id: uuid.UUID) -> list[PurposeRow]:
-    """The active purposes as plain records, on the unit's connection (no ORM)."""
+async def active_rows(work: Work, tenant_id: uuid.UUID, *, deciding: bool = False) -> list[PurposeRow]:
+    """The active purposes as plain records, on the unit's connection (no ORM).
+    `deciding`: held FOR KEY SHARE to the commit, so that a new version (which takes
+    them FOR UPDATE) waits for the decisions made on the old one and then asks every
+    holder to renew, and decisions after it see the new version."""
     return [
         PurposeRow(
             r["tenant_id"],
@@ -73,7 +76,7 @@ async def active_rows(work: Work, tenant_id: uuid.UUID) -> list[PurposeRow]:
             r["active"],
             orjson.loads(r["translations"]) if r["translations"] else {},
         )
-        for r in await work.fetch(_ACTIVE_SQL, tenant_id)
+        for r in await work.fetch(_ACTIVE_SQL + " FOR KEY SHARE" if deciding else _ACTIVE_SQL, tenant_id)
     ]
 
 
@@ -216,6 +219,14 @@ async def upsert(
         purpose.translations = texts
     purpose.active = True
     if bump_version:
+        # FOR UPDATE waits for the decisions in flight on the old version (they hold the
+        # row FOR KEY SHARE, see active_rows): their grants are committed, and asked to
+        # renew, before anyone decides on the new one.
+        await db.execute(
+            select(col(Purpose.id))
+            .where(col(Purpose.tenant_id) == purpose.tenant_id, col(Purpose.id) == purpose.id)
+            .with_for_update()
+        )
         purpose.version += 1
     purpose.updated_at = clock.now()
     after = {

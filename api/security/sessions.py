@@ -22,7 +22,7 @@ from api.crypto import hash_token, new_token
 from api.errors import ErrorCode, UserFailure
 from api.i18n import _
 from api.request_meta import Actor, RequestMeta
-from db.enums import AccountStatus, ActorType, ProofMethod, Role, SessionStage
+from db.enums import AccountStatus, ActorType, ProofMethod, Role, SessionStage, TenantState
 from db.models import Tenant, User, UserSession
 
 # lastSeenAt is written at most this often per session, so reads stay reads.
@@ -180,7 +180,19 @@ async def start(
     proof: ProofMethod | None = None,
 ) -> tuple[str, UserSession]:
     """A new session with a fresh token (never reuse one: no fixation). Returns the token,
-    which only the cookie will ever hold."""
+    which only the cookie will ever hold.
+
+    The organisation is checked again here, its row held FOR SHARE to the commit: a
+    suspension or closure (which locks it, then ends every session) either waits for
+    this session and ends it too, or has committed and is seen; a login or an accepted
+    invitation racing it cannot leave a session behind to come back on reactivation."""
+    state = (
+        await db.execute(text("SELECT state FROM tenant WHERE id = :t FOR SHARE"), {"t": tenant.id})
+    ).scalar_one_or_none()
+    if state == TenantState.CLOSED:
+        raise UserFailure.of(ErrorCode.TENANT_CLOSED, _("This organisation's account is closed."))
+    if state != TenantState.ACTIVE:
+        raise UserFailure.of(ErrorCode.TENANT_SUSPENDED, _("This organisation's account is suspended."))
     token, token_hash = new_token()
     now = clock.now()
     session = UserSession(

@@ -207,6 +207,9 @@ async def replay_endpoint(work: Work, *, endpoint_id: str, since: datetime) -> i
     actor = work.admin()
     since = _since(since, work.settings.webhook_history_days)
     endpoint = await endpoints.visible(work.db, actor.tenant_id, endpoint_id, lock=True)
+    # Nothing from before the endpoint existed: what it may receive must not depend on
+    # which other receivers happened to keep an event.
+    since = max(since, endpoint.created_at)
     rows = await work.db.execute(
         _REPLAY_ENDPOINT,
         {
@@ -236,6 +239,7 @@ async def replay_application(work: Work, *, application_id: str, since: datetime
     operator = work.operating()
     since = _since(since, work.settings.webhook_history_days)
     application = await applications.get(work.db, application_id, lock=True)
+    since = max(since, application.created_at)  # as for endpoints: nothing from before it
     rows = await work.db.execute(
         _REPLAY_APPLICATION,
         {

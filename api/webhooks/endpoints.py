@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -24,7 +25,7 @@ from api.values import UNSET, Maybe
 from api.webhooks import signing
 from api.webhooks.targets import checked_url
 from api.work import Work
-from db.models import WebhookEndpoint
+from db.models import WebhookDelivery, WebhookEndpoint
 
 MAX_TYPES = len(events.ALL_TYPES)
 
@@ -184,9 +185,22 @@ async def update(
 async def delete(work: Work, *, endpoint_id: str) -> None:
     actor, db = work.admin(), work.db
     await stepup.require_fresh(work)  # a customer's copy of the audit chain may go there
-    endpoint = await visible(db, actor.tenant_id, endpoint_id, lock=True)
+    endpoint = await visible(db, actor.tenant_id, endpoint_id)
+    # Its deliveries first, then the endpoint: the order in which a retry, the sender and
+    # every audit event streamed to it (a new delivery referencing the endpoint) lock
+    # them. Locking the endpoint first deadlocked with a retry whose audit event queued a
+    # delivery to this very endpoint.
+    where = (col(WebhookDelivery.tenant_id) == endpoint.tenant_id, col(WebhookDelivery.endpoint_id) == endpoint.id)
+    await db.execute(sa_delete(WebhookDelivery).where(*where))
+    gone = await db.execute(
+        sa_delete(WebhookEndpoint)
+        .where(col(WebhookEndpoint.tenant_id) == endpoint.tenant_id, col(WebhookEndpoint.id) == endpoint.id)
+        .returning(col(WebhookEndpoint.id))
+    )
+    if gone.first() is None:  # deleted meanwhile
+        raise UserFailure.of(ErrorCode.NOT_FOUND, _("No such endpoint."), "input.id")
+    db.expunge(endpoint)
     _audit(work, actions.WEBHOOK_ENDPOINT_DELETED, endpoint, {"url": {"changed": True}})
-    await db.delete(endpoint)
     await db.flush()
 
 

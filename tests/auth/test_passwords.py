@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 from api import clock
 from tests.helpers import PASSWORD, VIEWER, Api, login
@@ -186,3 +188,22 @@ async def test_a_change_of_password_or_email_ends_outstanding_links(api: Api) ->
     dead = await api.browser().gql(RESET_PASSWORD, {"t": reset_before_email, "p": "another-long-pass-phrase-9"})
     assert dead.user_errors("resetPassword") == [("input.token", "INVALID_TOKEN")]
     assert await api.count("account_token", "kind IN ('password_reset', 'email_verification') AND used_at IS NULL") == 0
+
+
+async def test_confirming_one_address_for_several_accounts_at_once_gives_it_to_one(api: Api) -> None:
+    """Each asked for the same new address; their confirmations race: one account gets
+    it, the others are told it is taken (never an internal error)."""
+    owner = await api.owner("acme", seats=8)
+    members = [await api.member(owner, f"m{i}x") for i in range(5)]
+    for member in members:
+        (await member.browser.gql(CHANGE_EMAIL, {"e": "shared@acme.example", "p": PASSWORD})).ok("changeEmail")
+    links = [
+        parse_qs(urlsplit(re.search(r"https?://\S+", m.body).group(0)).query)["token"][0]  # type: ignore[union-attr]
+        for m in await api.queued_to("shared@acme.example")
+    ]
+    assert len(links) == 5
+    results = await asyncio.gather(*(api.browser().gql(VERIFY, {"t": link}) for link in links))
+    assert all(not r.errors for r in results), [r.body for r in results]
+    outcomes = sorted(tuple(r.user_errors("verifyEmail")) for r in results)
+    assert outcomes == [()] + [(("token", "DUPLICATE"),)] * 4, outcomes
+    assert await api.count("app_user", "lower(email) = 'shared@acme.example'") == 1

@@ -5,7 +5,9 @@ again."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from datetime import timedelta
 
 from api import clock
@@ -183,3 +185,32 @@ async def test_operators_see_the_state_in_the_tenant_list(api: Api) -> None:
     (await staff.gql(SUSPEND, {"id": await tenant_id(api, "acme")})).ok("suspendTenant")
     node = (await staff.gql(TENANTS)).data["tenants"]["edges"][0]["node"]
     assert node["state"] == "SUSPENDED" and node["stateChangedAt"]
+
+
+async def test_logins_and_acceptances_racing_a_suspension_leave_no_session_to_come_back(api: Api) -> None:
+    """A sign-in either finishes before the suspension (whose end of every session then
+    includes it) or sees the suspension: none slips between them and revives later."""
+    owner = await api.owner("acme", seats=20)
+    tokens = []
+    for i in range(8):
+        address = f"new{i}@acme.example"
+        (await owner.browser.gql(ADD_USER, {"input": {"username": f"new{i}", "email": address}})).ok("addUser")
+        tokens.append(await api.queued_token(address))
+    staff = await signed_in_operator(api)
+    acme = await tenant_id(api, "acme")
+    browsers = [api.browser() for _ in range(16)]
+
+    async def suspend_soon() -> object:
+        await asyncio.sleep(0.03)
+        return await staff.gql(SUSPEND, {"id": acme})
+
+    results = await asyncio.gather(
+        *(login(browser) for browser in browsers[:8]),
+        *(b.gql(ACCEPT, {"token": t, "password": PASSWORD}) for b, t in zip(browsers[8:], tokens, strict=True)),
+        suspend_soon(),
+    )
+    assert all(not r.errors for r in results[:-1]), [r.body for r in results[:-1] if r.errors]  # type: ignore[attr-defined]
+    assert await api.count("user_session", "tenant_id = $1", uuid.UUID(acme)) == 0
+    (await staff.gql(REACTIVATE, {"id": acme})).ok("reactivateTenant")
+    for browser in browsers:
+        assert (await browser.gql(VIEWER)).data == {"viewer": None}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from api import clock
 from api.privacy.unsubscribe import make_token
@@ -235,3 +237,46 @@ async def test_the_legal_basis_of_a_purpose_does_not_change_under_its_decisions(
         assert moved.user_errors("upsertPurpose") == [("input.legalBasis", "INVALID_INPUT")]
     assert consent((await owner.browser.gql(STATE)).data, "newsletter")["granted"] is False
     assert await api.db.fetchval("SELECT legal_basis FROM purpose WHERE key = 'newsletter'") == "CONSENT"
+
+
+async def test_one_unsubscribe_link_clicked_many_times_at_once_withdraws_once(api: Api) -> None:
+    owner = await api.owner("acme")
+    mia = await api.member(owner, "mia")
+    (await mia.browser.gql(SET_CONSENTS, {"i": [{"purposeKey": "newsletter", "granted": True}]})).ok("setConsents")
+    tenant_id = await api.db.fetchval("SELECT id FROM tenant")
+    token = make_token(api.settings, tenant_id=tenant_id, user_id=uuid.UUID(mia.id), purpose_key="newsletter")
+    results = await asyncio.gather(*(api.browser().gql(WITHDRAW, {"t": token}) for _ in range(12)))
+    assert all(r.ok("withdrawConsentByToken") for r in results)
+    withdrawn = "granted = false AND user_id = $1 AND purpose_key = 'newsletter'"
+    assert await api.count("consent_event", withdrawn, uuid.UUID(mia.id)) == 1
+    assert await api.count("audit_event", "action = 'consent.withdrawn'") == 1
+
+
+async def test_a_new_version_racing_decisions_asks_every_holder_of_the_old_one(api: Api) -> None:
+    """Grants given while the purpose changes either land before it (and their holders
+    are asked to renew) or after it (on the new version): none is left unasked."""
+    owner = await api.owner("acme", seats=10)
+    members = [await api.member(owner, f"p{i}x") for i in range(6)]
+    bump = {"k": "newsletter", "t": "Newsletter", "d": "Changed materially.", "b": "CONSENT", "bump": True}
+    grant = {"i": [{"purposeKey": "newsletter", "granted": True}]}
+    results = await asyncio.gather(
+        *(m.browser.gql(SET_CONSENTS, grant) for m in members), owner.browser.gql(UPSERT, bump)
+    )
+    assert all(not r.errors for r in results), [r.body for r in results if r.errors]
+    old_holders = {
+        row["email"]
+        for row in await api.db.fetch(
+            "SELECT u.email FROM consent_current c JOIN app_user u ON u.id = c.user_id"
+            " JOIN purpose p ON p.id = c.purpose_id WHERE p.key = 'newsletter' AND c.granted"
+            " AND c.purpose_version < p.version"
+        )
+    }
+    asked = {m.to for m in await _queued_renewals(api, [m.email for m in members])}
+    assert asked == old_holders, (asked, old_holders)
+
+
+async def _queued_renewals(api: Api, addresses: list[str]) -> list[Any]:
+    found = []
+    for address in addresses:
+        found += [m for m in await api.queued_to(address) if "review" in m.subject.lower()]
+    return found

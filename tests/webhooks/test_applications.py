@@ -226,6 +226,13 @@ async def test_an_export_part_is_bounded_and_only_for_its_own_request(api: Api) 
         for data, field in ((big, "input.data"), ("just text", "input.data"), (42, "input.data")):
             result = await api.browser().gql(DELIVER_PART, {"id": request_id, "data": data}, **crm.headers())
             assert result.user_errors("deliverExportPart") == [(field, "INVALID_INPUT")]
+        # A float literal past the double range is Infinity, which JSON cannot hold.
+        infinite = (
+            "mutation($id: ID!) { deliverExportPart(input: {dataRequestId: $id, data: {big: 1e400, low: -1e400}}) "
+            "{ ok errors { field code } } }"
+        )
+        result = await api.browser().gql(infinite, {"id": request_id}, **crm.headers())
+        assert result.user_errors("deliverExportPart") == [("input.data", "INVALID_INPUT")], result.body
         stranger = await api.browser().gql(DELIVER_PART, {"id": request_id, "data": {}}, **other.headers())
         assert stranger.user_errors("deliverExportPart") == [("input.dataRequestId", "NOT_FOUND")]
         assert (await owner.browser.gql(DELIVER_PART, {"id": request_id, "data": {}})).codes == ["FORBIDDEN"]

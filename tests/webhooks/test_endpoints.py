@@ -178,3 +178,58 @@ async def test_a_failed_delivery_is_retried_by_hand_and_missed_events_replayed(a
         ) == [("input.id", "NOT_FOUND")]
         old = await owner.browser.gql(replay, {"i": {"id": endpoint_id, "since": "2020-01-01T00:00:00Z"}})
         assert old.user_errors("replayWebhookEndpoint") == [("input.since", "INVALID_INPUT")]
+
+
+async def test_deleting_an_endpoint_while_its_deliveries_are_retried_ends_one_way_or_the_other(api: Api) -> None:
+    """A retry's audit event is streamed to the endpoint being deleted (a new delivery
+    referencing it): the two lock endpoint and deliveries in one order, never deadlock."""
+    owner = await api.owner("acme", seats=10)
+    for round_ in range(3):
+        made = await owner.browser.gql(
+            CREATE_ENDPOINT, {"input": {"url": f"https://127.0.0.1:9/down{round_}", "eventTypes": ["audit.event"]}}
+        )
+        endpoint_id = made.ok("createWebhookEndpoint")["endpoint"]["id"]
+        for i in range(3):
+            address = f"r{round_}u{i}@acme.example"
+            await owner.browser.gql(ADD_USER, {"input": {"username": f"r{round_}u{i}", "email": address}})
+        ids = [
+            str(row["id"])
+            for row in await api.db.fetch("SELECT id FROM webhook_delivery WHERE endpoint_id = $1::uuid", endpoint_id)
+        ]
+        assert ids
+        retry = "mutation($id: ID!) { retryWebhookDelivery(id: $id) { errors { field code } } }"
+        delete = "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { ok errors { field code } } }"
+        results = await asyncio.gather(
+            *(owner.browser.gql(retry, {"id": i}) for i in ids * 2),
+            owner.browser.gql(delete, {"id": endpoint_id}),
+        )
+        assert all(not r.errors for r in results), [r.body for r in results if r.errors]
+        results[-1].ok("deleteWebhookEndpoint")
+        assert await api.count("webhook_delivery", "endpoint_id = $1::uuid", endpoint_id) == 0
+
+
+async def test_a_replay_never_reaches_back_before_the_endpoint_existed(api: Api) -> None:
+    """Events another receiver kept are not a new endpoint's to backfill (they hold the
+    people's addresses as they were then)."""
+    owner = await api.owner("acme")
+    replay = "mutation($i: ReplayInput!) { replayWebhookEndpoint(input: $i) { queued errors { field code } } }"
+    first = await owner.browser.gql(
+        CREATE_ENDPOINT, {"input": {"url": "https://127.0.0.1:9/first", "eventTypes": ["user.created"]}}
+    )
+    first_id = first.ok("createWebhookEndpoint")["endpoint"]["id"]
+    switch = "mutation($id: ID!, $on: Boolean!) { updateWebhookEndpoint(input: {id: $id, enabled: $on}) { errors { code } } }"
+    (await owner.browser.gql(switch, {"id": first_id, "on": False})).ok("updateWebhookEndpoint")
+    started = datetime.now(UTC)
+    await owner.browser.gql(ADD_USER, {"input": {"username": "mia", "email": "mia@acme.example"}})
+    (await owner.browser.gql(switch, {"id": first_id, "on": True})).ok("updateWebhookEndpoint")
+    later = await owner.browser.gql(
+        CREATE_ENDPOINT, {"input": {"url": "https://127.0.0.1:9/later", "eventTypes": ["user.created"]}}
+    )
+    later_id = later.ok("createWebhookEndpoint")["endpoint"]["id"]
+    since = {"since": started.isoformat()}
+    assert (await owner.browser.gql(replay, {"i": {"id": later_id, **since}})).ok("replayWebhookEndpoint")[
+        "queued"
+    ] == 0
+    assert (await owner.browser.gql(replay, {"i": {"id": first_id, **since}})).ok("replayWebhookEndpoint")[
+        "queued"
+    ] == 1
