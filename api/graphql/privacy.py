@@ -307,9 +307,7 @@ class PrivacyMutation:
     @mutation(DataRequestPayload, caller=USER)
     async def request_data_export(self, work: Work) -> DataRequestPayload:
         request = await requests.request_own_export(work)
-        return DataRequestPayload(
-            data_request=DataRequestType.of(request, viewer_id=work.acting().user_id, settings=work.settings)
-        )
+        return await _answer(work, request, work.acting().user_id)
 
     @mutation(
         OkPayload,
@@ -354,6 +352,15 @@ class PrivacyMutation:
         self, work: Work, user_id: strawberry.ID, kind: DataRequestKind
     ) -> DataRequestPayload:
         request = await data_requests.create_for_user(work, user_id=user_id, kind=kind)
-        return DataRequestPayload(
-            data_request=DataRequestType.of(request, viewer_id=work.admin().user_id, settings=work.settings)
+        return await _answer(work, request, work.admin().user_id)
+
+
+async def _answer(work: Work, request: models.DataRequest, viewer_id: uuid.UUID) -> DataRequestPayload:
+    """A request just made, with the applications' parts it asked for (in this unit of
+    work: they are not committed yet, so no other connection sees them)."""
+    application_parts = (await parts.parts_of(work.db, [request.id])).get(request.id)
+    return DataRequestPayload(
+        data_request=DataRequestType.of(
+            request, viewer_id=viewer_id, settings=work.settings, application_parts=application_parts
         )
+    )

@@ -221,7 +221,13 @@ async def test_an_export_part_is_bounded_and_only_for_its_own_request(api: Api) 
     async with receiver() as hooks, receiver() as other_hooks:
         crm = await application(api, operator, hooks, "crm", export=True)
         other = await application(api, operator, other_hooks, "other", types=["user.created"])
-        request_id = (await owner.browser.gql(REQUEST_EXPORT)).ok("requestDataExport")["dataRequest"]["id"]
+        asked = (
+            "mutation { requestDataExport { dataRequest { id applications { application status } } errors { code } } }"
+        )
+        made = (await owner.browser.gql(asked)).ok("requestDataExport")["dataRequest"]
+        # The answer already names the parts it waits for.
+        assert made["applications"] == [{"application": "crm", "status": "PENDING"}]
+        request_id = made["id"]
         big = {"blob": "x" * (api.settings.export_part_max_bytes + 1)}
         for data, field in ((big, "input.data"), ("just text", "input.data"), (42, "input.data")):
             result = await api.browser().gql(DELIVER_PART, {"id": request_id, "data": data}, **crm.headers())
