@@ -101,11 +101,12 @@ class SessionInfo:
 # The tenant's settings as they are now apply to sessions made before: a shorter absolute
 # timeout (counted from the session's start), and a required second factor, which turns a
 # full session without one into one that may only give a code (the user has TOTP) or
-# enroll (the user has none). A tenant that is not ACTIVE (suspended, closed) has no
+# enroll (the user has none: a session verified by a factor the account no longer has
+# counts as without one). A tenant that is not ACTIVE (suspended, closed) has no
 # working session, whatever its rows say.
 LOOKUP_SQL = """
 SELECT s.id, s.tenant_id, s.user_id, s.mfa_verified, s.last_seen_at, s.proof_at, s.proof_method,
-       CASE WHEN t.require_mfa AND s.stage = 'full' AND NOT s.mfa_verified
+       CASE WHEN t.require_mfa AND s.stage = 'full' AND NOT (s.mfa_verified AND u.mfa_enabled)
             THEN CASE WHEN u.mfa_enabled THEN 'mfa_pending' ELSE 'mfa_enrollment' END
             ELSE s.stage END AS stage,
        u.username, u.email, u.display_name, u.role, u.status, u.email_verified, u.mfa_enabled,
@@ -379,14 +380,14 @@ async def purge_expired(db: AsyncSession) -> dict[uuid.UUID, int]:
 # --- for connected applications: what a session token stands for -------------------------
 
 DESCRIBE_SQL = """
-SELECT s.user_id, s.tenant_id, t.slug, u.role, s.mfa_verified,
+SELECT s.user_id, s.tenant_id, t.slug, u.role, (s.mfa_verified AND u.mfa_enabled) AS mfa_verified,
        least(s.expires_at, s.last_seen_at + make_interval(mins => t.session_idle_timeout_minutes),
              s.created_at + make_interval(hours => t.session_absolute_timeout_hours)) AS expires_at
 FROM user_session s
 JOIN app_user u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
 JOIN tenant t ON t.id = s.tenant_id
 WHERE s.token_hash = $1 AND s.stage = 'full' AND t.state = 'ACTIVE' AND u.status = 'ACTIVE'
-  AND (NOT t.require_mfa OR s.mfa_verified)
+  AND (NOT t.require_mfa OR (s.mfa_verified AND u.mfa_enabled))
   AND s.expires_at > $2::timestamptz
   AND s.created_at > $2::timestamptz - make_interval(hours => t.session_absolute_timeout_hours)
   AND s.last_seen_at > $2::timestamptz - make_interval(mins => t.session_idle_timeout_minutes)

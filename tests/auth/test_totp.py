@@ -233,6 +233,23 @@ async def test_disabling_needs_the_password_and_a_current_code(api: Api) -> None
     assert (await login(api.browser())).ok("login")["status"] == "SUCCESS"
 
 
+async def test_the_last_second_factor_stays_while_the_organisation_requires_one(api: Api) -> None:
+    """Nor does a session verified by a factor the account no longer has count as verified
+    (the requirement applies to sessions made before, as to new ones)."""
+    owner = await api.owner("acme")
+    member = await api.member(owner, "mia")
+    secret, _ = await enroll(member.browser)
+    require = "mutation { updateTenantSettings(input: {requireMfa: true}) { errors { code } } }"
+    (await owner.browser.gql(require)).ok("updateTenantSettings")
+    refused = await member.browser.gql(DISABLE, {"p": PASSWORD, "c": code(secret)})
+    assert refused.user_errors("disableTotp") == [("input.code", "LAST_SECOND_FACTOR")]
+    assert (await member.browser.gql(VIEWER)).data["viewer"]["user"]["username"] == "mia"
+    # The account without a factor any more (behind the API's back): its verified
+    # session is no longer a full one.
+    await api.db.execute("UPDATE app_user SET mfa_enabled = false WHERE username = 'mia'")
+    assert (await member.browser.gql(VIEWER)).data == {"viewer": None}
+
+
 async def test_regenerated_recovery_codes_replace_the_old_ones(api: Api) -> None:
     owner = await api.owner("acme")
     assert (await owner.browser.gql(REGENERATE, {"p": PASSWORD})).user_errors("regenerateRecoveryCodes") == [
