@@ -169,7 +169,13 @@ async def run_worker(
     global _settings, _sessionmaker
     _settings = settings
     health = health or WorkerHealth()
-    engine = make_engine(settings.model_copy(update={"db_pool_size": concurrency, "db_max_overflow": 0}), conninfo)
+    # Two connections per concurrent job: a job's unit of work holds one while an attempt
+    # counter (api.attempts) takes a second of the same pool. With one each, as many reset
+    # requests at once as the worker's concurrency waited on each other until the pool's
+    # timeout.
+    engine = make_engine(
+        settings.model_copy(update={"db_pool_size": concurrency, "db_max_overflow": concurrency}), conninfo
+    )
     _sessionmaker = make_sessionmaker(engine)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
