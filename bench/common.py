@@ -60,6 +60,19 @@ class Mailbox:
         self._controller.stop()
 
 
+def run_wrk(script: str, url: str, *, seconds: float, connections: int, timeout: float, latency: bool = False) -> str:
+    """wrk -t1 with a Lua `script` (written to a temporary file for the run) against
+    `url`; its report."""
+    path = Path(tempfile.mkstemp(suffix=".lua")[1])
+    try:
+        path.write_text(script)
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"--timeout={timeout:g}s"]
+        command += ["--latency"] if latency else []
+        return subprocess.run([*command, "-s", str(path), url], capture_output=True, text=True, check=True).stdout
+    finally:
+        path.unlink()
+
+
 def postmaster_pid(pgdata: Path) -> int | None:
     """The pid in `pgdata`/postmaster.pid (first line), or None when there is none."""
     with contextlib.suppress(OSError, ValueError, IndexError):

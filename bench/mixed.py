@@ -26,7 +26,6 @@ import json
 import random
 import re
 import statistics
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from urllib.parse import urlsplit
 
 import uvloop
 
-from bench.common import PASSWORD, percentile, settle
+from bench.common import PASSWORD, percentile, run_wrk, settle
 from bench.throughput import AUDIT_EVENTS, LOGIN, SET_CONSENTS, USERS, VIEWER, Setup, lua_string, prepared_server
 
 MIX = (  # name, weight, query, variables, callers (login: as each member in turn)
@@ -120,17 +119,8 @@ def saturation(setup: Setup, all_kinds: list[Kind], seconds: float, connections:
     for kind in all_kinds:
         raws = ", ".join(lua_string(r.decode()) for r in kind.requests)
         entries.append(f"{{{kind.weight}, {{{raws}}}}}")
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    try:
-        script.write_text(LUA % {"kinds": ", ".join(entries)})
-        out = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--timeout=30s", "-s", str(script), setup.base],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        script.unlink()
+    script = LUA % {"kinds": ", ".join(entries)}
+    out = run_wrk(script, setup.base, seconds=seconds, connections=connections, timeout=30)
     if "Non-2xx" in out or "Socket errors" in out:
         raise SystemExit(f"failures at saturation:\n{out}")
     found = re.search(r"Requests/sec:\s+([\d.]+)", out)

@@ -31,9 +31,7 @@ import json
 import re
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,7 +41,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.common import PASSWORD, cpu, create_owner, database_uri, postmaster_pid, running_server, settle
+from bench.common import PASSWORD, cpu, create_owner, database_uri, postmaster_pid, run_wrk, running_server, settle
 
 VIEWER = "{ viewer { user { id username } } }"
 USERS = (
@@ -186,26 +184,11 @@ def wrk(
 ) -> dict[str, float]:
     """wrk -t1 against `url`; requests/s, p50 and p99 in ms. Fails on any non-200 answer
     or GraphQL error (the Lua script reads every body)."""
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    try:
-        script.write_text(
-            LUA
-            % {
-                "cookies": ", ".join(lua_string(c) for c in cookies),
-                "body": lua_string(json.dumps(body, ensure_ascii=True)),
-            }
-        )
-        out = subprocess.run(
-            [
-                *("wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"--timeout={timeout:g}s"),
-                *("--latency", "-s", str(script), url),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        script.unlink()
+    script = LUA % {
+        "cookies": ", ".join(lua_string(c) for c in cookies),
+        "body": lua_string(json.dumps(body, ensure_ascii=True)),
+    }
+    out = run_wrk(script, url, seconds=seconds, connections=connections, timeout=timeout, latency=True)
     bad = re.search(r"^BAD (\d+) ?(.*)$", out, re.MULTILINE)
     assert bad, out
     if int(bad.group(1)):

@@ -393,19 +393,8 @@ async def disable(work: Work, *, password: str, code: str) -> None:
     await _confirmed(db, actor)
     await confirm_password(work, user, password, field="input.password", failed_action=actions.MFA_FAILED)
     await _prove_second_factor(work, actor, code)
-    passkeys_left = (
-        await db.execute(
-            select(func.count())
-            .select_from(WebauthnCredential)
-            .where(col(WebauthnCredential.tenant_id) == user.tenant_id, col(WebauthnCredential.user_id) == user.id)
-        )
-    ).scalar_one()
-    if passkeys_left == 0 and (await tenants.get(db, actor.tenant_id)).require_mfa:
-        raise UserFailure.of(
-            ErrorCode.LAST_SECOND_FACTOR,
-            _("Your organisation requires a second factor and this is your last one; add another first."),
-            "input.code",
-        )
+    passkeys_left = await passkeys.count_of(db, user.tenant_id, user.id)
+    await passkeys.ensure_a_factor_left(db, actor.tenant_id, left=passkeys_left, field="input.code")
     await _remove(db, user)
     audit.record(
         db,

@@ -629,6 +629,31 @@ async def rename(work: Work, *, passkey_id: str, name: str) -> WebauthnCredentia
     return found
 
 
+async def count_of(
+    db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, *, excluding: uuid.UUID | None = None
+) -> int:
+    """The account's passkeys (but one, when it is about to go)."""
+    query = (
+        select(func.count())
+        .select_from(WebauthnCredential)
+        .where(col(WebauthnCredential.tenant_id) == tenant_id, col(WebauthnCredential.user_id) == user_id)
+    )
+    if excluding is not None:
+        query = query.where(col(WebauthnCredential.id) != excluding)
+    return int((await db.execute(query)).scalar_one())
+
+
+async def ensure_a_factor_left(db: AsyncSession, tenant_id: uuid.UUID, *, left: int, field: str) -> None:
+    """LAST_SECOND_FACTOR when removing one would leave none (`left`) while the tenant
+    requires one: the rule for passkeys and TOTP alike."""
+    if left == 0 and (await tenants.get(db, tenant_id)).require_mfa:
+        raise UserFailure.of(
+            ErrorCode.LAST_SECOND_FACTOR,
+            _("Your organisation requires a second factor and this is your last one; add another first."),
+            field,
+        )
+
+
 async def remove(work: Work, *, passkey_id: str) -> None:
     """Not the last second factor while the tenant requires one (the account always has its
     password to sign in with, so a passkey is never the last way in)."""
@@ -637,17 +662,7 @@ async def remove(work: Work, *, passkey_id: str) -> None:
     user = await db.get(User, (actor.tenant_id, actor.user_id), with_for_update={"key_share": True})
     assert user is not None
     found = await _mine(work, passkey_id, lock=True)
-    others = (
-        await db.execute(
-            select(func.count())
-            .select_from(WebauthnCredential)
-            .where(
-                col(WebauthnCredential.tenant_id) == actor.tenant_id,
-                col(WebauthnCredential.user_id) == actor.user_id,
-                col(WebauthnCredential.id) != found.id,
-            )
-        )
-    ).scalar_one()
+    others = await count_of(db, actor.tenant_id, actor.user_id, excluding=found.id)
     totp = (
         await db.execute(
             select(func.count())
@@ -659,13 +674,7 @@ async def remove(work: Work, *, passkey_id: str) -> None:
             )
         )
     ).scalar_one()
-    tenant = await tenants.get(db, actor.tenant_id)
-    if tenant.require_mfa and others == 0 and totp == 0:
-        raise UserFailure.of(
-            ErrorCode.LAST_SECOND_FACTOR,
-            _("Your organisation requires a second factor and this is your last one; add another first."),
-            "input.id",
-        )
+    await ensure_a_factor_left(db, actor.tenant_id, left=others + totp, field="input.id")
     await db.delete(found)
     changes: dict[str, Any] = {"passkey_id": {"new": str(found.id)}}
     if others == 0 and totp == 0:

@@ -57,6 +57,7 @@ _ACTIVE_SQL = (
     "SELECT tenant_id, id, key, title, description, legal_basis, version, active, translations::text AS translations "
     "FROM purpose WHERE tenant_id = $1 AND active ORDER BY created_at, key"
 )
+_ACTIVE_FOR_DECISIONS_SQL = _ACTIVE_SQL + " FOR KEY SHARE"
 
 
 async def active_rows(work: Work, tenant_id: uuid.UUID, *, deciding: bool = False) -> list[PurposeRow]:
@@ -76,7 +77,7 @@ async def active_rows(work: Work, tenant_id: uuid.UUID, *, deciding: bool = Fals
             r["active"],
             orjson.loads(r["translations"]) if r["translations"] else {},
         )
-        for r in await work.fetch(_ACTIVE_SQL + " FOR KEY SHARE" if deciding else _ACTIVE_SQL, tenant_id)
+        for r in await work.fetch(_ACTIVE_FOR_DECISIONS_SQL if deciding else _ACTIVE_SQL, tenant_id)
     ]
 
 

@@ -202,23 +202,14 @@ async def s_create_endpoint(api: Api) -> Stage:
     )
 
 
-async def s_redirect_endpoint(api: Api) -> Stage:
-    owner, endpoint = await _endpoint(api)
-    query = """mutation($id: ID!) { updateWebhookEndpoint(input: {id: $id, url: "https://127.0.0.1:9/elsewhere"}) {
-      endpoint { id } errors { code } } }"""
-    return Stage(owner.browser, _call(owner.browser, query, {"id": endpoint}), "updateWebhookEndpoint")
+def _on_endpoint(name: str, query: str) -> Callable[[Api], Awaitable[Stage]]:
+    """An action on an endpoint the owner made (`query` takes it as $id)."""
 
+    async def stage(api: Api) -> Stage:
+        owner, endpoint = await _endpoint(api)
+        return Stage(owner.browser, _call(owner.browser, query, {"id": endpoint}), name)
 
-async def s_delete_endpoint(api: Api) -> Stage:
-    owner, endpoint = await _endpoint(api)
-    query = "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { ok errors { code } } }"
-    return Stage(owner.browser, _call(owner.browser, query, {"id": endpoint}), "deleteWebhookEndpoint")
-
-
-async def s_rotate_endpoint_secret(api: Api) -> Stage:
-    owner, endpoint = await _endpoint(api)
-    query = "mutation($id: ID!) { rotateWebhookEndpointSecret(id: $id) { signingSecret errors { code } } }"
-    return Stage(owner.browser, _call(owner.browser, query, {"id": endpoint}), "rotateWebhookEndpointSecret")
+    return stage
 
 
 SENSITIVE = {
@@ -245,9 +236,17 @@ SENSITIVE = {
     "updateTenantSettings (inactive accounts)": _settings("inactiveAccountRetentionDays: 90"),
     "updateTenantSettings (session timeout)": _settings("sessionAbsoluteTimeoutHours: 720"),
     "createWebhookEndpoint": s_create_endpoint,
-    "updateWebhookEndpoint (url)": s_redirect_endpoint,
-    "deleteWebhookEndpoint": s_delete_endpoint,
-    "rotateWebhookEndpointSecret": s_rotate_endpoint_secret,
+    "updateWebhookEndpoint (url)": _on_endpoint(
+        "updateWebhookEndpoint",
+        'mutation($id: ID!) { updateWebhookEndpoint(input: {id: $id, url: "https://127.0.0.1:9/elsewhere"}) { errors { code } } }',
+    ),
+    "deleteWebhookEndpoint": _on_endpoint(
+        "deleteWebhookEndpoint", "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { ok errors { code } } }"
+    ),
+    "rotateWebhookEndpointSecret": _on_endpoint(
+        "rotateWebhookEndpointSecret",
+        "mutation($id: ID!) { rotateWebhookEndpointSecret(id: $id) { signingSecret errors { code } } }",
+    ),
 }
 
 
